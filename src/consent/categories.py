@@ -1,0 +1,276 @@
+"""Consent categories and the classification of cookie names into them.
+
+A `Category` is what a visitor grants or declines. Cookie names are sorted
+into categories by the operator's own patterns first, then by a built-in table
+derived from the Open Cookie Database (see ``data/NOTICE``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "GOOGLE_CONSENT_SIGNALS",
+    "Category",
+    "CookieClassifier",
+    "LocalizedText",
+    "default_categories",
+    "localize",
+]
+
+#: Category keys travel in cookies, URLs and form fields: keep them to a short slug.
+CATEGORY_KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+
+#: Google Consent Mode v2 signal names a category may grant.
+GOOGLE_CONSENT_SIGNALS = (
+    "ad_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "analytics_storage",
+    "functionality_storage",
+    "personalization_storage",
+    "security_storage",
+)
+GoogleSignal = Literal[
+    "ad_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "analytics_storage",
+    "functionality_storage",
+    "personalization_storage",
+    "security_storage",
+]
+
+#: A text in one language, or a mapping of language tag to text (``"en"`` is the fallback).
+LocalizedText = Union[str, dict[str, str]]  # noqa: UP007 - pydantic needs a runtime union on 3.9-style
+
+# RFC 6265 cookie-name token, plus "*" for our wildcard.
+_COOKIE_PATTERN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_SCRIPT_PATTERN = re.compile(r"^[a-z0-9*](?:[a-z0-9.*-]*[a-z0-9])?(?:/[^\s\"'<>]*)?$")
+
+
+def localize(text: LocalizedText, locale: str) -> str:
+    """Pick ``text`` for ``locale`` (``"de-AT"`` falls back to ``"de"``, then ``"en"``)."""
+    if isinstance(text, str):
+        return text
+    if locale in text:
+        return text[locale]
+    base = locale.split("-", 1)[0]
+    if base in text:
+        return text[base]
+    return text.get("en") or next(iter(text.values()), "")
+
+
+class Category(BaseModel):
+    """A purpose the visitor grants or declines, with the cookies and hosts it covers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: Annotated[str, Field(pattern=CATEGORY_KEY_PATTERN)] = Field(
+        description="Short slug stored in the consent cookie and used in forms and markup."
+    )
+    label: LocalizedText = Field(description="Name shown in the banner (text or locale mapping).")
+    description: LocalizedText = Field(
+        default="", description="What the category is for, shown under its toggle."
+    )
+    required: bool = Field(
+        default=False, description="The necessary category: always on, cannot be declined."
+    )
+    preselected: bool = Field(
+        default=False,
+        description="Pre-ticked toggle. Only allowed on the required category: consent to an "
+        "optional purpose must be an explicit opt-in.",
+    )
+    cookies: tuple[str, ...] = Field(
+        default=(), description="Cookie-name patterns (exact names, `*` as wildcard)."
+    )
+    scripts: tuple[str, ...] = Field(
+        default=(),
+        description="Script/iframe hosts (`host` matches subdomains too, or `host/path-prefix`).",
+    )
+    google_consent_mode: tuple[GoogleSignal, ...] = Field(
+        default=(), description="Google Consent Mode v2 signals granted with this category."
+    )
+    gpc: bool = Field(
+        default=False,
+        description="Sale/sharing purpose: stays off under Global Privacy Control (`Sec-GPC: 1`) "
+        "unless the visitor switches it on explicitly.",
+    )
+
+    @field_validator("cookies")
+    @classmethod
+    def _check_cookie_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            if not _COOKIE_PATTERN.match(pattern) or pattern == "*":
+                raise ValueError(f"invalid cookie-name pattern {pattern!r}")
+        return patterns
+
+    @field_validator("scripts")
+    @classmethod
+    def _check_script_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        normalised = tuple(p.strip().lower() for p in patterns)
+        for pattern in normalised:
+            if not _SCRIPT_PATTERN.match(pattern):
+                raise ValueError(
+                    f"invalid script pattern {pattern!r}: expected `host` or `host/path-prefix`"
+                )
+        return normalised
+
+    @field_validator("label")
+    @classmethod
+    def _check_label(cls, label: LocalizedText) -> LocalizedText:
+        if not (label if isinstance(label, str) else any(label.values())):
+            raise ValueError("label must not be empty")
+        return label
+
+    @model_validator(mode="after")
+    def _no_preselected_optional(self) -> Category:
+        if self.preselected and not self.required:
+            raise ValueError(
+                f"optional category {self.key!r} cannot be preselected: "
+                "consent must be an explicit opt-in"
+            )
+        return self
+
+    def label_for(self, locale: str) -> str:
+        """The label in ``locale`` (with fallbacks)."""
+        return localize(self.label, locale)
+
+    def description_for(self, locale: str) -> str:
+        """The description in ``locale`` (with fallbacks)."""
+        return localize(self.description, locale)
+
+
+def default_categories() -> list[Category]:
+    """The four default categories of SPEC section 4, labelled in every shipped language."""
+    from consent.texts import DEFAULT_CATEGORY_TEXTS  # local: texts imports nothing from here
+
+    def text(key: str, field: str) -> dict[str, str]:
+        return {loc: entry[field] for loc, entry in DEFAULT_CATEGORY_TEXTS[key].items()}
+
+    return [
+        Category(
+            key="necessary",
+            label=text("necessary", "label"),
+            description=text("necessary", "description"),
+            required=True,
+            preselected=True,
+            google_consent_mode=("security_storage",),
+        ),
+        Category(
+            key="preferences",
+            label=text("preferences", "label"),
+            description=text("preferences", "description"),
+            google_consent_mode=("functionality_storage", "personalization_storage"),
+        ),
+        Category(
+            key="analytics",
+            label=text("analytics", "label"),
+            description=text("analytics", "description"),
+            google_consent_mode=("analytics_storage",),
+        ),
+        Category(
+            key="marketing",
+            label=text("marketing", "label"),
+            description=text("marketing", "description"),
+            google_consent_mode=("ad_storage", "ad_user_data", "ad_personalization"),
+            gpc=True,
+        ),
+    ]
+
+
+@cache
+def builtin_cookie_table() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    """The shipped cookie-name table: ``{category: {"exact": (...), "prefix": (...)}}``."""
+    raw = json.loads(
+        resources.files("consent").joinpath("data", "cookies.json").read_text("utf-8")
+    )
+    return {
+        key: {kind: tuple(names) for kind, names in entry.items()}
+        for key, entry in raw["categories"].items()
+    }
+
+
+def _glob_to_regex(pattern: str) -> str:
+    return ".*".join(re.escape(part) for part in pattern.split("*"))
+
+
+class CookieClassifier:
+    """Sorts cookie names into category keys.
+
+    Lookup order: the operator's exact names, the operator's wildcard patterns
+    (in category order), then the built-in table (exact names, then the longest
+    matching prefix). Everything is compiled once; results are memoised in a
+    bounded dict because the same few names arrive on every request.
+    """
+
+    _CACHE_LIMIT = 4096
+
+    def __init__(self, categories: Sequence[Category], *, builtin: bool = True) -> None:
+        self._exact: dict[str, str] = {}
+        wildcards: list[tuple[str, str]] = []
+        for category in categories:
+            for pattern in category.cookies:
+                if "*" in pattern:
+                    wildcards.append((category.key, _glob_to_regex(pattern)))
+                else:
+                    self._exact.setdefault(pattern, category.key)
+        self._wildcard: re.Pattern[str] | None = None
+        self._wildcard_keys: list[str] = [key for key, _ in wildcards]
+        if wildcards:
+            self._wildcard = re.compile(
+                "|".join(f"({regex})" for _, regex in wildcards), re.DOTALL
+            )
+        self._builtin_exact: dict[str, str] = {}
+        self._builtin_prefix: dict[int, dict[str, str]] = {}
+        if builtin:
+            self._load_builtin({c.key for c in categories})
+        self._prefix_lengths = sorted(self._builtin_prefix, reverse=True)
+        self._cache: dict[str, str | None] = {}
+
+    def _load_builtin(self, configured: Iterable[str]) -> None:
+        keys = set(configured)
+        for key, entry in builtin_cookie_table().items():
+            if key not in keys:
+                continue  # the operator removed or renamed this category
+            for name in entry.get("exact", ()):
+                self._builtin_exact.setdefault(name, key)
+            for prefix in entry.get("prefix", ()):
+                self._builtin_prefix.setdefault(len(prefix), {}).setdefault(prefix, key)
+
+    def classify(self, name: str) -> str | None:
+        """The category key of cookie ``name``, or ``None`` when unclassified."""
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        key = self._lookup(name)
+        if len(self._cache) >= self._CACHE_LIMIT:
+            self._cache.clear()  # cheap and bounded; hot names come straight back
+        self._cache[name] = key
+        return key
+
+    def _lookup(self, name: str) -> str | None:
+        key = self._exact.get(name)
+        if key is not None:
+            return key
+        if self._wildcard is not None:
+            match = self._wildcard.fullmatch(name)
+            if match is not None and match.lastindex is not None:
+                return self._wildcard_keys[match.lastindex - 1]
+        key = self._builtin_exact.get(name)
+        if key is not None:
+            return key
+        for length in self._prefix_lengths:
+            if length <= len(name):
+                key = self._builtin_prefix[length].get(name[:length])
+                if key is not None:
+                    return key
+        return None

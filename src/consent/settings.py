@@ -1,0 +1,329 @@
+"""Configuration: one validated model, from Python, ``CONSENT_*`` variables or a TOML file.
+
+Precedence (highest first): keyword arguments, environment variables, the TOML
+file named by ``CONSENT_CONFIG_FILE`` (or passed to `ConsentSettings.from_toml`),
+then the defaults below. Every mistake fails at start-up with the field's name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from consent.categories import Category, default_categories
+
+__all__ = ["MAX_COOKIE_LIFETIME_DAYS", "BannerSettings", "ConsentSettings", "RecordsSettings"]
+
+#: 13 months (EDPB/CNIL guidance on how long a consent choice may be kept), in days.
+MAX_COOKIE_LIFETIME_DAYS = 395
+#: 6 months, in days.
+DEFAULT_COOKIE_LIFETIME_DAYS = 182
+
+_toml_file: ContextVar[Path | None] = ContextVar("consent_toml_file", default=None)
+
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
+_DOMAIN = re.compile(r"^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+
+
+class BannerSettings(BaseModel):
+    """How the banner and the preferences page look and speak."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    privacy_policy_url: str = Field(
+        default="/privacy",
+        description="Link to the privacy policy shown in the banner (a path or an https URL).",
+    )
+    locales: list[str] = Field(
+        default_factory=lambda: ["en", "de", "fr", "es", "it", "nl", "pl", "pt"],
+        description="Languages offered, chosen per visitor from `Accept-Language`.",
+    )
+    default_locale: str = Field(
+        default="en", description="Language used when none of the visitor's languages is offered."
+    )
+    texts: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Text overrides per language: `{locale: {text_id: text}}` (see README for ids).",
+    )
+    show_settings_button: bool = Field(
+        default=True,
+        description="Show the floating \"Cookie settings\" control after a decision (else link "
+        "to the preferences page yourself).",
+    )
+    template_dir: str | None = Field(
+        default=None,
+        description="Directory with templates that override the shipped ones (same names).",
+    )
+
+    @field_validator("privacy_policy_url")
+    @classmethod
+    def _check_policy_url(cls, value: str) -> str:
+        if not (value.startswith("/") and not value.startswith("//")) and not value.startswith(
+            "https://"
+        ):
+            raise ValueError("must be a site path (`/privacy`) or an https URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check_locales(self) -> BannerSettings:
+        if not self.locales:
+            raise ValueError("locales: at least one language is needed")
+        if self.default_locale not in self.locales:
+            raise ValueError(f"default_locale {self.default_locale!r} is not in locales")
+        return self
+
+
+class RecordsSettings(BaseModel):
+    """Where proof-of-consent records go (SPEC section 7)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="Write a record for every decision.")
+    url: str = Field(
+        default="sqlite:///consent-records.db",
+        description="Store URL: `sqlite:///path.db` (embedded) or `postgresql://...` "
+        "(needs the `postgres` extra).",
+    )
+    spool_dir: str = Field(
+        default=".consent-spool",
+        description="Directory of the durable local spool that holds records while the store "
+        "is slow or down.",
+    )
+    timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=30,
+        description="Longest a decision request waits for the store before spooling the record.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+
+class ConsentSettings(BaseSettings):
+    """Everything an operator can configure. See the README for the generated table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONSENT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the consent cookie. Unset: a random per-process key "
+        "(demo only: cookies break on restart and across processes).",
+    )
+    secret_key_fallbacks: list[SecretStr] = Field(
+        default_factory=list,
+        description="Older keys still accepted when reading cookies (key rotation).",
+    )
+    cookie_name: str = Field(default="consent", description="Name of the consent cookie.")
+    cookie_lifetime_days: int = Field(
+        default=DEFAULT_COOKIE_LIFETIME_DAYS,
+        ge=1,
+        le=MAX_COOKIE_LIFETIME_DAYS,
+        description="How long a choice is kept, in days (at most 13 months).",
+    )
+    cookie_domain: str | None = Field(
+        default=None, description="`Domain` attribute of the consent cookie (unset: host-only)."
+    )
+    cookie_path: str = Field(default="/", description="`Path` attribute of the consent cookie.")
+    cookie_samesite: Literal["lax", "strict"] = Field(
+        default="lax", description="`SameSite` attribute of the consent cookie."
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="`Secure` attribute; unset: on when the request came over https.",
+    )
+    revision: int = Field(
+        default=1,
+        ge=1,
+        description="Policy revision. Raise it when the policy changes: every earlier choice "
+        "becomes undecided and the banner asks again.",
+    )
+    categories: list[Category] = Field(
+        default_factory=default_categories,
+        description="Consent categories, exactly one of them `required`.",
+    )
+    builtin_cookie_patterns: bool = Field(
+        default=True,
+        description="Also sort cookies by the built-in table derived from the Open Cookie "
+        "Database (for categories whose keys match the defaults).",
+    )
+    unclassified_cookies: Literal["allow", "block"] = Field(
+        default="allow",
+        description="What happens to a `Set-Cookie` no category claims: `allow` (with one "
+        "warning per cookie name) or `block`.",
+    )
+    filter_request_cookies: bool = Field(
+        default=False,
+        description="Hide cookies of categories the visitor has not granted from the host app.",
+    )
+    expire_cookie_domains: list[str] = Field(
+        default_factory=list,
+        description="Domains (besides host-only) on which cookies of declined categories are "
+        "expired, e.g. `.example.com` for cookies that analytics scripts set site-wide.",
+    )
+    path: str = Field(
+        default="/_consent", description="Mount point of the consent endpoints and assets."
+    )
+    exclude_paths: list[str] = Field(
+        default_factory=list,
+        description="Path prefixes whose HTML is not rewritten and gets no banner (cookies are "
+        "still filtered there).",
+    )
+    honour_gpc: bool = Field(
+        default=True,
+        description="Honour Global Privacy Control (`Sec-GPC: 1`): `gpc` categories stay off "
+        "unless switched on explicitly.",
+    )
+    trusted_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra origins (`https://example.com`) allowed to post choices, e.g. when a "
+        "proxy rewrites the Host header.",
+    )
+    max_body_bytes: int = Field(
+        default=8192,
+        ge=512,
+        le=1_048_576,
+        description="Largest accepted body for `POST /_consent`, in bytes.",
+    )
+
+    banner: BannerSettings = Field(
+        default_factory=BannerSettings, description="Banner and preferences page."
+    )
+    records: RecordsSettings = Field(
+        default_factory=RecordsSettings, description="Proof-of-consent records."
+    )
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str], **overrides: Any) -> ConsentSettings:
+        """Settings read from a TOML file (environment variables and ``overrides`` win)."""
+        token = _toml_file.set(Path(path))
+        try:
+            return cls(**overrides)
+        finally:
+            _toml_file.reset(token)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = _toml_file.get()
+        if toml_path is None and os.environ.get("CONSENT_CONFIG_FILE"):
+            toml_path = Path(os.environ["CONSENT_CONFIG_FILE"])
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            if not toml_path.is_file():
+                raise ValueError(f"CONSENT_CONFIG_FILE: no such file {str(toml_path)!r}")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @field_validator("cookie_name")
+    @classmethod
+    def _check_cookie_name(cls, value: str) -> str:
+        if not _COOKIE_NAME.match(value):
+            raise ValueError("must be a valid cookie name (letters, digits, `-`, `_`, ...)")
+        return value
+
+    @field_validator("cookie_domain")
+    @classmethod
+    def _check_cookie_domain(cls, value: str | None) -> str | None:
+        if value is not None and not _DOMAIN.match(value):
+            raise ValueError(f"{value!r} is not a domain name")
+        return value
+
+    @field_validator("expire_cookie_domains")
+    @classmethod
+    def _check_domains(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _DOMAIN.match(value):
+                raise ValueError(f"{value!r} is not a domain name")
+        return values
+
+    @field_validator("cookie_path", "path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        if not _URL_PATH.match(value):
+            raise ValueError(f"{value!r} must be an absolute URL path starting with `/`")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _check_mount(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if not value:
+            raise ValueError("must not be `/`: the consent endpoints need their own path")
+        return value
+
+    @field_validator("exclude_paths")
+    @classmethod
+    def _check_prefixes(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.startswith("/"):
+                raise ValueError(f"{value!r} must start with `/`")
+        return values
+
+    @field_validator("trusted_origins")
+    @classmethod
+    def _check_origins(cls, values: list[str]) -> list[str]:
+        normalised = [value.rstrip("/").lower() for value in values]
+        for value in normalised:
+            if not _ORIGIN.match(value):
+                raise ValueError(f"{value!r} is not an origin like `https://example.com`")
+        return normalised
+
+    @field_validator("categories")
+    @classmethod
+    def _check_categories(cls, categories: list[Category]) -> list[Category]:
+        keys = [c.key for c in categories]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate category keys: {', '.join(duplicates)}")
+        required = [c.key for c in categories if c.required]
+        if len(required) != 1:
+            found = ", ".join(required) if required else "none"
+            raise ValueError(f"exactly one category must be `required` (found: {found})")
+        return categories
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> ConsentSettings:
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError("secret_key: use at least 16 characters (32 random bytes is best)")
+        return self
+
+    # -- derived values ---------------------------------------------------------------
+
+    @property
+    def required_category(self) -> Category:
+        """The one category that is always granted."""
+        return next(c for c in self.categories if c.required)
+
+    @property
+    def optional_keys(self) -> tuple[str, ...]:
+        """Keys of the categories a visitor decides on, in configured order."""
+        return tuple(c.key for c in self.categories if not c.required)

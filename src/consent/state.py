@@ -1,0 +1,230 @@
+"""The per-request `Consent` value and the signed cookie that carries it.
+
+Cookie payload (before signing): ``1|<id>|<revision>|<granted>|<denied>`` where the
+two sets are category keys joined by ``+``. itsdangerous appends a timestamp
+and an HMAC-SHA256 signature salted for this purpose only. Every value that
+does not verify reads as *undecided*: never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from itsdangerous import BadSignature, BadTimeSignature, SignatureExpired, TimestampSigner
+
+__all__ = ["Consent", "ConsentCodec", "new_consent_id"]
+
+logger = logging.getLogger("consent")
+
+#: Signing purpose: a signature made for anything else never verifies here.
+SALT = "consent.cookie.v1"
+FORMAT_VERSION = "1"
+#: Values longer than this are not even verified (browsers cap a cookie at 4 KB).
+MAX_COOKIE_VALUE_LENGTH = 1024
+
+LOG_COOKIE_EXPIRED = "consent cookie expired (signed %s); visitor is undecided"
+LOG_COOKIE_INVALID = "consent cookie rejected (%s); visitor is undecided"
+
+
+def new_consent_id() -> str:
+    """A fresh random consent id (96 bits, URL- and cookie-safe)."""
+    return secrets.token_urlsafe(12)
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """What one visitor has allowed, as read from their consent cookie for this request.
+
+    ``granted`` always holds the required category. ``decided`` is true only
+    when every configured optional category was decided under the current
+    policy revision. ``previous`` keeps the optional grants of an older revision
+    (for pre-filling the banner); they allow nothing.
+    """
+
+    id: str | None
+    revision: int
+    granted: frozenset[str]
+    denied: frozenset[str]
+    decided: bool
+    given_at: datetime | None = None
+    gpc: bool = False
+    previous: frozenset[str] = field(default_factory=frozenset)
+
+    def allows(self, key: str) -> bool:
+        """Whether category ``key`` is granted for this request."""
+        return key in self.granted
+
+    @classmethod
+    def undecided(
+        cls,
+        required_key: str,
+        revision: int,
+        *,
+        gpc: bool = False,
+        consent_id: str | None = None,
+        previous: Iterable[str] = (),
+    ) -> Consent:
+        """The state of a visitor who has not chosen (yet, or again)."""
+        return cls(
+            id=consent_id,
+            revision=revision,
+            granted=frozenset((required_key,)),
+            denied=frozenset(),
+            decided=False,
+            gpc=gpc,
+            previous=frozenset(previous),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A cookie value that verified: decoded once, reused while the cache holds it."""
+
+    consent: Consent
+    consent_gpc: Consent
+    expires_at: float
+
+
+class ConsentCodec:
+    """Signs and verifies consent cookies; caches verified values for the hot path."""
+
+    _CACHE_LIMIT = 2048
+
+    def __init__(
+        self,
+        secret_keys: Sequence[str],
+        *,
+        max_age: int,
+        revision: int,
+        required_key: str,
+        optional_keys: Sequence[str],
+    ) -> None:
+        if not secret_keys:
+            raise ValueError("at least one secret key is needed")
+        # itsdangerous signs with the *last* key and verifies with all of them.
+        self._signer = TimestampSigner(
+            list(reversed(secret_keys)),
+            salt=SALT,
+            digest_method=hashlib.sha256,
+        )
+        self._max_age = max_age
+        self._revision = revision
+        self._required = required_key
+        self._optional = frozenset(optional_keys)
+        self._cache: dict[str, _Verified] = {}
+
+    def dumps(self, consent: Consent) -> str:
+        """The signed cookie value for ``consent`` (which must carry an id)."""
+        if consent.id is None:
+            raise ValueError("a stored consent needs an id")
+        optional_granted = sorted(consent.granted & self._optional)
+        payload = "|".join(
+            (
+                FORMAT_VERSION,
+                consent.id,
+                str(consent.revision),
+                "+".join(optional_granted),
+                "+".join(sorted(consent.denied & self._optional)),
+            )
+        )
+        return self._signer.sign(payload).decode("ascii")
+
+    def loads(self, value: str | None, *, gpc: bool = False) -> Consent:
+        """The `Consent` a cookie value stands for; undecided for anything that does not verify."""
+        if value:
+            cached = self._cache.get(value)
+            if cached is not None and cached.expires_at > time.time():
+                return cached.consent_gpc if gpc else cached.consent
+            verified = self._verify(value)
+            if verified is not None:
+                if len(self._cache) >= self._CACHE_LIMIT:
+                    self._cache.clear()
+                self._cache[value] = verified
+                return verified.consent_gpc if gpc else verified.consent
+        return Consent.undecided(self._required, self._revision, gpc=gpc)
+
+    def _verify(self, value: str) -> _Verified | None:
+        if len(value) > MAX_COOKIE_VALUE_LENGTH:
+            logger.debug(LOG_COOKIE_INVALID, "oversized")
+            return None
+        try:
+            raw, signed_at = self._signer.unsign(
+                value, max_age=self._max_age, return_timestamp=True
+            )
+        except SignatureExpired as exc:
+            logger.debug(LOG_COOKIE_EXPIRED, exc.date_signed)
+            return None
+        except BadTimeSignature:
+            logger.debug(LOG_COOKIE_INVALID, "bad timestamp or signature")
+            return None
+        except BadSignature:
+            logger.debug(LOG_COOKIE_INVALID, "bad signature")
+            return None
+        except Exception:  # noqa: BLE001 - a hostile cookie must never break a request
+            logger.debug(LOG_COOKIE_INVALID, "unreadable", exc_info=True)
+            return None
+        parsed = self._parse(raw)
+        if parsed is None:
+            logger.debug(LOG_COOKIE_INVALID, "unparsable payload")
+            return None
+        consent_id, revision, granted, denied = parsed
+        given_at = signed_at.astimezone(timezone.utc)
+        if revision != self._revision:
+            consent = Consent.undecided(
+                self._required, self._revision, consent_id=consent_id, previous=granted
+            )
+        else:
+            consent = Consent(
+                id=consent_id,
+                revision=revision,
+                granted=granted | {self._required},
+                denied=denied,
+                decided=self._optional <= granted | denied,
+                given_at=given_at,
+            )
+        return _Verified(
+            consent=consent,
+            consent_gpc=_with_gpc(consent),
+            expires_at=signed_at.timestamp() + self._max_age,
+        )
+
+    def _parse(self, raw: bytes) -> tuple[str, int, frozenset[str], frozenset[str]] | None:
+        try:
+            text = raw.decode("ascii")
+            version, consent_id, revision_text, granted_text, denied_text = text.split("|")
+            revision = int(revision_text)
+        except ValueError:
+            return None
+        if version != FORMAT_VERSION or not consent_id or not revision_text.isdigit():
+            return None
+        granted = frozenset(granted_text.split("+")) & self._optional if granted_text else None
+        denied = frozenset(denied_text.split("+")) & self._optional if denied_text else None
+        granted = granted or frozenset()
+        denied = (denied or frozenset()) - granted
+        return consent_id, revision, granted, denied
+
+
+def _with_gpc(consent: Consent) -> Consent:
+    # Same choice, flagged as arriving with Sec-GPC (the flag alone changes no grant:
+    # grants made explicitly stand; see decision.py for how GPC shapes new choices).
+    return Consent(
+        id=consent.id,
+        revision=consent.revision,
+        granted=consent.granted,
+        denied=consent.denied,
+        decided=consent.decided,
+        given_at=consent.given_at,
+        gpc=True,
+        previous=consent.previous,
+    )
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (a function so tests can tell what time a decision got)."""
+    return datetime.now(timezone.utc)
