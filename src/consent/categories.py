@@ -189,9 +189,7 @@ def default_categories() -> list[Category]:
 @cache
 def builtin_cookie_table() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     """The shipped cookie-name table: ``{category: {"exact": (...), "prefix": (...)}}``."""
-    raw = json.loads(
-        resources.files("consent").joinpath("data", "cookies.json").read_text("utf-8")
-    )
+    raw = json.loads(resources.files("consent").joinpath("data/cookies.json").read_text("utf-8"))
     return {
         key: {kind: tuple(names) for kind, names in entry.items()}
         for key, entry in raw["categories"].items()
@@ -225,9 +223,7 @@ class CookieClassifier:
         self._wildcard: re.Pattern[str] | None = None
         self._wildcard_keys: list[str] = [key for key, _ in wildcards]
         if wildcards:
-            self._wildcard = re.compile(
-                "|".join(f"({regex})" for _, regex in wildcards), re.DOTALL
-            )
+            self._wildcard = re.compile("|".join(f"({regex})" for _, regex in wildcards), re.DOTALL)
         self._builtin_exact: dict[str, str] = {}
         self._builtin_prefix: dict[int, dict[str, str]] = {}
         if builtin:

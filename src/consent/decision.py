@@ -46,9 +46,7 @@ class Choice:
     next: str
 
     @classmethod
-    def from_fields(
-        cls, fields: Mapping[str, Sequence[str]], settings: ConsentSettings
-    ) -> Choice:
+    def from_fields(cls, fields: Mapping[str, Sequence[str]], settings: ConsentSettings) -> Choice:
         """Validate parsed fields (form or JSON alike: each a list of strings)."""
         unknown = sorted(set(fields) - {"action", "categories", "next"})
         if unknown:
@@ -59,9 +57,7 @@ class Choice:
         try:
             action = Action(actions[0])
         except ValueError:
-            raise ChoiceError(
-                "`action` must be accept_all, reject_all or save"
-            ) from None
+            raise ChoiceError("`action` must be accept_all, reject_all or save") from None
         chosen = fields.get("categories", [])
         known = {c.key for c in settings.categories}
         unknown_keys = sorted({key for key in chosen if key not in known})
@@ -125,10 +121,7 @@ def apply_choice(
         granted = frozenset(k for k in optional if k in choice.categories)
     denied = frozenset(optional) - granted
     was_granted = current.granted - {required}
-    if was_granted - granted:
-        method = Method.WITHDRAW
-    else:
-        method = _METHOD_OF_ACTION[choice.action]
+    method = Method.WITHDRAW if was_granted - granted else _METHOD_OF_ACTION[choice.action]
     consent = Consent(
         id=current.id or new_consent_id(),
         revision=settings.revision,

@@ -59,7 +59,7 @@ DecisionHook = Callable[[Decision], Awaitable[None]]
 PageHandler = Callable[[Scope, Receive, Send, RequestView], Awaitable[None]]
 
 
-class _BadRequest(Exception):
+class _RefusedError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -69,16 +69,10 @@ class _BadRequest(Exception):
 class ConsentEndpoints:
     """A tiny ASGI app for everything under the consent path."""
 
-    def __init__(
-        self,
-        runtime: ConsentRuntime,
-        *,
-        locales: tuple[str, ...] = ("en",),
-        default_locale: str = "en",
-    ) -> None:
+    def __init__(self, runtime: ConsentRuntime) -> None:
         self.runtime = runtime
-        self.locales = locales
-        self.default_locale = default_locale
+        self.locales = frozenset(runtime.settings.banner.locales)
+        self.default_locale = runtime.settings.banner.default_locale
         self.on_decision: list[DecisionHook] = []
         #: Extra ``GET`` pages below the consent path (``preferences``, ``static/...``).
         self.pages: dict[str, PageHandler] = {}
@@ -141,11 +135,13 @@ class ConsentEndpoints:
             body = await self._read_body(receive, headers)
             fields = self._parse(body, content_type)
             choice = Choice.from_fields(fields, self.runtime.settings)
-        except (_BadRequest, ChoiceError) as exc:
-            status = exc.status if isinstance(exc, _BadRequest) else 400
-            message = exc.message if isinstance(exc, _BadRequest) else str(exc)
+        except (_RefusedError, ChoiceError) as exc:
+            status = exc.status if isinstance(exc, _RefusedError) else 400
+            message = exc.message if isinstance(exc, _RefusedError) else str(exc)
             logger.debug("consent POST refused (%s): %s", status, message)
-            if wants_json or (status == 400 and headers.get("content-type", "").startswith(JSON_TYPE)):
+            if wants_json or (
+                status == 400 and headers.get("content-type", "").startswith(JSON_TYPE)
+            ):
                 return JSONResponse({"error": message}, status, headers=NO_STORE)
             return PlainTextResponse(message, status, headers=NO_STORE)
 
@@ -161,9 +157,7 @@ class ConsentEndpoints:
         response.raw_headers.append((name, value))
         response.raw_headers.extend(self.runtime.expired_cookie_headers(view.cookies, consent))
         locale = self.locale_for(view)
-        decision = Decision(
-            consent, method, locale, choice.next, scope, self.texts_for(locale)
-        )
+        decision = Decision(consent, method, locale, choice.next, scope, self.texts_for(locale))
         for hook in self.on_decision:
             await hook(decision)
         return response
@@ -177,7 +171,7 @@ class ConsentEndpoints:
             if fetch_site is not None:
                 if fetch_site in ("same-origin", "none"):
                     return
-                raise _BadRequest(403, "cross-origin request refused")
+                raise _RefusedError(403, "cross-origin request refused")
             origin = headers.get("referer")
             if origin is None:
                 return
@@ -185,11 +179,11 @@ class ConsentEndpoints:
         try:
             parts = urlsplit(origin)
         except ValueError:
-            raise _BadRequest(403, "cross-origin request refused") from None
+            raise _RefusedError(403, "cross-origin request refused") from None
         own = parts.scheme in ("http", "https") and parts.netloc == host and host != ""
         trusted = f"{parts.scheme}://{parts.netloc}" in self.runtime.settings.trusted_origins
         if not (own or trusted):
-            raise _BadRequest(403, "cross-origin request refused")
+            raise _RefusedError(403, "cross-origin request refused")
 
     @staticmethod
     def _content_type(headers: Headers) -> str:
@@ -197,12 +191,14 @@ class ConsentEndpoints:
         media_type, _, params = raw.partition(";")
         media_type = media_type.strip().lower()
         if media_type not in (FORM_TYPE, JSON_TYPE):
-            raise _BadRequest(
-                415, f"unsupported content type {media_type or 'none'!r}: use {FORM_TYPE} or {JSON_TYPE}"
+            raise _RefusedError(
+                415,
+                f"unsupported content type {media_type or 'none'!r}: "
+                f"use {FORM_TYPE} or {JSON_TYPE}",
             )
         charset = params.strip().lower()
         if charset and charset.replace(" ", "") not in ("charset=utf-8", 'charset="utf-8"'):
-            raise _BadRequest(415, "only UTF-8 bodies are accepted")
+            raise _RefusedError(415, "only UTF-8 bodies are accepted")
         return media_type
 
     async def _read_body(self, receive: Receive, headers: Headers) -> bytes:
@@ -210,19 +206,19 @@ class ConsentEndpoints:
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
-                raise _BadRequest(400, "invalid Content-Length")
+                raise _RefusedError(400, "invalid Content-Length")
             if int(declared) > limit:
-                raise _BadRequest(413, f"body larger than {limit} bytes")
+                raise _RefusedError(413, f"body larger than {limit} bytes")
         chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise _BadRequest(400, "client disconnected")
+                raise _RefusedError(400, "client disconnected")
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _BadRequest(413, f"body larger than {limit} bytes")
+                raise _RefusedError(413, f"body larger than {limit} bytes")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
@@ -232,7 +228,7 @@ class ConsentEndpoints:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise _BadRequest(400, "body is not valid UTF-8") from None
+            raise _RefusedError(400, "body is not valid UTF-8") from None
         if content_type == FORM_TYPE:
             return _parse_form(text)
         return _parse_json(text)
@@ -244,7 +240,7 @@ def _parse_form(text: str) -> dict[str, list[str]]:
             text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS, errors="strict"
         )
     except (ValueError, UnicodeDecodeError):
-        raise _BadRequest(400, "malformed form body") from None
+        raise _RefusedError(400, "malformed form body") from None
     fields: dict[str, list[str]] = {}
     for key, value in pairs:
         fields.setdefault(key, []).append(value)
@@ -255,21 +251,21 @@ def _parse_json(text: str) -> dict[str, list[str]]:
     try:
         data: Any = json.loads(text)
     except (ValueError, RecursionError):
-        raise _BadRequest(400, "malformed JSON body") from None
+        raise _RefusedError(400, "malformed JSON body") from None
     if not isinstance(data, dict):
-        raise _BadRequest(400, "JSON body must be an object")
+        raise _RefusedError(400, "JSON body must be an object")
     fields: dict[str, list[str]] = {}
     for key, value in data.items():
         if key == "categories":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise _BadRequest(400, "`categories` must be a list of strings")
+                raise _RefusedError(400, "`categories` must be a list of strings")
             if len(value) > _MAX_FORM_FIELDS:
-                raise _BadRequest(400, "too many categories")
+                raise _RefusedError(400, "too many categories")
             fields[key] = list(value)
         elif isinstance(value, str):
             fields[key] = [value]
         elif value is None and key == "next":
             continue
         else:
-            raise _BadRequest(400, f"`{str(key)[:40]}` must be a string")
+            raise _RefusedError(400, f"`{str(key)[:40]}` must be a string")
     return fields

@@ -60,8 +60,9 @@ class ConsentMiddleware:
         if scope_type == "http" and runtime.is_endpoint(scope["path"]):
             await self.endpoints(scope, receive, send, view)
             return
-        if self.settings.filter_request_cookies and runtime.hidden_request_cookies(view):
-            scope = _with_cookie_header(scope, runtime.filtered_cookie_header(view))
+        filtered = view.cookie_state.filtered_header
+        if filtered is not None and self.settings.filter_request_cookies:
+            scope = _with_cookie_header(scope, filtered)
         if scope_type == "websocket":
             await self.app(scope, receive, send)
             return
@@ -94,11 +95,7 @@ class _CookieFilter:
                     kept = list(headers[:index])
             elif kept is not None:
                 kept.append((name, value))
-        expired = (
-            runtime.expired_cookie_headers(self.view.cookies, consent)
-            if self.view.cookies
-            else ()
-        )
+        expired = self.view.cookie_state.expired_headers
         if kept is None and not expired:
             return message
         new_headers = list(headers) if kept is None else kept
@@ -113,7 +110,9 @@ def _with_cookie_header(scope: Scope, cookie: bytes) -> Scope:
     return {**scope, "headers": headers}
 
 
-def _resolve_settings(settings: ConsentSettings | None, overrides: dict[str, Any]) -> ConsentSettings:
+def _resolve_settings(
+    settings: ConsentSettings | None, overrides: dict[str, Any]
+) -> ConsentSettings:
     if settings is None:
         return ConsentSettings(**overrides)
     if not overrides:

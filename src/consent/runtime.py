@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 import warnings
 from collections.abc import Iterable, Mapping
 
@@ -19,11 +20,11 @@ from consent.categories import CookieClassifier
 from consent.settings import ConsentSettings
 from consent.state import Consent, ConsentCodec
 
-__all__ = ["NO_SECRET_WARNING", "ConsentRuntime", "RequestView"]
+__all__ = ["EPHEMERAL_KEY_WARNING", "ConsentRuntime", "CookieState", "RequestView"]
 
 logger = logging.getLogger("consent")
 
-NO_SECRET_WARNING = (
+EPHEMERAL_KEY_WARNING = (
     "asgi-consent: no secret_key configured; using a random per-process key. Consent "
     "cookies will not survive a restart and differ between processes. Set "
     "CONSENT_SECRET_KEY in production."
@@ -31,19 +32,58 @@ NO_SECRET_WARNING = (
 LOG_UNCLASSIFIED = "cookie %r matches no consent category; allowed (unclassified_cookies=allow)"
 LOG_DROPPED = "dropped Set-Cookie %r: category %r not granted"
 
+#: Cookie headers up to this size are cached (bounds the cache's memory).
+_CACHEABLE_COOKIE_HEADER = 2048
+_COOKIE_STATE_CACHE_LIMIT = 4096
+#: Undecided states hold no signature that could expire; refresh them now and then anyway.
+_UNDECIDED_STATE_TTL = 3600.0
 _EXPIRED = "=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/"
 _SECONDS_PER_DAY = 86_400
 
 
-class RequestView:
-    """The few facts about a request the middleware needs, read in one pass over the headers."""
+class CookieState:
+    """Everything derived from one ``Cookie`` header (and the GPC flag).
 
-    __slots__ = ("consent", "cookies", "locale_header")
+    Browsers repeat the same header on every request, so instances are cached
+    by the raw header: the hot path is then one dict lookup. Shared between
+    requests, hence never mutated after construction.
+    """
 
-    def __init__(self, consent: Consent, cookies: dict[str, str], locale_header: str | None):
+    __slots__ = ("consent", "cookies", "expired_headers", "expires_at", "filtered_header")
+
+    def __init__(
+        self,
+        consent: Consent,
+        cookies: Mapping[str, str],
+        expired_headers: tuple[tuple[bytes, bytes], ...],
+        filtered_header: bytes | None,
+        expires_at: float,
+    ) -> None:
         self.consent = consent
         self.cookies = cookies
+        self.expired_headers = expired_headers  # Set-Cookie headers deleting declined cookies
+        self.filtered_header = filtered_header  # Cookie header without them; None: unchanged
+        self.expires_at = expires_at
+
+
+class RequestView:
+    """The few facts about one request the middleware needs, read in one pass."""
+
+    __slots__ = ("cookie_state", "locale_header")
+
+    def __init__(self, cookie_state: CookieState, locale_header: str | None) -> None:
+        self.cookie_state = cookie_state
         self.locale_header = locale_header
+
+    @property
+    def consent(self) -> Consent:
+        """The visitor's consent for this request."""
+        return self.cookie_state.consent
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        """The request's cookies, by name (read-only)."""
+        return self.cookie_state.cookies
 
 
 class ConsentRuntime:
@@ -53,8 +93,8 @@ class ConsentRuntime:
         self.settings = settings
         keys = [] if settings.secret_key is None else [settings.secret_key.get_secret_value()]
         if not keys:
-            warnings.warn(NO_SECRET_WARNING, RuntimeWarning, stacklevel=3)
-            logger.warning(NO_SECRET_WARNING)
+            warnings.warn(EPHEMERAL_KEY_WARNING, RuntimeWarning, stacklevel=3)
+            logger.warning(EPHEMERAL_KEY_WARNING)
             keys = [secrets.token_urlsafe(32)]
         keys += [k.get_secret_value() for k in settings.secret_key_fallbacks]
         self.required_key = settings.required_category.key
@@ -70,16 +110,16 @@ class ConsentRuntime:
             settings.categories, builtin=settings.builtin_cookie_patterns
         )
         self.cookie_name = settings.cookie_name
-        self._cookie_name_bytes = settings.cookie_name.encode("latin-1")
+        self._honour_gpc = settings.honour_gpc
+        self._cookie_states: dict[tuple[bytes, bool], CookieState] = {}
         self._block_unclassified = settings.unclassified_cookies == "block"
         self._warned_unclassified: set[str] = set()
         self.endpoint_path = settings.path
         self._endpoint_prefix = settings.path + "/"
         self.exclude_prefixes = tuple(settings.exclude_paths)
         self._cookie_attrs = self._consent_cookie_attributes(settings)
-        self._expire_suffixes = ("",) + tuple(
-            f"; Domain={domain}" for domain in settings.expire_cookie_domains
-        )
+        domains = settings.expire_cookie_domains
+        self._expire_suffixes = ("", *(f"; Domain={domain}" for domain in domains))
 
     @staticmethod
     def _consent_cookie_attributes(settings: ConsentSettings) -> str:
@@ -101,35 +141,45 @@ class ConsentRuntime:
 
     def read(self, scope: Scope) -> RequestView:
         """Consent, cookies and language of a request (one pass over its headers)."""
-        cookie_parts: list[bytes] = []
+        cookie_header = b""
         gpc = False
         locale_header: str | None = None
         for name, value in scope["headers"]:
             if name == b"cookie":
-                cookie_parts.append(value)
+                cookie_header = value if not cookie_header else cookie_header + b"; " + value
             elif name == b"sec-gpc":
-                gpc = value.strip() == b"1"
+                gpc = value.strip() == b"1" and self._honour_gpc
             elif name == b"accept-language":
                 locale_header = value.decode("latin-1")
-        cookies: dict[str, str] = {}
-        if cookie_parts:
-            cookies = cookie_parser(b"; ".join(cookie_parts).decode("latin-1"))
-        gpc = gpc and self.settings.honour_gpc
+        key = (cookie_header, gpc)
+        state = self._cookie_states.get(key)
+        if state is None or state.expires_at <= time.time():
+            state = self._cookie_state(cookie_header, gpc)
+            if len(cookie_header) <= _CACHEABLE_COOKIE_HEADER:
+                if len(self._cookie_states) >= _COOKIE_STATE_CACHE_LIMIT:
+                    self._cookie_states.clear()
+                self._cookie_states[key] = state
+        return RequestView(state, locale_header)
+
+    def _cookie_state(self, cookie_header: bytes, gpc: bool) -> CookieState:
+        cookies = cookie_parser(cookie_header.decode("latin-1")) if cookie_header else {}
         consent = self.codec.loads(cookies.get(self.cookie_name), gpc=gpc)
-        return RequestView(consent, cookies, locale_header)
-
-    def hidden_request_cookies(self, view: RequestView) -> bool:
-        """Whether any request cookie belongs to a category the visitor has not granted."""
-        return any(not self.cookie_allowed(name, view.consent) for name in view.cookies)
-
-    def filtered_cookie_header(self, view: RequestView) -> bytes:
-        """The request's ``Cookie`` header without cookies the visitor has not granted."""
-        kept = [
-            f"{name}={value}"
-            for name, value in view.cookies.items()
-            if self.cookie_allowed(name, view.consent)
-        ]
-        return "; ".join(kept).encode("latin-1")
+        expires_at = time.time() + _UNDECIDED_STATE_TTL
+        if consent.given_at is not None:
+            expires_at = consent.given_at.timestamp() + self.codec.max_age
+        hidden = [name for name in cookies if not self.cookie_allowed(name, consent)]
+        filtered_header: bytes | None = None
+        if hidden:
+            filtered_header = "; ".join(
+                f"{name}={value}" for name, value in cookies.items() if name not in hidden
+            ).encode("latin-1")
+        return CookieState(
+            consent,
+            cookies,
+            tuple(self.expired_cookie_headers(cookies, consent)),
+            filtered_header,
+            expires_at,
+        )
 
     # -- cookies --------------------------------------------------------------------------
 
@@ -189,9 +239,7 @@ class ConsentRuntime:
             header += "; Secure"
         return (b"set-cookie", header.encode("latin-1"))
 
-    def state_json(
-        self, consent: Consent, locale: str
-    ) -> Mapping[str, object]:
+    def state_json(self, consent: Consent, locale: str) -> Mapping[str, object]:
         """The ``GET /_consent`` document."""
         return {
             "id": consent.id,

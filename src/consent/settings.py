@@ -35,7 +35,9 @@ _toml_file: ContextVar[Path | None] = ContextVar("consent_toml_file", default=No
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
 _DOMAIN = re.compile(r"^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+_ORIGIN = re.compile(
+    r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$"
+)
 
 
 class BannerSettings(BaseModel):
@@ -56,11 +58,12 @@ class BannerSettings(BaseModel):
     )
     texts: dict[str, dict[str, str]] = Field(
         default_factory=dict,
-        description="Text overrides per language: `{locale: {text_id: text}}` (see README for ids).",
+        description="Text overrides per language: `{locale: {text_id: text}}` "
+        "(text ids in the README).",
     )
     show_settings_button: bool = Field(
         default=True,
-        description="Show the floating \"Cookie settings\" control after a decision (else link "
+        description='Show the floating "Cookie settings" control after a decision (else link '
         "to the preferences page yourself).",
     )
     template_dir: str | None = Field(

@@ -113,7 +113,7 @@ class ConsentCodec:
             salt=SALT,
             digest_method=hashlib.sha256,
         )
-        self._max_age = max_age
+        self.max_age = max_age
         self._revision = revision
         self._required = required_key
         self._optional = frozenset(optional_keys)
@@ -154,9 +154,7 @@ class ConsentCodec:
             logger.debug(LOG_COOKIE_INVALID, "oversized")
             return None
         try:
-            raw, signed_at = self._signer.unsign(
-                value, max_age=self._max_age, return_timestamp=True
-            )
+            raw, signed_at = self._signer.unsign(value, max_age=self.max_age, return_timestamp=True)
         except SignatureExpired as exc:
             logger.debug(LOG_COOKIE_EXPIRED, exc.date_signed)
             return None
@@ -166,7 +164,7 @@ class ConsentCodec:
         except BadSignature:
             logger.debug(LOG_COOKIE_INVALID, "bad signature")
             return None
-        except Exception:  # noqa: BLE001 - a hostile cookie must never break a request
+        except Exception:
             logger.debug(LOG_COOKIE_INVALID, "unreadable", exc_info=True)
             return None
         parsed = self._parse(raw)
@@ -191,7 +189,7 @@ class ConsentCodec:
         return _Verified(
             consent=consent,
             consent_gpc=_with_gpc(consent),
-            expires_at=signed_at.timestamp() + self._max_age,
+            expires_at=signed_at.timestamp() + self.max_age,
         )
 
     def _parse(self, raw: bytes) -> tuple[str, int, frozenset[str], frozenset[str]] | None:

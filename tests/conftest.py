@@ -1,0 +1,48 @@
+"""Shared fixtures: an isolated environment and a client factory for tiny apps."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp
+
+from consent import ConsentMiddleware
+from tests.support import BASE_URL, host_app, make_settings
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's CONSENT_* variables or writes into the work tree."""
+    for name in list(os.environ):
+        if name.startswith("CONSENT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def client_for() -> Iterator[ClientFactory]:
+    """Build a TestClient for ``app`` (default: `host_app`) under `ConsentMiddleware`."""
+    clients: list[TestClient] = []
+
+    def factory(app: ASGIApp | None = None, **overrides: Any) -> TestClient:
+        wrapped = ConsentMiddleware(app or host_app(), make_settings(**overrides))
+        client = TestClient(wrapped, base_url=BASE_URL, follow_redirects=False)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.close()

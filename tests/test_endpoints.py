@@ -1,0 +1,317 @@
+"""The /_consent wire contract (SPEC section 2) and its bad-input table (SPEC section 8)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from tests.conftest import ClientFactory
+from tests.support import BASE_URL, decide
+
+SAME_ORIGIN = {"origin": BASE_URL}
+FORM = "application/x-www-form-urlencoded"
+
+
+def consent_cookie(response: Any) -> str | None:
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith("consent="):
+            return str(header)
+    return None
+
+
+def test_get_state_of_a_new_visitor(client_for: ClientFactory) -> None:
+    body = client_for().get("/_consent").json()
+    assert body["id"] is None
+    assert body["revision"] == 1
+    assert body["decided"] is False
+    assert body["granted"] == ["necessary"]
+    assert body["denied"] == []
+    assert body["gpc"] is False
+    assert [c["key"] for c in body["categories"]] == [
+        "necessary",
+        "preferences",
+        "analytics",
+        "marketing",
+    ]
+    assert set(body["categories"][0]) == {"key", "label", "description", "required"}
+
+
+def test_state_is_never_cached(client_for: ClientFactory) -> None:
+    assert client_for().get("/_consent").headers["cache-control"] == "no-store"
+
+
+def test_labels_follow_accept_language(client_for: ClientFactory) -> None:
+    categories = [
+        {"key": "necessary", "label": {"en": "Needed", "de": "Notwendig"}, "required": True},
+        {"key": "stats", "label": {"en": "Statistics", "de": "Statistik"}},
+    ]
+    client = client_for(categories=categories, banner={"locales": ["en", "de"]})
+    german = client.get("/_consent", headers={"accept-language": "fr;q=0.5, de-DE"}).json()
+    assert [c["label"] for c in german["categories"]] == ["Notwendig", "Statistik"]
+    other = client.get("/_consent", headers={"accept-language": "ja"}).json()
+    assert [c["label"] for c in other["categories"]] == ["Needed", "Statistics"]
+
+
+def test_form_accept_all_redirects_with_303(client_for: ClientFactory) -> None:
+    client = client_for()
+    response = client.post(
+        "/_consent", data={"action": "accept_all", "next": "/article?id=1"}, headers=SAME_ORIGIN
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/article?id=1"
+    cookie = consent_cookie(response)
+    assert cookie is not None
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Path=/" in cookie
+    assert "Secure" not in cookie  # plain http
+    assert len(cookie.split(";")[0]) < 200
+    state = client.get("/_consent").json()
+    assert state["decided"] is True
+    assert state["granted"] == ["necessary", "preferences", "analytics", "marketing"]
+
+
+def test_form_reject_all(client_for: ClientFactory) -> None:
+    client = client_for()
+    client.post("/_consent", data={"action": "reject_all"}, headers=SAME_ORIGIN)
+    state = client.get("/_consent").json()
+    assert state["granted"] == ["necessary"]
+    assert state["denied"] == ["preferences", "analytics", "marketing"]
+
+
+def test_form_with_a_chosen_set(client_for: ClientFactory) -> None:
+    client = client_for()
+    response = client.post(
+        "/_consent",
+        content="action=save&categories=analytics&categories=preferences",
+        headers={**SAME_ORIGIN, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 303
+    state = client.get("/_consent").json()
+    assert state["granted"] == ["necessary", "preferences", "analytics"]
+    assert state["denied"] == ["marketing"]
+
+
+def test_json_post_answers_the_new_state(client_for: ClientFactory) -> None:
+    client = client_for()
+    response = decide(client, "save", "marketing")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["granted"] == ["necessary", "marketing"]
+    assert body["decided"] is True
+    assert body["id"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_form_post_asking_for_json_gets_json(client_for: ClientFactory) -> None:
+    response = client_for().post(
+        "/_consent",
+        data={"action": "accept_all"},
+        headers={**SAME_ORIGIN, "accept": "application/json"},
+    )
+    assert response.status_code == 200
+    assert response.json()["decided"] is True
+
+
+def test_https_cookie_is_secure(client_for: ClientFactory) -> None:
+    client = client_for()
+    client.base_url = client.base_url.copy_with(scheme="https")  # type: ignore[attr-defined]
+    response = client.post(
+        "https://testserver/_consent",
+        json={"action": "reject_all"},
+        headers={"origin": "https://testserver"},
+    )
+    cookie = consent_cookie(response)
+    assert cookie is not None
+    assert "; Secure" in cookie
+
+
+def test_consent_id_survives_a_change_of_mind(client_for: ClientFactory) -> None:
+    client = client_for()
+    first = decide(client, "accept_all").json()["id"]
+    second = decide(client, "reject_all").json()["id"]
+    assert first == second
+
+
+def test_withdrawal_expires_cookies_of_withdrawn_categories(client_for: ClientFactory) -> None:
+    client = client_for(expire_cookie_domains=[".testserver.local"])
+    decide(client, "accept_all")
+    client.get("/set", params={"set": ["_ga", "_fbp"]})
+    assert {"_ga", "_fbp"} <= set(client.cookies.keys())
+    response = decide(client, "save", "analytics")
+    expired = [h for h in response.headers.get_list("set-cookie") if "Max-Age=0" in h]
+    assert any(h.startswith("_fbp=;") and "Domain" not in h for h in expired)
+    assert any(h.startswith("_fbp=;") and "Domain=.testserver.local" in h for h in expired)
+    assert not any(h.startswith("_ga=") for h in expired)
+    assert "_fbp" not in client.cookies
+    assert "_ga" in client.cookies
+
+
+# -- SPEC section 8: bad input gets a clear answer and changes nothing --------------------
+
+
+def assert_nothing_set(client: TestClient, response: Any) -> None:
+    assert consent_cookie(response) is None
+    assert client.get("/_consent").json()["decided"] is False
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "https://evil.example"},
+        {"origin": "null"},
+        {"origin": "http://testserver.evil.example"},
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"referer": "https://evil.example/page"},
+    ],
+)
+def test_cross_origin_post_is_refused(client_for: ClientFactory, headers: dict[str, str]) -> None:
+    client = client_for()
+    response = client.post("/_consent", data={"action": "accept_all"}, headers=headers)
+    assert response.status_code == 403
+    assert "cross-origin" in response.text
+    assert_nothing_set(client, response)
+
+
+def test_trusted_origin_may_post(client_for: ClientFactory) -> None:
+    client = client_for(trusted_origins=["https://www.example.com"])
+    response = client.post(
+        "/_consent", json={"action": "accept_all"}, headers={"origin": "https://www.example.com"}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "message"),
+    [
+        ("action=maybe", "application/x-www-form-urlencoded", "`action` must be"),
+        ("categories=analytics", "application/x-www-form-urlencoded", "exactly one `action`"),
+        (
+            "action=save&categories=tracking",
+            "application/x-www-form-urlencoded",
+            "unknown category",
+        ),
+        ("action=save&categories=%ff", "application/x-www-form-urlencoded", "malformed form"),
+        ("action=save&x=1", "application/x-www-form-urlencoded", "unknown field"),
+        ("{", "application/json", "malformed JSON"),
+        ("[1, 2]", "application/json", "must be an object"),
+        ('{"action": 1}', "application/json", "`action` must be a string"),
+        ('{"action": "save", "categories": "analytics"}', "application/json", "list of strings"),
+        ('{"action": "save", "categories": ["nope"]}', "application/json", "unknown category"),
+        ("\xff".encode("latin-1"), "application/json", "UTF-8"),
+    ],
+)
+def test_malformed_body_is_400_naming_the_problem(
+    client_for: ClientFactory, content: str | bytes, content_type: str, message: str
+) -> None:
+    client = client_for()
+    response = client.post(
+        "/_consent", content=content, headers={**SAME_ORIGIN, "content-type": content_type}
+    )
+    assert response.status_code == 400
+    assert message in response.text
+    assert_nothing_set(client, response)
+
+
+def test_json_errors_are_json(client_for: ClientFactory) -> None:
+    response = client_for().post(
+        "/_consent", json={"action": "nope"}, headers={**SAME_ORIGIN, "accept": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "`action` must be" in response.json()["error"]
+
+
+def test_body_over_the_limit_is_413(client_for: ClientFactory) -> None:
+    client = client_for(max_body_bytes=1024)
+    response = client.post(
+        "/_consent",
+        content="action=accept_all&next=/" + "a" * 2000,
+        headers={**SAME_ORIGIN, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert_nothing_set(client, response)
+
+
+def test_streamed_body_over_the_limit_is_413(client_for: ClientFactory) -> None:
+    client = client_for(max_body_bytes=1024)
+
+    def chunks() -> Any:
+        yield b"action=accept_all&next=/"
+        for _ in range(40):
+            yield b"a" * 100
+
+    response = client.post(
+        "/_consent",
+        content=chunks(),
+        headers={**SAME_ORIGIN, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert_nothing_set(client, response)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "multipart/form-data; boundary=x", "", "application/json; charset=latin-1"],
+)
+def test_unsupported_content_type_is_415(client_for: ClientFactory, content_type: str) -> None:
+    client = client_for()
+    headers = {**SAME_ORIGIN}
+    if content_type:
+        headers["content-type"] = content_type
+    response = client.post("/_consent", content=b'{"action": "accept_all"}', headers=headers)
+    assert response.status_code == 415
+    assert_nothing_set(client, response)
+
+
+@pytest.mark.parametrize(
+    "next_path", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:x"]
+)
+def test_offsite_next_redirects_home(client_for: ClientFactory, next_path: str) -> None:
+    response = client_for().post(
+        "/_consent", data={"action": "reject_all", "next": next_path}, headers=SAME_ORIGIN
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+def test_other_methods_are_405(client_for: ClientFactory) -> None:
+    response = client_for().delete("/_consent")
+    assert response.status_code == 405
+    assert "POST" in response.headers["allow"]
+
+
+def test_unknown_subpath_is_404(client_for: ClientFactory) -> None:
+    assert client_for().get("/_consent/nothing-here").status_code == 404
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=200).map(str.encode),
+        st.dictionaries(
+            st.sampled_from(["action", "categories", "next", "x"]),
+            st.one_of(
+                st.text(max_size=20), st.lists(st.text(max_size=12), max_size=4), st.integers()
+            ),
+        ).map(lambda d: json.dumps(d).encode()),
+    ),
+    content_type=st.sampled_from(
+        ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+    ),
+)
+def test_no_request_body_yields_a_500(
+    client_for: ClientFactory, body: bytes, content_type: str
+) -> None:
+    response = client_for().post(
+        "/_consent", content=body, headers={**SAME_ORIGIN, "content-type": content_type}
+    )
+    assert response.status_code in {200, 303, 400, 413, 415}
+    if response.status_code >= 400:
+        assert consent_cookie(response) is None
