@@ -1,0 +1,339 @@
+"""Blocking rules: which consent category a URL or an inline script belongs to.
+
+The rules are compiled once from the configured categories (operator patterns) and the built-in
+table shipped in ``data/trackers.json``, then queried for every ``<script>``, ``<iframe>`` and
+``<img>`` the HTML rewriter meets, so lookups are dictionary walks over the parent domains of a
+host, cached per URL.
+
+Patterns are ``host`` or ``host/path-prefix``. A host matches itself and its subdomains; a path
+prefix is a plain string prefix of the URL path (``facebook.com/tr`` matches ``/tr?id=1`` and
+``/tr/``). The most specific host wins, and within a host the longest path prefix wins. A ``*``
+inside a host (``cdn*.example.com``) matches any characters; such patterns are checked after the
+exact hosts of the same table, and are not used to recognise hosts named in inline scripts.
+
+Precedence:
+
+1. Operator patterns (``Category.scripts``) are consulted first; if any of them matches, the
+   built-in table is not consulted at all (so an operator can move or override a built-in entry).
+2. The built-in table maps to the default keys ``necessary``, ``preferences``, ``analytics`` and
+   ``marketing``. Entries whose key is not configured are ignored, except ``necessary`` entries:
+   they map to the configured required category (whatever its key) and, without one, still shadow
+   broader entries so that security and payment services (reCAPTCHA, Stripe, ...) are never
+   blocked.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from typing import Protocol
+from urllib.parse import unquote
+
+__all__ = ["BlockingRules", "CategoryLike", "load_builtin_table"]
+
+
+class CategoryLike(Protocol):
+    """What the rules need from a configured category (``consent.categories.Category`` fits)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def required(self) -> bool: ...
+
+    @property
+    def scripts(self) -> Sequence[str]: ...
+
+
+# Category names used by other consent tools, mapped to our default keys. Cookiebot uses
+# necessary/preferences/statistics/marketing; vanilla-cookieconsent sites commonly use
+# necessary/functionality/analytics/marketing/ads; OneTrust-style names appear too.
+_ALIASES: dict[str, str] = {
+    "necessary": "necessary",
+    "essential": "necessary",
+    "required": "necessary",
+    "strictly_necessary": "necessary",
+    "technical": "necessary",
+    "security": "necessary",
+    "preferences": "preferences",
+    "preference": "preferences",
+    "functional": "preferences",
+    "functionality": "preferences",
+    "personalization": "preferences",
+    "personalisation": "preferences",
+    "external_media": "preferences",
+    "media": "preferences",
+    "analytics": "analytics",
+    "statistics": "analytics",
+    "statistic": "analytics",
+    "stats": "analytics",
+    "performance": "analytics",
+    "measurement": "analytics",
+    "marketing": "marketing",
+    "ads": "marketing",
+    "advertising": "marketing",
+    "advertisement": "marketing",
+    "targeting": "marketing",
+    "tracking": "marketing",
+    "social": "marketing",
+    "social_media": "marketing",
+}
+
+_DEFAULT_KEYS = ("necessary", "preferences", "analytics", "marketing")
+
+# Bounds for the lookup caches: large enough for every URL of a busy site, small enough that a
+# page full of unique URLs cannot grow memory without limit (the cache is simply cleared).
+_URL_CACHE_SIZE = 4096
+_URL_CACHE_MAX = 2048  # longer URLs (data: URIs, tracking parameters) are not kept
+_INLINE_CACHE_SIZE = 512
+_INLINE_CACHE_MAX_TEXT = 8 * 1024
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# Browsers drop tabs and newlines anywhere in a URL and trim C0 controls and spaces at both ends.
+_URL_DROP = str.maketrans("", "", "\t\n\r")
+_URL_TRIM = "".join(chr(c) for c in range(0x21))
+
+
+def load_builtin_table() -> dict[str, list[str]]:
+    """Return the shipped tracker table as ``{category_key: [pattern, ...]}``."""
+    package = resources.files(__package__ or "consent")
+    data = json.loads(package.joinpath("data/trackers.json").read_text("utf-8"))
+    return {key: list(data.get(key, [])) for key in _DEFAULT_KEYS}
+
+
+def _split_pattern(pattern: str) -> tuple[str, str] | None:
+    """Normalise an operator or table pattern to ``(host, path_prefix)``."""
+    text = pattern.strip()
+    scheme = _SCHEME.match(text)
+    if scheme and text[scheme.end() : scheme.end() + 2] == "//":
+        text = text[scheme.end() :]
+    text = text.lstrip("/")
+    if text.startswith("*."):
+        text = text[2:]
+    text = text.lstrip(".")
+    host, slash, path = text.partition("/")
+    host = host.lower().rstrip(".")
+    if not host:
+        return None
+    return host, (slash + path) if slash else ""
+
+
+class _Table:
+    """Patterns grouped by host (longest path prefix first), plus the few with ``*`` in them."""
+
+    __slots__ = ("depth", "globs", "hosts")
+
+    def __init__(self, entries: Iterable[tuple[str, str | None]]) -> None:
+        grouped: dict[str, dict[str, str | None]] = {}
+        self.globs: list[tuple[re.Pattern[str], str, str | None]] = []
+        for pattern, category in entries:
+            split = _split_pattern(pattern)
+            if split is None:
+                continue
+            host, path = split
+            if "*" in host:  # "cdn*.example.com": a label wildcard, checked after exact hosts
+                glob = re.escape(host).replace(r"\*", "[^/]*")
+                self.globs.append((re.compile(r"(?:[^/]*\.)?" + glob), path, category))
+                continue
+            grouped.setdefault(host, {}).setdefault(path, category)
+        self.hosts = {
+            host: tuple(sorted(paths.items(), key=lambda item: len(item[0]), reverse=True))
+            for host, paths in grouped.items()
+        }
+        self.depth = max((host.count(".") + 1 for host in self.hosts), default=1)
+
+    def lookup(self, host: str, path: str) -> tuple[bool, str | None]:
+        """Walk ``host`` and its parent domains; return ``(matched, category)``.
+
+        Only the last ``depth`` labels can match (the most any host here has), so a hostile
+        host name with thousands of labels costs no more than a short one.
+        """
+        labels = host.rsplit(".", self.depth)
+        name = host if len(labels) <= self.depth else host[len(labels[0]) + 1 :]
+        while True:
+            entries = self.hosts.get(name)
+            if entries is not None:
+                for prefix, category in entries:
+                    if not prefix or path.startswith(prefix):
+                        return True, category
+            dot = name.find(".")
+            if dot < 0:
+                break
+            name = name[dot + 1 :]
+        for glob, prefix, category in self.globs:
+            if glob.fullmatch(host) and (not prefix or path.startswith(prefix)):
+                return True, category
+        return False, None
+
+
+def _split_url(url: str) -> tuple[str, str] | None:
+    """Return ``(host, path)`` of an absolute or protocol-relative http(s) URL, else ``None``.
+
+    Follows what browsers do with attribute values: character references are decoded, tabs and
+    newlines dropped, backslashes read as slashes, and extra slashes after the scheme skipped.
+    """
+    if "&" in url:
+        url = html.unescape(url)
+    url = url.translate(_URL_DROP).strip(_URL_TRIM)
+    scheme = _SCHEME.match(url)
+    if scheme:
+        if url[: scheme.end()].lower() not in ("http:", "https:"):
+            return None
+        rest = url[scheme.end() :]
+    elif url[:2] in ("//", "\\\\", "/\\", "\\/"):
+        rest = url
+    else:
+        return None
+    rest = rest.replace("\\", "/").lstrip("/")
+    end = len(rest)
+    for stop in "/?#":
+        found = rest.find(stop)
+        if 0 <= found < end:
+            end = found
+    authority = rest[:end]
+    path = rest[end:]
+    for stop in "?#":
+        found = path.find(stop)
+        if found >= 0:
+            path = path[:found]
+    host = authority.rpartition("@")[2]
+    host = host[: host.find("]") + 1] if host.startswith("[") else host.partition(":")[0]
+    if "%" in host:
+        host = unquote(host)
+    host = host.lower().rstrip(".")
+    if not host:
+        return None
+    return host, path or "/"
+
+
+class BlockingRules:
+    """Compiled blocking rules; immutable and safe to share between requests."""
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        required: Iterable[str],
+        operator: Iterable[tuple[str, str | None]] = (),
+        builtin: Iterable[tuple[str, str | None]] = (),
+    ) -> None:
+        self.keys: tuple[str, ...] = tuple(keys)
+        self.required: frozenset[str] = frozenset(required)
+        self._operator = _Table(operator)
+        self._builtin = _Table(builtin)
+        self._url_cache: dict[str, str | None] = {}
+        self._inline_cache: dict[bytes, str | None] = {}
+        tlds = {host.rpartition(".")[2] for host in (*self._operator.hosts, *self._builtin.hosts)}
+        self._hosts_re = _host_regex(tlds)
+
+    @classmethod
+    def from_categories(
+        cls, categories: Sequence[CategoryLike], *, builtin_hosts: bool = True
+    ) -> BlockingRules:
+        """Compile the rules for ``categories``; ``builtin_hosts`` adds the shipped table."""
+        keys = [category.key for category in categories]
+        required = [category.key for category in categories if category.required]
+        operator = [(pattern, c.key) for c in categories for pattern in c.scripts]
+        builtin: list[tuple[str, str | None]] = []
+        if builtin_hosts:
+            configured = set(keys)
+            for key, patterns in load_builtin_table().items():
+                target: str | None
+                if key == "necessary":
+                    # Security and payment services must never be blocked, whatever the
+                    # required category is called (``None`` still stops the walk).
+                    target = key if key in configured else (required[0] if required else None)
+                elif key in configured:
+                    target = key
+                else:
+                    continue
+                builtin.extend((pattern, target) for pattern in patterns)
+        return cls(keys, required, operator, builtin)
+
+    def category_of_url(self, url: str) -> str | None:
+        """Category key of the service ``url`` loads from, or ``None`` (relative, unknown)."""
+        cache = self._url_cache
+        try:
+            return cache[url]
+        except KeyError:
+            pass
+        split = _split_url(url)
+        category = None if split is None else self._match(*split)
+        if len(url) <= _URL_CACHE_MAX:
+            if len(cache) >= _URL_CACHE_SIZE:
+                cache.clear()
+            cache[url] = category
+        return category
+
+    def category_of_inline_script(self, text: str | bytes) -> str | None:
+        """Category of the first tracker host an inline script names, or ``None``.
+
+        A non-required category wins over a required one named earlier, so a snippet that loads
+        reCAPTCHA and Google Analytics is still blocked as analytics.
+        """
+        data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+        if b"." not in data:
+            return None
+        cacheable = len(data) <= _INLINE_CACHE_MAX_TEXT
+        if cacheable:
+            try:
+                return self._inline_cache[data]
+            except KeyError:
+                pass
+        found: str | None = None
+        for match in self._hosts_re.finditer(data):
+            host = match.group(1).decode("ascii").lower()
+            category = self._match(host, match.group(2).decode("ascii") or "/")
+            if category is None:
+                continue
+            if category not in self.required:
+                found = category
+                break
+            if found is None:
+                found = category
+        if cacheable:
+            if len(self._inline_cache) >= _INLINE_CACHE_SIZE:
+                self._inline_cache.clear()
+            self._inline_cache[data] = found
+        return found
+
+    def alias(self, name: str) -> str | None:
+        """Map a category name of ours or another tool's (Cookiebot, vanilla-cookieconsent)."""
+        cleaned = name.strip()
+        if cleaned in self.keys:
+            return cleaned
+        normal = re.sub(r"[\s-]+", "_", cleaned.lower())
+        for key in self.keys:
+            if key.lower() == normal:
+                return key
+        target = _ALIASES.get(normal)
+        if target is None:
+            return None
+        if target in self.keys:
+            return target
+        if target == "necessary" and self.required:
+            return min(self.required)
+        return None
+
+    def _match(self, host: str, path: str) -> str | None:
+        matched, category = self._operator.lookup(host, path)
+        if matched:
+            return category
+        return self._builtin.lookup(host, path)[1]
+
+
+def _host_regex(tlds: Iterable[str]) -> re.Pattern[bytes]:
+    """Find host names (and the path after them) that end in a top-level label we know.
+
+    A name may start with a dot: scripts assemble hosts (``"http://pixel" + ".quantserve.com"``).
+    Matching starts only where a name starts, which keeps long dotted chains linear.
+    """
+    labels = sorted((re.escape(t.encode("ascii", "ignore")) for t in tlds if t), reverse=True)
+    if not labels:
+        return re.compile(rb"(?!)()()")
+    return re.compile(
+        rb"(?<![A-Za-z0-9.-])\.?((?:[A-Za-z0-9-]+\.)+(?i:" + b"|".join(labels) + rb"))"
+        rb"(?![A-Za-z0-9-])((?:/[A-Za-z0-9._~%!$&*+,;=:@/-]*)?)"
+    )

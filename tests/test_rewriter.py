@@ -1,0 +1,1015 @@
+"""The streaming HTML rewriter: exact output for every tokenizer case, chunking, idempotency."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from consent.rewriter import (
+    SCRIPT_LIMIT,
+    TAG_LIMIT,
+    WHITESPACE_LIMIT,
+    HtmlRewriter,
+    PageInjection,
+    _tag_body,
+)
+from tests._html import (
+    ALL_OPTIONAL,
+    BODY,
+    HEAD,
+    INJECTION,
+    RULES,
+    parse,
+    placeholder,
+    rewrite,
+)
+
+GTM = b"https://www.googletagmanager.com/gtm.js?id=GTM-X"
+PIXEL = b"https://www.facebook.com/tr?id=1&amp;ev=PageView&amp;noscript=1"
+YT = b"https://www.youtube.com/embed/x"
+T = b"https://www.facebook.com/tr"  # a short tracker URL for tokenizer cases
+
+PIX = b'<img data-consent="marketing" data-consent-src=' + T + b">"  # rewritten "<img src=T>"
+
+
+def case(name: str, given: bytes, expected: bytes | None = None) -> object:
+    """``expected=None`` means: output identical to input."""
+    return pytest.param(given, given if expected is None else expected, id=name)
+
+
+# --- scripts -------------------------------------------------------------------------------------
+
+SCRIPT_CASES = [
+    case(
+        "external tracker",
+        b'<script src="' + GTM + b'"></script>',
+        b'<script type="text/plain" data-consent="analytics" src="' + GTM + b'"></script>',
+    ),
+    case(
+        "type kept in data-consent-type",
+        b'<script type="text/javascript" async src="' + GTM + b'"></script>',
+        b'<script data-consent="analytics" data-consent-type="text/javascript" '
+        b'type="text/plain" async src="' + GTM + b'"></script>',
+    ),
+    case(
+        "module",
+        b"<script type=module src=https://connect.facebook.net/x.js></script>",
+        b'<script data-consent="marketing" data-consent-type="module" type="text/plain" '
+        b"src=https://connect.facebook.net/x.js></script>",
+    ),
+    case(
+        "type with odd case and spaces",
+        b"<script type=' Text/JavaScript ' src=//static.hotjar.com/c/h.js></script>",
+        b'<script data-consent="analytics" data-consent-type=" Text/JavaScript " '
+        b'type="text/plain" src=//static.hotjar.com/c/h.js></script>',
+    ),
+    case(
+        "type with parameters might run",
+        b'<script type="text/javascript; charset=utf-8" src="' + GTM + b'"></script>',
+        b'<script data-consent="analytics" data-consent-type="text/javascript; charset=utf-8" '
+        b'type="text/plain" src="' + GTM + b'"></script>',
+    ),
+    case(
+        "language attribute",
+        b'<script language="JavaScript" src="' + GTM + b'"></script>',
+        b'<script type="text/plain" data-consent="analytics" language="JavaScript" src="'
+        + GTM
+        + b'"></script>',
+    ),
+    case("vbscript is not ours", b'<script language="vbscript" src="' + GTM + b'"></script>'),
+    case("first party", b'<script src="/static/app.js"></script><script>init()</script>'),
+    case(
+        "inline naming a tracker",
+        b"<script>(function(){t.src='https://www.clarity.ms/tag/'+i})()</script>",
+        b'<script type="text/plain" data-consent="analytics">'
+        b"(function(){t.src='https://www.clarity.ms/tag/'+i})()</script>",
+    ),
+    case(
+        "inline with a src: the src decides",
+        b'<script src="/a.js">load("//static.hotjar.com/c/x.js")</script>',
+    ),
+    case("json-ld", b'<script type="application/ld+json">{"u":"' + GTM + b'"}</script>'),
+    case("importmap", b'<script type="importmap">{"imports":{"a":"' + GTM + b'"}}</script>'),
+    case("text/template", b'<script type="text/template"><img src="' + T + b'"></script>'),
+    case("text/x-template", b"<script type='text/x-template'><iframe src=" + YT + b"></script>"),
+    case("speculationrules", b'<script type="speculationrules">{"x":"' + GTM + b'"}</script>'),
+    case(
+        "explicit data-consent on first party",
+        b'<script data-consent="analytics" src="/stats.js"></script>',
+        b'<script type="text/plain" data-consent="analytics" src="/stats.js"></script>',
+    ),
+    case("explicit necessary", b'<script data-consent="necessary" src="' + GTM + b'"></script>'),
+    case(
+        "unknown category is blocked",
+        b'<script data-consent="bogus">run()</script>',
+        b'<script type="text/plain" data-consent="bogus">run()</script>',
+    ),
+    case(
+        "explicit label wins over the URL",
+        b'<script data-consent="marketing" src="https://www.google.com/recaptcha/api.js"></script>',
+        b'<script type="text/plain" data-consent="marketing" '
+        b'src="https://www.google.com/recaptcha/api.js"></script>',
+    ),
+    case(
+        "recaptcha is necessary", b'<script src="https://www.google.com/recaptcha/api.js"></script>'
+    ),
+    case("stripe is necessary", b'<script src="https://js.stripe.com/v3/"></script>'),
+    case(
+        "pre-blocked, not granted",
+        b'<script type="text/plain" data-consent="analytics" src="/stats.js"></script>',
+    ),
+    case(
+        "klaro: text/plain without our labels is not ours",
+        b'<script type="text/plain" data-type="application/javascript" data-name="gtm">'
+        b"j.src='https://www.googletagmanager.com/gtm.js?id='+i;</script>",
+    ),
+    case("text/plain naming a tracker", b'<script type="text/plain">' + GTM + b"</script>"),
+    case("cookiebot ignore", b'<script data-cookieconsent="ignore" src="' + GTM + b'"></script>'),
+    case(
+        "cookiebot label on a live script",
+        b'<script data-cookieconsent="marketing">fbq("init")</script>',
+        b'<script type="text/plain" data-consent="marketing" '
+        b'data-cookieconsent="marketing">fbq("init")</script>',
+    ),
+    case(
+        "cookiebot several labels",
+        b'<script data-cookieconsent="statistics, marketing" src="/x.js"></script>',
+        b'<script type="text/plain" data-consent="analytics marketing" '
+        b'data-cookieconsent="statistics, marketing" src="/x.js"></script>',
+    ),
+    case(
+        "cookiebot pre-blocked, not granted",
+        b'<script type="text/plain" data-cookieconsent="statistics" src="/x.js"></script>',
+    ),
+    case(
+        "vanilla-cookieconsent pre-blocked, not granted",
+        b'<script type="text/plain" data-category="analytics">ga()</script>',
+    ),
+    case(
+        "duplicate type: the first wins",
+        b'<script type="application/json" type="text/javascript">"' + GTM + b'"</script>',
+    ),
+    case(
+        "duplicate src: the first wins",
+        b'<script src="/local.js" src="' + GTM + b'"></script>',
+    ),
+    case(
+        "upper-case tag and attributes",
+        b'<SCRIPT SRC="' + GTM + b'" TYPE="TEXT/JAVASCRIPT"></SCRIPT>',
+        b'<SCRIPT data-consent="analytics" data-consent-type="TEXT/JAVASCRIPT" SRC="'
+        + GTM
+        + b'" type="text/plain"></SCRIPT>',
+    ),
+    case(
+        "newlines inside the tag",
+        b'<script\n  async\n  src="' + GTM + b'"\n></script>',
+        b'<script type="text/plain" data-consent="analytics"\n  async\n  src="'
+        + GTM
+        + b'"\n></script>',
+    ),
+    case(
+        "character references in src",
+        b'<script src="https:&#x2F;&#x2F;connect.facebook.net&#47;en_US/fbevents.js"></script>',
+        b'<script type="text/plain" data-consent="marketing" '
+        b'src="https:&#x2F;&#x2F;connect.facebook.net&#47;en_US/fbevents.js"></script>',
+    ),
+    case(
+        "self-closing slash after the name",
+        b'<script/src="' + GTM + b'"></script>',
+        b'<script type="text/plain" data-consent="analytics"/src="' + GTM + b'"></script>',
+    ),
+    case(
+        "empty type attribute",
+        b'<script type="" src="' + GTM + b'"></script>',
+        b'<script data-consent="analytics" data-consent-type="" type="text/plain" src="'
+        + GTM
+        + b'"></script>',
+    ),
+    case(
+        "valueless type attribute",
+        b"<script type src=" + GTM + b"></script>",
+        b'<script data-consent="analytics" data-consent-type="" type="text/plain" src='
+        + GTM
+        + b"></script>",
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "expected"), SCRIPT_CASES)
+def test_scripts(given: bytes, expected: bytes) -> None:
+    assert rewrite(given) == expected
+
+
+RESTORE_CASES = [
+    case(
+        "ours without a saved type",
+        b'<script type="text/plain" data-consent="analytics" src="/stats.js"></script>',
+        b'<script data-consent="analytics" src="/stats.js"></script>',
+    ),
+    case(
+        "ours with a saved type",
+        b'<script data-consent="marketing" data-consent-type="module" type="text/plain" '
+        b'src="/x.js"></script>',
+        b'<script data-consent="marketing" type="module" src="/x.js"></script>',
+    ),
+    case(
+        "ours with a saved src",
+        b'<script type="text/plain" data-consent="analytics" data-consent-src="/s.js"></script>',
+        b'<script data-consent="analytics" src="/s.js"></script>',
+    ),
+    case(
+        "vanilla-cookieconsent",
+        b'<script type="text/plain" data-category="analytics">ga()</script>',
+        b'<script data-category="analytics">ga()</script>',
+    ),
+    case(
+        "vanilla-cookieconsent data-src",
+        b'<script type="text/plain" data-category="analytics" data-src="/a.js"></script>',
+        b'<script data-category="analytics" src="/a.js"></script>',
+    ),
+    case(
+        "cookiebot names",
+        b'<script type="text/plain" data-cookieconsent="statistics,marketing" '
+        b'src="/x.js"></script>',
+        b'<script data-cookieconsent="statistics,marketing" src="/x.js"></script>',
+    ),
+    case(
+        "cookiebot data-cookieblock-src",
+        b'<script type="text/plain" data-cookieconsent="preferences" '
+        b'data-cookieblock-src="/p.js"></script>',
+        b'<script data-cookieconsent="preferences" src="/p.js"></script>',
+    ),
+    case(
+        "type attribute not first",
+        b'<script async type="text/plain"data-consent="analytics" src="/s.js"></script>',
+        b'<script async data-consent="analytics" src="/s.js"></script>',
+    ),
+    case(
+        "live script of a granted category is untouched",
+        b'<script src="' + GTM + b'"></script>',
+    ),
+    case(
+        "unknown label stays blocked",
+        b'<script type="text/plain" data-consent="bogus">x()</script>',
+    ),
+    case(
+        "klaro stays untouched",
+        b'<script type="text/plain" data-type="application/javascript" data-name="m">x</script>',
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "expected"), RESTORE_CASES)
+def test_scripts_restored_when_granted(given: bytes, expected: bytes) -> None:
+    assert rewrite(given, ALL_OPTIONAL) == expected
+
+
+def test_partial_grant() -> None:
+    page = (
+        b'<script type="text/plain" data-cookieconsent="statistics, marketing" src="/x.js">'
+        b'</script><script src="' + GTM + b'"></script>'
+    )
+    assert rewrite(page, {"analytics"}) == page
+
+
+# --- tokenizer ----------------------------------------------------------------------------------
+
+TOKENIZER_CASES = [
+    # comments
+    case(
+        "comment hides tags", b'<!-- <script src="' + GTM + b'"></script> <img src=' + T + b"> -->"
+    ),
+    case("abrupt comment <!-->", b"<!--><img src=" + T + b">", b"<!-->" + PIX),
+    case("abrupt comment <!--->", b"<!---><img src=" + T + b">", b"<!--->" + PIX),
+    case("empty comment <!---->", b"<!----><img src=" + T + b">", b"<!---->" + PIX),
+    case("<!--- ... ---> with markup inside", b"<!---<br><img src=" + T + b">--->"),
+    case("comment closed by --!>", b"<!-- x --!><img src=" + T + b">", b"<!-- x --!>" + PIX),
+    case(
+        "--> inside a comment ends it",
+        b"<!-- a <!-- b --><img src=" + T + b">",
+        b"<!-- a <!-- b -->" + PIX,
+    ),
+    case("unclosed comment runs to the end", b"<!-- <img src=" + T + b">"),
+    case("comment with '>' inside", b"<!-- a > <img src=" + T + b"> -->"),
+    # declarations and bogus comments
+    case("doctype", b"<!DOCTYPE html><img src=" + T + b">", b"<!DOCTYPE html>" + PIX),
+    case("CDATA in HTML is a bogus comment", b"<![CDATA[ <img src=" + T + b"> ]]>"),
+    case("processing instruction", b"<?php echo '<img src=" + T + b">' ?>"),
+    case("bogus end tag", b"</ <img src=" + T + b">"),
+    case("</> is dropped", b"</><img src=" + T + b">", b"</>" + PIX),
+    case("end tag with a quoted '>'", b'</p title="><img src=' + T + b'>">'),
+    # script data
+    case(
+        "</scr strings inside a script",
+        b'<script>var a="</scr"+"ipt>", b="</scripts>"; '
+        b'load("//static.hotjar.com/c/h.js")</script>',
+        b'<script type="text/plain" data-consent="analytics">var a="</scr"+"ipt>", '
+        b'b="</scripts>"; load("//static.hotjar.com/c/h.js")</script>',
+    ),
+    case(
+        "a '</script>' string ends the script, as in browsers",
+        b'<script>var a="</script><img src=' + T + b'>";</script>',
+        b'<script>var a="</script>' + PIX + b'";</script>',
+    ),
+    case(
+        "'<' and '>' in script text",
+        b"<script>if (a<b && c>d) { x = '<img src=" + T + b">'; }</script>",
+        b'<script type="text/plain" data-consent="marketing">if (a<b && c>d) '
+        b"{ x = '<img src=" + T + b">'; }</script>",
+    ),
+    case(
+        "escaped script: </script> inside <!-- ends it",
+        b"<script><!-- a </script><img src=" + T + b">",
+        b"<script><!-- a </script>" + PIX,
+    ),
+    case(
+        "double-escaped: inner </script> does not close",
+        b"<script><!--<script></script><img src=" + T + b"></script><p>",
+        b'<script type="text/plain" data-consent="marketing"><!--<script></script><img src='
+        + T
+        + b"></script><p>",
+    ),
+    case(
+        "document.write of a tracker script",
+        b"<script><!--\ndocument.write('<script src=\"//static.hotjar.com/c/h.js\"></script>');\n"
+        b"//--></script><img src=" + T + b">",
+        b'<script type="text/plain" data-consent="analytics"><!--\ndocument.write(\'<script '
+        b'src="//static.hotjar.com/c/h.js"></script>\');\n//--></script>' + PIX,
+    ),
+    case(
+        "<!--> in a script does not escape",
+        b"<script><!--></script><img src=" + T + b">",
+        b"<script><!--></script>" + PIX,
+    ),
+    case(
+        "CDATA-wrapped inline script",
+        b"<script>\n//<![CDATA[\nb.src='https://snap.licdn.com/li.lms-analytics/insight.min.js';\n//]]>\n</script>",
+        b'<script type="text/plain" data-consent="marketing">\n//<![CDATA[\n'
+        b"b.src='https://snap.licdn.com/li.lms-analytics/insight.min.js';\n//]]>\n</script>",
+    ),
+    case("end tag variants", b"<script>x</SCRIPT ><script>y</script\n><img src=/a.png>"),
+    case("unclosed script runs to the end", b"<script src=/a.js><img src=" + T + b">"),
+    # RAWTEXT and RCDATA
+    case("style", b"<style>a[title='<img src=" + T + b">']{}</style>"),
+    case(
+        "style ends on </style>",
+        b"<style>a{}</STYLE ><img src=" + T + b">",
+        b"<style>a{}</STYLE >" + PIX,
+    ),
+    case("</styles> does not end style", b"<style></styles><img src=" + T + b"></style>"),
+    case("textarea", b"<textarea><iframe src=" + YT + b"></iframe></textarea>"),
+    case("title", b'<title><script src="' + GTM + b'"></script></title>'),
+    case("xmp", b"<xmp><img src=" + T + b"></xmp>"),
+    case("noembed", b"<noembed><img src=" + T + b"></noembed>"),
+    case("noframes", b"<noframes><img src=" + T + b"></noframes>"),
+    case("iframe content", b"<iframe src=/frame.html><img src=" + T + b"></iframe>"),
+    case("plaintext stops everything", b"<plaintext></plaintext><img src=" + T + b">"),
+    # markup containers
+    case(
+        "template content is markup",
+        b"<template><img src=" + T + b"></template>",
+        b"<template>" + PIX + b"</template>",
+    ),
+    case(
+        "noscript content is markup",
+        b'<noscript><img height="1" src="' + PIXEL + b'"/></noscript>',
+        b'<noscript><img data-consent="marketing" height="1" data-consent-src="'
+        + PIXEL
+        + b'"/></noscript>',
+    ),
+    # attributes
+    case(
+        "'>' inside a quoted attribute value",
+        b'<div title="a > <img src=' + T + b'>"><img src=' + T + b">",
+        b'<div title="a > <img src=' + T + b'>">' + PIX,
+    ),
+    case(
+        "'>' inside single quotes",
+        b"<a title='x > <script src=" + GTM + b"></script>'>x</a>",
+    ),
+    case(
+        "'<' inside an attribute value",
+        b'<div data-tpl="<img src=' + T + b'>">',
+    ),
+    case(
+        "quote inside an unquoted value",
+        b'<a b=c="d> <img src=' + T + b'>">',
+        b'<a b=c="d> ' + PIX + b'">',
+    ),
+    case(
+        "'=' starting an attribute name",
+        b'<a ="x> <img src=' + T + b'>">',
+        b'<a ="x> ' + PIX + b'">',
+    ),
+    case(
+        "unquoted src",
+        b"<img alt=x src=" + T + b">",
+        b'<img data-consent="marketing" alt=x data-consent-src=' + T + b">",
+    ),
+    case(
+        "unquoted src ending in a slash",
+        b"<img src=" + T + b"/>",
+        b'<img data-consent="marketing" data-consent-src=' + T + b"/>",
+    ),
+    case(
+        "upper and mixed case",
+        b'<IMG SRC="' + T + b'"><ImG sRc="' + T + b'">',
+        b'<IMG data-consent="marketing" data-consent-src="'
+        + T
+        + b'"><ImG data-consent="marketing" data-consent-src="'
+        + T
+        + b'">',
+    ),
+    case(
+        "duplicate src: the first wins (tracker)",
+        b'<img src="' + T + b'" src="/a.png">',
+        b'<img data-consent="marketing" data-consent-src="' + T + b'" src="/a.png">',
+    ),
+    case("duplicate src: the first wins (local)", b'<img src="/a.png" src="' + T + b'">'),
+    case(
+        "newline in src",
+        b'<iframe\nsrc="https://www.google.com/maps/embed/v1/place?key=K\n&q=x">\n</iframe>',
+        b'<iframe data-consent="preferences"\ndata-consent-src='
+        b'"https://www.google.com/maps/embed/v1/place?key=K\n&q=x">\n</iframe>',
+    ),
+    case(
+        "image is img",
+        b"<image src=" + T + b">",
+        b'<image data-consent="marketing" data-consent-src=' + T + b">",
+    ),
+    case("unfinished tag at the end", b"<p>x</p><img src=" + T),
+    case("lone '<' in text", b"a < b <3 <img src=/a.png> 1<2", None),
+    # SVG and MathML
+    case("CDATA in SVG", b"<svg><![CDATA[ a > b <img src=" + T + b"> ]]></svg>"),
+    case(
+        "img breaks out of SVG",
+        b"<svg><style><img src=" + T + b"></style></svg>",
+        b"<svg><style>" + PIX + b"</style></svg>",
+    ),
+    case(
+        "after </svg> CDATA is bogus again",
+        b"<svg></svg><![CDATA[ <img src=" + T + b"> ]]>",
+    ),
+    case(
+        "self-closing svg does not open foreign content",
+        b"<svg/><![CDATA[ <img src=" + T + b"> ]]>",
+    ),
+    case(
+        "math CDATA",
+        b"<math><![CDATA[<img src=" + T + b">]]></math><img src=" + T + b">",
+        b"<math><![CDATA[<img src=" + T + b">]]></math>" + PIX,
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "expected"), TOKENIZER_CASES)
+def test_tokenizer(given: bytes, expected: bytes) -> None:
+    assert rewrite(given) == expected
+
+
+@pytest.mark.parametrize(("given", "expected"), TOKENIZER_CASES + SCRIPT_CASES)
+def test_tokenizer_exact_path_agrees(given: bytes, expected: bytes) -> None:
+    rewriter = HtmlRewriter(RULES, frozenset())
+    rewriter.fast_path = False
+    assert rewriter.feed(given) + rewriter.close() == expected
+
+
+@pytest.mark.parametrize(("given", "expected"), TOKENIZER_CASES + SCRIPT_CASES)
+def test_tokenizer_byte_by_byte(given: bytes, expected: bytes) -> None:
+    assert rewrite(given, chunks=1) == expected
+
+
+# --- iframes and images -------------------------------------------------------------------------
+
+ESCAPED_PLACEHOLDER = (
+    b"&lt;!doctype html&gt;&lt;p&gt;Blocked: &quot;preferences&quot; &amp;amp; "
+    b"&lt;a href=&quot;/_consent/preferences&quot;&gt;enable&lt;/a&gt;"
+)
+
+
+def test_iframe_blocked_with_placeholder() -> None:
+    given = b'<iframe width="560" src="' + YT + b'" allowfullscreen></iframe>'
+    assert rewrite(given, placeholder=placeholder) == (
+        b'<iframe data-consent="preferences" srcdoc="'
+        + ESCAPED_PLACEHOLDER
+        + b'" width="560" data-consent-src="'
+        + YT
+        + b'" allowfullscreen></iframe>'
+    )
+    tree = parse(rewrite(given, placeholder=placeholder))
+    iframe = tree.find(".//iframe")
+    assert iframe is not None
+    assert iframe.get("srcdoc") == placeholder("preferences")
+
+
+def test_placeholder_is_ascii_safe() -> None:
+    given = b"<iframe src=" + YT + b"></iframe>"
+    out = rewrite(given, placeholder=lambda key: "Gesperrt \u2013 Einstellungen \u00e4ndern")
+    assert b"Gesperrt &#8211; Einstellungen &#228;ndern" in out
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        case(
+            "no placeholder callable",
+            b"<iframe src=" + YT + b"></iframe>",
+            b'<iframe data-consent="preferences" data-consent-src=' + YT + b"></iframe>",
+        ),
+        case(
+            "gtm noscript iframe",
+            b'<noscript><iframe src="//www.googletagmanager.com/ns.html?id=GTM-V9PX" height="0">'
+            b"</iframe></noscript>",
+            b'<noscript><iframe data-consent="analytics" '
+            b'data-consent-src="//www.googletagmanager.com/ns.html?id=GTM-V9PX" height="0">'
+            b"</iframe></noscript>",
+        ),
+        case("first-party iframe", b'<iframe src="/embed/1"></iframe>'),
+        case("empty src", b'<iframe src=""></iframe><iframe></iframe>'),
+        case(
+            "klaro-style data-src without our labels",
+            b'<iframe data-name="gtm" data-src="//www.googletagmanager.com/ns.html"></iframe>',
+        ),
+        case(
+            "cookiebot pre-blocked, not granted",
+            b'<iframe data-cookieconsent="marketing" data-cookieblock-src="' + YT + b'"></iframe>',
+        ),
+        case(
+            "cookiebot ignore",
+            b'<iframe data-cookieconsent="ignore" src="' + YT + b'"></iframe>',
+        ),
+        case(
+            "labelled data-src, not granted",
+            b'<iframe data-consent="preferences" data-src="' + YT + b'"></iframe>',
+        ),
+        case(
+            "img with srcset",
+            b'<img src="' + T + b'" srcset="' + T + b'?a 2x">',
+            b'<img data-consent="marketing" data-consent-src="'
+            + T
+            + b'" data-consent-srcset="'
+            + T
+            + b'?a 2x">',
+        ),
+        case("first-party img", b'<img src="/a.png" alt="a">'),
+        case(
+            "linkedin pixel",
+            b'<img height="1" '
+            b'src="https://px.ads.linkedin.com/collect/?pid=6488140&amp;fmt=gif" />',
+            b'<img data-consent="marketing" height="1" '
+            b'data-consent-src="https://px.ads.linkedin.com/collect/?pid=6488140&amp;fmt=gif" />',
+        ),
+    ],
+)
+def test_embeds(given: bytes, expected: bytes) -> None:
+    assert rewrite(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        case("live iframe", b"<iframe src=" + YT + b"></iframe>"),
+        case(
+            "ours, placeholder removed",
+            b'<iframe data-consent="preferences" srcdoc="x" width="560" data-consent-src="'
+            + YT
+            + b'"></iframe>',
+            b'<iframe data-consent="preferences" width="560" src="' + YT + b'"></iframe>',
+        ),
+        case(
+            "ours without a label: the URL decides",
+            b'<iframe data-consent-src="' + YT + b'"></iframe>',
+            b'<iframe src="' + YT + b'"></iframe>',
+        ),
+        case(
+            "stand-in src replaced",
+            b'<img src="/blank.gif" data-consent="marketing" data-consent-src="' + T + b'">',
+            b'<img data-consent="marketing" src="' + T + b'">',
+        ),
+        case(
+            "img srcset",
+            b'<img data-consent="marketing" data-consent-src="/a.png" '
+            b'data-consent-srcset="/b.png 2x">',
+            b'<img data-consent="marketing" src="/a.png" srcset="/b.png 2x">',
+        ),
+        case(
+            "cookiebot",
+            b'<iframe data-cookieconsent="marketing" data-cookieblock-src="' + YT + b'"></iframe>',
+            b'<iframe data-cookieconsent="marketing" src="' + YT + b'"></iframe>',
+        ),
+        case(
+            "klaro stays untouched",
+            b'<iframe data-name="gtm" data-src="//www.googletagmanager.com/ns.html"></iframe>',
+        ),
+        case(
+            "labelled data-src",
+            b'<iframe data-consent="preferences" data-src="' + YT + b'"></iframe>',
+            b'<iframe data-consent="preferences" src="' + YT + b'"></iframe>',
+        ),
+    ],
+)
+def test_embeds_restored_when_granted(given: bytes, expected: bytes) -> None:
+    assert rewrite(given, ALL_OPTIONAL) == expected
+
+
+def test_required_category_is_always_granted() -> None:
+    given = b'<iframe data-consent="necessary" data-consent-src="/x"></iframe>'
+    assert rewrite(given) == b'<iframe data-consent="necessary" src="/x"></iframe>'
+
+
+# --- injection ----------------------------------------------------------------------------------
+
+INJECTION_CASES = [
+    case(
+        "head and body",
+        b"<!doctype html><html><head><title>x</title></head><body><p>x</p></body></html>",
+        b"<!doctype html><html><head>"
+        + HEAD
+        + b"<title>x</title></head><body>"
+        + BODY
+        + b"<p>x</p></body></html>",
+    ),
+    case(
+        "attributes, case, whitespace",
+        b'<HTML><HEAD lang="en">\n  <meta charset=utf-8>\n</HEAD>\n<Body class="a>b"\n>\n<p>',
+        b'<HTML><HEAD lang="en">'
+        + HEAD
+        + b'\n  <meta charset=utf-8>\n</HEAD>\n<Body class="a>b"\n>'
+        + BODY
+        + b"\n<p>",
+    ),
+    case(
+        "no head tag: both after body",
+        b"<!doctype html><title>x</title><body><p>",
+        b"<!doctype html><title>x</title><body>" + HEAD + BODY + b"<p>",
+    ),
+    case(
+        "empty head",
+        b"<head></head><body></body>",
+        b"<head>" + HEAD + b"</head><body>" + BODY + b"</body>",
+    ),
+    case("fragment", b"<div><p>partial</p></div>"),
+    case("header is not head", b"<header><p>x</p></header><bodyguard>"),
+    case("head in a comment", b"<!-- <head><body> --><p>"),
+    case("head in a script", b"<script>var s = '<head><body>';</script><p>"),
+    case("head in a template", b"<template><head></head><body></body></template><p>"),
+    case("head in RAWTEXT", b"<textarea><head><body></textarea><title><body></title>"),
+    case(
+        "body after a template",
+        b"<template><body></template><body>",
+        b"<template><body></template><body>" + HEAD + BODY,
+    ),
+    case(
+        "inject at most once",
+        b"<head></head><head></head><body><body>",
+        b"<head>" + HEAD + b"</head><head></head><body>" + BODY + b"<body>",
+    ),
+    case(
+        "head at the very end",
+        b"<html><head>",
+        b"<html><head>" + HEAD,
+    ),
+    case(
+        "already injected",
+        b"<head>\n " + HEAD + b"<title>x</title></head><body>\n\t" + BODY + b"<p>",
+    ),
+    case(
+        "already injected without a head tag",
+        b"<title>x</title><body>" + HEAD + BODY + b"<p>",
+    ),
+    case(
+        "only the head injection already there",
+        b"<head>" + HEAD + b"</head><body><p>",
+        b"<head>" + HEAD + b"</head><body>" + BODY + b"<p>",
+    ),
+    case(
+        "an element with another id",
+        b'<head><script id="app"></script></head><body> <div id="consent">',
+        b"<head>"
+        + HEAD
+        + b'<script id="app"></script></head><body>'
+        + BODY
+        + b' <div id="consent">',
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "expected"), INJECTION_CASES)
+def test_injection(given: bytes, expected: bytes) -> None:
+    assert rewrite(given, injection=INJECTION) == expected
+
+
+@pytest.mark.parametrize(("given", "expected"), INJECTION_CASES)
+def test_injection_byte_by_byte(given: bytes, expected: bytes) -> None:
+    assert rewrite(given, injection=INJECTION, chunks=1) == expected
+
+
+def test_injected_flag() -> None:
+    rewriter = HtmlRewriter(RULES, frozenset(), injection=INJECTION)
+    assert rewriter.feed(b"<html><head></head><bo") == b"<html><head>" + HEAD + b"</head>"
+    assert not rewriter.injected
+    assert rewriter.feed(b"dy><p>") == b"<body>" + BODY + b"<p>"
+    assert rewriter.injected
+    fragment = HtmlRewriter(RULES, frozenset(), injection=INJECTION)
+    assert fragment.feed(b"<p>x</p>") + fragment.close() == b"<p>x</p>"
+    assert not fragment.injected
+    present = HtmlRewriter(RULES, frozenset(), injection=INJECTION)
+    present.feed(b"<body>" + HEAD + BODY)
+    present.close()
+    assert not present.injected
+
+
+def test_empty_injection_changes_nothing() -> None:
+    page = b"<head></head><body></body>"
+    assert rewrite(page, injection=PageInjection()) == page
+
+
+def test_head_injection_goes_before_any_google_tag() -> None:
+    page = b'<html><head><script async src="https://www.googletagmanager.com/gtag/js"></script>'
+    out = rewrite(page, ALL_OPTIONAL, injection=INJECTION)
+    assert out.index(HEAD) < out.index(b"googletagmanager")
+
+
+# --- streaming ----------------------------------------------------------------------------------
+
+
+def test_output_is_released_as_it_is_ready() -> None:
+    rewriter = HtmlRewriter(RULES, frozenset(), injection=INJECTION)
+    first = rewriter.feed(b"<p>" + b"x" * 10_000 + b"</p><img src=" + T)
+    assert first == b"<p>" + b"x" * 10_000 + b"</p>"  # the unfinished tag is held back
+    assert rewriter.feed(b">") == PIX
+    assert rewriter.close() == b""
+
+
+def test_feed_after_close_is_an_error() -> None:
+    rewriter = HtmlRewriter(RULES, frozenset())
+    rewriter.close()
+    assert rewriter.close() == b""
+    with pytest.raises(RuntimeError):
+        rewriter.feed(b"x")
+
+
+def test_memory_stays_bounded_on_a_long_stream() -> None:
+    rewriter = HtmlRewriter(RULES, frozenset(), injection=INJECTION)
+    rewriter.feed(b"<html><head></head><body>")
+    chunk = b"<p class='a'>" + b"text " * 200 + b"<img src=/a.png></p><!-- c -->\n"
+    for _ in range(300):
+        rewriter.feed(chunk)
+        assert len(rewriter._buf) < len(chunk)
+    rewriter.close()
+
+
+def test_long_tag_passes_through_unchanged() -> None:
+    big = b"x" * (TAG_LIMIT + 10)
+    page = b'<img alt="' + big + b'" src="' + T + b'"><img src=' + T + b">"
+    expected = b'<img alt="' + big + b'" src="' + T + b'">' + PIX
+    for chunks in (None, 1000, 4096, 65536):
+        assert rewrite(page, chunks=chunks) == expected
+
+
+def test_long_script_tag_still_starts_script_data() -> None:
+    big = b"x" * (TAG_LIMIT + 10)
+    page = (
+        b'<script data-x="'
+        + big
+        + b'" src="'
+        + GTM
+        + b'"><img src='
+        + T
+        + b"></script><img src="
+        + T
+        + b">"
+    )
+    expected = page[: -len(b"<img src=" + T + b">")] + PIX
+    for chunks in (None, 999, 4096):
+        assert rewrite(page, chunks=chunks) == expected
+
+
+def test_long_unquoted_and_single_quoted_tags() -> None:
+    big = b"y" * (TAG_LIMIT + 1)
+    for attrs in (b"a=" + big, b"a='" + big + b" > '", b'a = "' + big + b'>"', b"a" + big):
+        page = b"<div " + attrs + b"><img src=" + T + b">"
+        expected = b"<div " + attrs + b">" + PIX
+        for chunks in (None, 1024, 7919):
+            assert rewrite(page, chunks=chunks) == expected, (attrs[:10], chunks)
+
+
+def test_long_svg_self_closing_tag() -> None:
+    big = b"z" * (TAG_LIMIT + 1)
+    page = b'<svg d="' + big + b'"/><![CDATA[ <img src=' + T + b"> ]]>"
+    for chunks in (None, 4096):
+        assert rewrite(page, chunks=chunks) == page
+
+
+def test_inline_script_decided_on_its_first_bytes() -> None:
+    filler = b"// " + b"x" * 77 + b"\n"
+    early = (
+        b"<script>load('//static.hotjar.com/c/h.js');"
+        + filler * (SCRIPT_LIMIT // 80 + 10)
+        + b"</script>"
+    )
+    late = (
+        b"<script>"
+        + filler * (SCRIPT_LIMIT // 80 + 10)
+        + b"load('//static.hotjar.com/c/h.js');</script>"
+    )
+    blocked = b'<script type="text/plain" data-consent="analytics">'
+    for chunks in (None, 4096, 65536, 100_000):
+        assert rewrite(early, chunks=chunks) == blocked + early[len(b"<script>") :]
+        assert rewrite(late, chunks=chunks) == late
+
+
+def test_script_held_for_its_text_is_released_in_order() -> None:
+    rewriter = HtmlRewriter(RULES, frozenset())
+    assert rewriter.feed(b"<p>a</p><script>var x = 1;") == b"<p>a</p>"
+    assert rewriter.feed(b" load('//static.hotjar.com/c/h.js')</script><p>") == (
+        b'<script type="text/plain" data-consent="analytics">var x = 1; '
+        b"load('//static.hotjar.com/c/h.js')</script><p>"
+    )
+
+
+def test_unfinished_script_at_the_end_is_flushed() -> None:
+    assert rewrite(b"<script>x = 1") == b"<script>x = 1"
+    assert rewrite(b"<script>load('//static.hotjar.com/c/h.js')") == (
+        b'<script type="text/plain" data-consent="analytics">load(\'//static.hotjar.com/c/h.js\')'
+    )
+
+
+def test_odd_charsets_pass_through_byte_for_byte() -> None:
+    latin1 = "<p>Grüße, café</p><img src=/ä.png>".encode("latin-1")
+    utf16ish = b"\xff\xfe<\x00p\x00>\x00"
+    shift_jis = "<title>日本語</title><p>テスト</p>".encode("shift_jis")
+    for page in (latin1, utf16ish, shift_jis, bytes(range(256))):
+        assert rewrite(page, injection=INJECTION) == page
+    marked = "<p>é</p><script src='https://www.googletagmanager.com/gtm.js'></script>"
+    assert b'type="text/plain"' in rewrite(marked.encode("cp1252"))
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+SNIPPETS = [
+    b"<!doctype html>",
+    b"<html>",
+    b"<head>",
+    b"</head>",
+    b"<body class='x'>",
+    b"<p>text &amp; more</p>",
+    b"a < b > c",
+    b"<!-- c <img src=" + T + b"> -->",
+    b"<!-->",
+    b"<!--->",
+    b"<![CDATA[ <b> ]]>",
+    b"<?pi <img src=" + T + b"> ?>",
+    b"</ x>",
+    b"</>",
+    b"<script src='" + GTM + b"'></script>",
+    b"<script>var a = '</scr' + 'ipt>'; s.src = '//static.hotjar.com/c/h.js';</script>",
+    b"<script><!--<script></script>--></script>",
+    b"<script type='application/ld+json'>{}</script>",
+    b"<script type='text/plain' data-consent='analytics'>x()</script>",
+    b"<script type='text/plain' data-category='marketing' data-src='/m.js'></script>",
+    b"<style>p{content:'<img src=" + T + b">'}</style>",
+    b"<textarea><iframe src=" + YT + b"></textarea>",
+    b"<title><head></title>",
+    b"<iframe src='" + YT + b"'>fallback</iframe>",
+    b'<iframe data-consent="preferences" srcdoc="x" data-consent-src="' + YT + b'"></iframe>',
+    b"<img src='" + PIXEL + b"' srcset='/a 1x'>",
+    b"<IMG SRC=" + T + b"/>",
+    b"<noscript><img src=" + T + b"></noscript>",
+    b"<template><img src=" + T + b"><head></template>",
+    b'<div title="a > <img src=' + T + b'>">',
+    b'<a b=c="d> <img src=' + T + b'>">',
+    b"<svg><![CDATA[ <img src=" + T + b"> ]]><path d='M0'/></svg>",
+    b"<math><mi>x</mi></math>",
+    b'<script id="consent-mode"></script>',
+    b'<div id="consent-banner"></div>',
+    b"\n  \t",
+    "<p>é ü 日本</p>".encode(),
+]
+
+documents = st.lists(st.sampled_from(SNIPPETS), max_size=14).map(b"".join)
+grants = st.sets(st.sampled_from(sorted(ALL_OPTIONAL)))
+
+
+def _split_points(data: bytes) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(min_value=1, max_value=max(1, len(data) - 1)), max_size=20)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), doc=documents, granted=grants)
+def test_chunking_never_changes_the_output(
+    doc: bytes, granted: set[str], data: st.DataObject
+) -> None:
+    points = data.draw(_split_points(doc))
+    whole = rewrite(doc, granted, injection=INJECTION, placeholder=placeholder)
+    assert (
+        rewrite(doc, granted, chunks=points, injection=INJECTION, placeholder=placeholder) == whole
+    )
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=documents, granted=grants)
+def test_byte_by_byte(doc: bytes, granted: set[str]) -> None:
+    whole = rewrite(doc, granted, injection=INJECTION, placeholder=placeholder)
+    assert rewrite(doc, granted, chunks=1, injection=INJECTION, placeholder=placeholder) == whole
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), doc=documents, granted=grants)
+def test_idempotent(doc: bytes, granted: set[str], data: st.DataObject) -> None:
+    once = rewrite(doc, granted, injection=INJECTION, placeholder=placeholder)
+    points = data.draw(_split_points(once))
+    twice = rewrite(once, granted, chunks=points, injection=INJECTION, placeholder=placeholder)
+    assert twice == once
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=documents, granted=grants)
+def test_fast_and_exact_paths_agree(doc: bytes, granted: set[str]) -> None:
+    fast = HtmlRewriter(RULES, frozenset(granted), injection=INJECTION)
+    exact = HtmlRewriter(RULES, frozenset(granted), injection=INJECTION)
+    exact.fast_path = False
+    assert fast.feed(doc) + fast.close() == exact.feed(doc) + exact.close()
+
+
+LIVE_SNIPPETS = [s for s in SNIPPETS if b"data-c" not in s and b"consent-" not in s]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=st.lists(st.sampled_from(LIVE_SNIPPETS), max_size=14).map(b"".join))
+def test_everything_granted_only_adds_the_injection(doc: bytes) -> None:
+    out = rewrite(doc, ALL_OPTIONAL, injection=INJECTION)
+    assert out.replace(HEAD, b"").replace(BODY, b"") == doc
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=st.binary(max_size=300))
+def test_arbitrary_bytes_never_crash_and_chunk_the_same(doc: bytes) -> None:
+    whole = rewrite(doc, injection=INJECTION, placeholder=placeholder)
+    assert rewrite(doc, chunks=3, injection=INJECTION, placeholder=placeholder) == whole
+    exact = HtmlRewriter(RULES, frozenset(), injection=INJECTION, placeholder=placeholder)
+    exact.fast_path = False
+    assert exact.feed(doc) + exact.close() == whole
+
+
+ALPHABET = b"<>/!?-=\"' \nabsciptrgmfy[]CDAT"
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    doc=st.lists(st.sampled_from([bytes([c]) for c in ALPHABET] + SNIPPETS[6:20]), max_size=60).map(
+        b"".join
+    )
+)
+def test_markup_soup_fast_exact_and_chunked_agree(doc: bytes) -> None:
+    whole = rewrite(doc, injection=INJECTION)
+    assert rewrite(doc, chunks=2, injection=INJECTION) == whole
+    exact = HtmlRewriter(RULES, frozenset(), injection=INJECTION)
+    exact.fast_path = False
+    assert exact.feed(doc) + exact.close() == whole
+
+
+TAG_ALPHABET = [bytes([c]) for c in b"<>/=\"' \n\tab"] + [b"<a ", b'="', b"='", b"src"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="possessive quantifiers need 3.11")
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(TAG_ALPHABET), max_size=40).map(b"".join))
+def test_tag_patterns_agree(text: bytes) -> None:
+    """The possessive and lookahead spellings of the tag pattern find the same tag end."""
+    data = b"<a" + text
+    ends = []
+    for possessive in (True, False):
+        pattern = re.compile(rb"<[A-Za-z][^\t\n\f\r />]*" + _tag_body(possessive) + rb">")
+        m = pattern.match(data)
+        ends.append(m.end() if m else None)
+    assert ends[0] == ends[1]
+
+
+def test_big_tag_in_tiny_chunks_is_scanned_once() -> None:
+    """A held tag waits for its ">" instead of being rescanned for every chunk."""
+    big = b"x" * 40_000
+    page = b'<p>a</p><img alt="' + big + b'" src="' + T + b'"><p>b</p>'
+    expected = (
+        b'<p>a</p><img data-consent="marketing" alt="'
+        + big
+        + b'" data-consent-src="'
+        + T
+        + b'"><p>b</p>'
+    )
+    assert rewrite(page, chunks=3) == expected
+    assert rewrite(page + b"<img alt='" + big * 2, chunks=5) == expected + b"<img alt='" + big * 2
+
+
+def test_whitespace_after_head_in_tiny_chunks() -> None:
+    page = b"<html><head>" + b" \n" * 20_000 + b"<title>x</title></head><body><p>"
+    expected = (
+        b"<html><head>" + HEAD + b" \n" * 20_000 + b"<title>x</title></head><body>" + BODY + b"<p>"
+    )
+    assert rewrite(page, chunks=3, injection=INJECTION) == expected
+    over = b"<head>" + b" " * (WHITESPACE_LIMIT + 10) + HEAD
+    assert rewrite(over, chunks=1000, injection=INJECTION) == b"<head>" + HEAD + over[6:]
