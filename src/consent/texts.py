@@ -1,11 +1,290 @@
-"""Shipped texts: default category labels and descriptions per language.
+"""Shipped texts: every string of the banner, the preferences page and iframe placeholders.
 
-Operators override any of them through settings; these are the defaults.
+Operators override any text per locale through ``banner.texts`` (``{locale: {text_id:
+text}}``); these are the defaults. Text ids are part of the public contract: renaming
+one breaks operators' overrides, so ids are only ever added.
+
+UI text ids (`UI_TEXT_IDS`):
+
+- ``banner.title``: heading of the banner.
+- ``banner.body``: the short first-layer explanation.
+- ``banner.privacy_link``: text of the privacy policy link.
+- ``banner.accept_all`` / ``banner.reject_all`` / ``banner.customise``: the three
+  first-layer controls (equal weight).
+- ``banner.save``: submits the ticked categories (customise layer, preferences page).
+- ``banner.categories``: legend of the group of category toggles.
+- ``banner.always_on``: shown next to the necessary category.
+- ``banner.gpc_notice``: why sale/sharing categories stay off under Global Privacy Control.
+- ``settings.button``: the "Cookie settings" control shown after a decision.
+- ``preferences.title``: title and heading of the preferences page.
+- ``preferences.intro``: first paragraph of the preferences page.
+- ``preferences.saved``: confirmation after a choice was saved there.
+- ``preferences.consent_id``: label before the visitor's consent id.
+- ``preferences.no_consent_id``: shown instead when the visitor has not chosen yet.
+- ``preferences.back``: link back to the page the visitor came from.
+- ``placeholder.title``: ``<title>`` of a blocked iframe's placeholder document.
+- ``placeholder.text``: placeholder text; ``{category}`` is replaced by the category label.
+- ``placeholder.text_source``: the same when the embed's host is known; also ``{source}``.
+- ``placeholder.link``: the placeholder's link to the preferences page.
+
+Category texts are not UI texts: each `consent.Category` carries its own label and
+description; `DEFAULT_CATEGORY_TEXTS` only seeds the default categories.
 """
+
+# Typographic quotes and apostrophes are correct in these languages, not look-alikes.
+# ruff: noqa: RUF001
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_CATEGORY_TEXTS"]
+__all__ = ["DEFAULT_CATEGORY_TEXTS", "SHIPPED_LOCALES", "UI_TEXTS", "UI_TEXT_IDS"]
+
+#: ``{locale: {text_id: text}}`` for the banner, preferences page and placeholders.
+UI_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "banner.title": "Cookies on this site",
+        "banner.body": "We use cookies that the site needs to work. With your consent, we "
+        "also use optional cookies, for example to remember settings, measure visits or "
+        "show ads. You can change your choice at any time.",
+        "banner.privacy_link": "Privacy policy",
+        "banner.accept_all": "Accept all",
+        "banner.reject_all": "Reject all",
+        "banner.customise": "Customise",
+        "banner.save": "Save choices",
+        "banner.categories": "Cookie categories",
+        "banner.always_on": "Always on",
+        "banner.gpc_notice": "Your browser sends a Global Privacy Control signal, so "
+        "categories that sell or share your data stay off unless you switch them on yourself.",
+        "settings.button": "Cookie settings",
+        "preferences.title": "Cookie settings",
+        "preferences.intro": "Choose which cookies this site may use. Necessary cookies are "
+        "always on. You can change your choice at any time.",
+        "preferences.saved": "Your choices have been saved.",
+        "preferences.consent_id": "Your consent ID:",
+        "preferences.no_consent_id": "You have not made a choice yet.",
+        "preferences.back": "Back to the site",
+        "placeholder.title": "Blocked content",
+        "placeholder.text": "This content is blocked until you allow “{category}”.",
+        "placeholder.text_source": "This content from {source} is blocked until you allow "
+        "“{category}”.",
+        "placeholder.link": "Change cookie settings",
+    },
+    "de": {
+        "banner.title": "Cookies auf dieser Website",
+        "banner.body": "Wir verwenden Cookies, die für den Betrieb der Website nötig sind. "
+        "Mit Ihrer Einwilligung nutzen wir auch optionale Cookies, etwa um Einstellungen zu "
+        "speichern, Besuche zu messen oder Werbung zu zeigen. Sie können Ihre Auswahl "
+        "jederzeit ändern.",
+        "banner.privacy_link": "Datenschutzerklärung",
+        "banner.accept_all": "Alle akzeptieren",
+        "banner.reject_all": "Alle ablehnen",
+        "banner.customise": "Anpassen",
+        "banner.save": "Auswahl speichern",
+        "banner.categories": "Cookie-Kategorien",
+        "banner.always_on": "Immer aktiv",
+        "banner.gpc_notice": "Ihr Browser sendet ein Global-Privacy-Control-Signal. "
+        "Kategorien, die Ihre Daten verkaufen oder weitergeben, bleiben deshalb aus, solange "
+        "Sie sie nicht selbst einschalten.",
+        "settings.button": "Cookie-Einstellungen",
+        "preferences.title": "Cookie-Einstellungen",
+        "preferences.intro": "Wählen Sie, welche Cookies diese Website verwenden darf. "
+        "Notwendige Cookies sind immer aktiv. Sie können Ihre Auswahl jederzeit ändern.",
+        "preferences.saved": "Ihre Auswahl wurde gespeichert.",
+        "preferences.consent_id": "Ihre Einwilligungs-ID:",
+        "preferences.no_consent_id": "Sie haben noch keine Auswahl getroffen.",
+        "preferences.back": "Zurück zur Website",
+        "placeholder.title": "Blockierter Inhalt",
+        "placeholder.text": "Dieser Inhalt ist blockiert, bis Sie „{category}“ erlauben.",
+        "placeholder.text_source": "Dieser Inhalt von {source} ist blockiert, bis Sie "
+        "„{category}“ erlauben.",
+        "placeholder.link": "Cookie-Einstellungen ändern",
+    },
+    "fr": {
+        "banner.title": "Cookies sur ce site",
+        "banner.body": "Nous utilisons des cookies nécessaires au fonctionnement du site. "
+        "Avec votre accord, nous utilisons aussi des cookies facultatifs, par exemple pour "
+        "mémoriser vos réglages, mesurer l’audience ou afficher des publicités. Vous pouvez "
+        "modifier votre choix à tout moment.",
+        "banner.privacy_link": "Politique de confidentialité",
+        "banner.accept_all": "Tout accepter",
+        "banner.reject_all": "Tout refuser",
+        "banner.customise": "Personnaliser",
+        "banner.save": "Enregistrer mes choix",
+        "banner.categories": "Catégories de cookies",
+        "banner.always_on": "Toujours actifs",
+        "banner.gpc_notice": "Votre navigateur envoie un signal Global Privacy Control\u00a0: "
+        "les catégories qui vendent ou partagent vos données restent donc désactivées, sauf "
+        "si vous les activez vous-même.",
+        "settings.button": "Paramètres des cookies",
+        "preferences.title": "Paramètres des cookies",
+        "preferences.intro": "Choisissez les cookies que ce site peut utiliser. Les cookies "
+        "nécessaires sont toujours actifs. Vous pouvez modifier votre choix à tout moment.",
+        "preferences.saved": "Vos choix ont été enregistrés.",
+        "preferences.consent_id": "Votre identifiant de consentement\u00a0:",
+        "preferences.no_consent_id": "Vous n’avez encore fait aucun choix.",
+        "preferences.back": "Retour au site",
+        "placeholder.title": "Contenu bloqué",
+        "placeholder.text": "Ce contenu est bloqué tant que vous n’autorisez pas "
+        "«\u00a0{category}\u00a0».",
+        "placeholder.text_source": "Ce contenu de {source} est bloqué tant que vous "
+        "n’autorisez pas «\u00a0{category}\u00a0».",
+        "placeholder.link": "Modifier les paramètres des cookies",
+    },
+    "es": {
+        "banner.title": "Cookies en este sitio",
+        "banner.body": "Usamos cookies necesarias para que el sitio funcione. Con tu "
+        "consentimiento, también usamos cookies opcionales, por ejemplo para recordar tus "
+        "ajustes, medir las visitas o mostrar anuncios. Puedes cambiar tu elección en "
+        "cualquier momento.",
+        "banner.privacy_link": "Política de privacidad",
+        "banner.accept_all": "Aceptar todo",
+        "banner.reject_all": "Rechazar todo",
+        "banner.customise": "Personalizar",
+        "banner.save": "Guardar selección",
+        "banner.categories": "Categorías de cookies",
+        "banner.always_on": "Siempre activas",
+        "banner.gpc_notice": "Tu navegador envía una señal de Global Privacy Control, así "
+        "que las categorías que venden o comparten tus datos seguirán desactivadas salvo "
+        "que tú las actives.",
+        "settings.button": "Configuración de cookies",
+        "preferences.title": "Configuración de cookies",
+        "preferences.intro": "Elige qué cookies puede usar este sitio. Las cookies "
+        "necesarias están siempre activas. Puedes cambiar tu elección en cualquier momento.",
+        "preferences.saved": "Se ha guardado tu selección.",
+        "preferences.consent_id": "Tu ID de consentimiento:",
+        "preferences.no_consent_id": "Aún no has hecho ninguna elección.",
+        "preferences.back": "Volver al sitio",
+        "placeholder.title": "Contenido bloqueado",
+        "placeholder.text": "Este contenido está bloqueado hasta que permitas «{category}».",
+        "placeholder.text_source": "Este contenido de {source} está bloqueado hasta que "
+        "permitas «{category}».",
+        "placeholder.link": "Cambiar la configuración de cookies",
+    },
+    "it": {
+        "banner.title": "Cookie su questo sito",
+        "banner.body": "Usiamo i cookie necessari al funzionamento del sito. Con il tuo "
+        "consenso usiamo anche cookie facoltativi, per esempio per ricordare le impostazioni, "
+        "misurare le visite o mostrare annunci. Puoi cambiare la tua scelta in qualsiasi "
+        "momento.",
+        "banner.privacy_link": "Informativa sulla privacy",
+        "banner.accept_all": "Accetta tutto",
+        "banner.reject_all": "Rifiuta tutto",
+        "banner.customise": "Personalizza",
+        "banner.save": "Salva le scelte",
+        "banner.categories": "Categorie di cookie",
+        "banner.always_on": "Sempre attivi",
+        "banner.gpc_notice": "Il tuo browser invia un segnale Global Privacy Control: le "
+        "categorie che vendono o condividono i tuoi dati restano quindi disattivate, a meno "
+        "che non sia tu ad attivarle.",
+        "settings.button": "Impostazioni cookie",
+        "preferences.title": "Impostazioni cookie",
+        "preferences.intro": "Scegli quali cookie può usare questo sito. I cookie necessari "
+        "sono sempre attivi. Puoi cambiare la tua scelta in qualsiasi momento.",
+        "preferences.saved": "Le tue scelte sono state salvate.",
+        "preferences.consent_id": "Il tuo ID di consenso:",
+        "preferences.no_consent_id": "Non hai ancora fatto una scelta.",
+        "preferences.back": "Torna al sito",
+        "placeholder.title": "Contenuto bloccato",
+        "placeholder.text": "Questo contenuto è bloccato finché non consenti «{category}».",
+        "placeholder.text_source": "Questo contenuto di {source} è bloccato finché non "
+        "consenti «{category}».",
+        "placeholder.link": "Modifica le impostazioni dei cookie",
+    },
+    "nl": {
+        "banner.title": "Cookies op deze website",
+        "banner.body": "We gebruiken cookies die nodig zijn om de website te laten werken. "
+        "Met je toestemming gebruiken we ook optionele cookies, bijvoorbeeld om instellingen "
+        "te onthouden, bezoeken te meten of advertenties te tonen. Je kunt je keuze altijd "
+        "wijzigen.",
+        "banner.privacy_link": "Privacybeleid",
+        "banner.accept_all": "Alles accepteren",
+        "banner.reject_all": "Alles weigeren",
+        "banner.customise": "Aanpassen",
+        "banner.save": "Keuze opslaan",
+        "banner.categories": "Cookiecategorieën",
+        "banner.always_on": "Altijd aan",
+        "banner.gpc_notice": "Je browser stuurt een Global Privacy Control-signaal. "
+        "Categorieën die je gegevens verkopen of delen blijven daarom uit, tenzij je ze zelf "
+        "aanzet.",
+        "settings.button": "Cookie-instellingen",
+        "preferences.title": "Cookie-instellingen",
+        "preferences.intro": "Kies welke cookies deze website mag gebruiken. Noodzakelijke "
+        "cookies staan altijd aan. Je kunt je keuze altijd wijzigen.",
+        "preferences.saved": "Je keuze is opgeslagen.",
+        "preferences.consent_id": "Je toestemmings-ID:",
+        "preferences.no_consent_id": "Je hebt nog geen keuze gemaakt.",
+        "preferences.back": "Terug naar de website",
+        "placeholder.title": "Geblokkeerde inhoud",
+        "placeholder.text": "Deze inhoud is geblokkeerd totdat je ‘{category}’ toestaat.",
+        "placeholder.text_source": "Deze inhoud van {source} is geblokkeerd totdat je "
+        "‘{category}’ toestaat.",
+        "placeholder.link": "Cookie-instellingen wijzigen",
+    },
+    "pl": {
+        "banner.title": "Pliki cookie na tej stronie",
+        "banner.body": "Używamy plików cookie niezbędnych do działania strony. Za Twoją zgodą "
+        "używamy też opcjonalnych plików cookie, np. do zapamiętywania ustawień, mierzenia "
+        "odwiedzin lub wyświetlania reklam. Swój wybór możesz zmienić w każdej chwili.",
+        "banner.privacy_link": "Polityka prywatności",
+        "banner.accept_all": "Akceptuj wszystkie",
+        "banner.reject_all": "Odrzuć wszystkie",
+        "banner.customise": "Dostosuj",
+        "banner.save": "Zapisz wybór",
+        "banner.categories": "Kategorie plików cookie",
+        "banner.always_on": "Zawsze włączone",
+        "banner.gpc_notice": "Twoja przeglądarka wysyła sygnał Global Privacy Control, "
+        "dlatego kategorie, które sprzedają lub udostępniają Twoje dane, pozostają wyłączone, "
+        "chyba że włączysz je samodzielnie.",
+        "settings.button": "Ustawienia plików cookie",
+        "preferences.title": "Ustawienia plików cookie",
+        "preferences.intro": "Wybierz, których plików cookie może używać ta strona. Niezbędne "
+        "pliki cookie są zawsze włączone. Swój wybór możesz zmienić w każdej chwili.",
+        "preferences.saved": "Twój wybór został zapisany.",
+        "preferences.consent_id": "Twój identyfikator zgody:",
+        "preferences.no_consent_id": "Nie dokonano jeszcze wyboru.",
+        "preferences.back": "Wróć do strony",
+        "placeholder.title": "Zablokowana treść",
+        "placeholder.text": "Ta treść jest zablokowana, dopóki nie zezwolisz na „{category}”.",
+        "placeholder.text_source": "Ta treść z {source} jest zablokowana, dopóki nie "
+        "zezwolisz na „{category}”.",
+        "placeholder.link": "Zmień ustawienia plików cookie",
+    },
+    "pt": {
+        "banner.title": "Cookies neste site",
+        "banner.body": "Utilizamos cookies necessários para o funcionamento do site. Com o "
+        "seu consentimento, utilizamos também cookies opcionais, por exemplo para guardar "
+        "definições, medir visitas ou mostrar anúncios. Pode alterar a sua escolha a "
+        "qualquer momento.",
+        "banner.privacy_link": "Política de privacidade",
+        "banner.accept_all": "Aceitar tudo",
+        "banner.reject_all": "Rejeitar tudo",
+        "banner.customise": "Personalizar",
+        "banner.save": "Guardar escolhas",
+        "banner.categories": "Categorias de cookies",
+        "banner.always_on": "Sempre ativos",
+        "banner.gpc_notice": "O seu navegador envia um sinal Global Privacy Control, por "
+        "isso as categorias que vendem ou partilham os seus dados ficam desativadas, a menos "
+        "que as ative.",
+        "settings.button": "Definições de cookies",
+        "preferences.title": "Definições de cookies",
+        "preferences.intro": "Escolha que cookies este site pode utilizar. Os cookies "
+        "necessários estão sempre ativos. Pode alterar a sua escolha a qualquer momento.",
+        "preferences.saved": "As suas escolhas foram guardadas.",
+        "preferences.consent_id": "O seu ID de consentimento:",
+        "preferences.no_consent_id": "Ainda não fez nenhuma escolha.",
+        "preferences.back": "Voltar ao site",
+        "placeholder.title": "Conteúdo bloqueado",
+        "placeholder.text": "Este conteúdo está bloqueado até que permita “{category}”.",
+        "placeholder.text_source": "Este conteúdo de {source} está bloqueado até que "
+        "permita “{category}”.",
+        "placeholder.link": "Alterar definições de cookies",
+    },
+}
+
+#: The languages shipped with the package (operators may add more through overrides).
+SHIPPED_LOCALES: tuple[str, ...] = tuple(UI_TEXTS)
+
+#: Every UI text id, in the order of the English table.
+UI_TEXT_IDS: tuple[str, ...] = tuple(UI_TEXTS["en"])
 
 #: ``{category key: {locale: {"label": ..., "description": ...}}}``
 DEFAULT_CATEGORY_TEXTS: dict[str, dict[str, dict[str, str]]] = {
@@ -15,12 +294,82 @@ DEFAULT_CATEGORY_TEXTS: dict[str, dict[str, dict[str, str]]] = {
             "description": "Needed for the site to work, for security and to remember "
             "this choice. Always on.",
         },
+        "de": {
+            "label": "Notwendig",
+            "description": "Nötig für den Betrieb und die Sicherheit der Website und um "
+            "diese Auswahl zu speichern. Immer aktiv.",
+        },
+        "fr": {
+            "label": "Nécessaires",
+            "description": "Indispensables au fonctionnement et à la sécurité du site, et "
+            "pour mémoriser ce choix. Toujours actifs.",
+        },
+        "es": {
+            "label": "Necesarias",
+            "description": "Imprescindibles para que el sitio funcione, para la seguridad y "
+            "para recordar esta elección. Siempre activas.",
+        },
+        "it": {
+            "label": "Necessari",
+            "description": "Indispensabili per il funzionamento e la sicurezza del sito e per "
+            "ricordare questa scelta. Sempre attivi.",
+        },
+        "nl": {
+            "label": "Noodzakelijk",
+            "description": "Nodig om de website te laten werken, voor de beveiliging en om "
+            "deze keuze te onthouden. Altijd aan.",
+        },
+        "pl": {
+            "label": "Niezbędne",
+            "description": "Potrzebne do działania i bezpieczeństwa strony oraz do "
+            "zapamiętania tego wyboru. Zawsze włączone.",
+        },
+        "pt": {
+            "label": "Necessários",
+            "description": "Indispensáveis para o funcionamento e a segurança do site e para "
+            "guardar esta escolha. Sempre ativos.",
+        },
     },
     "preferences": {
         "en": {
             "label": "Preferences",
             "description": "Remember settings such as language or region, and show "
             "embedded content from other sites such as videos and maps.",
+        },
+        "de": {
+            "label": "Präferenzen",
+            "description": "Speichern Einstellungen wie Sprache oder Region und zeigen "
+            "eingebettete Inhalte anderer Websites wie Videos und Karten.",
+        },
+        "fr": {
+            "label": "Préférences",
+            "description": "Mémorisent des réglages comme la langue ou la région et "
+            "affichent des contenus intégrés d’autres sites, comme des vidéos et des cartes.",
+        },
+        "es": {
+            "label": "Preferencias",
+            "description": "Recuerdan ajustes como el idioma o la región y muestran "
+            "contenido integrado de otros sitios, como vídeos y mapas.",
+        },
+        "it": {
+            "label": "Preferenze",
+            "description": "Ricordano impostazioni come la lingua o la regione e mostrano "
+            "contenuti incorporati di altri siti, come video e mappe.",
+        },
+        "nl": {
+            "label": "Voorkeuren",
+            "description": "Onthouden instellingen zoals taal of regio en tonen ingesloten "
+            "inhoud van andere websites, zoals video’s en kaarten.",
+        },
+        "pl": {
+            "label": "Preferencje",
+            "description": "Zapamiętują ustawienia, takie jak język czy region, i wyświetlają "
+            "osadzone treści z innych stron, np. filmy i mapy.",
+        },
+        "pt": {
+            "label": "Preferências",
+            "description": "Guardam definições como o idioma ou a região e mostram conteúdos "
+            "incorporados de outros sites, como vídeos e mapas.",
         },
     },
     "analytics": {
@@ -29,12 +378,82 @@ DEFAULT_CATEGORY_TEXTS: dict[str, dict[str, dict[str, str]]] = {
             "description": "Help us understand how the site is used by counting visits "
             "and measuring performance.",
         },
+        "de": {
+            "label": "Statistik",
+            "description": "Helfen uns zu verstehen, wie die Website genutzt wird, indem sie "
+            "Besuche zählen und die Leistung messen.",
+        },
+        "fr": {
+            "label": "Statistiques",
+            "description": "Nous aident à comprendre l’utilisation du site en comptant les "
+            "visites et en mesurant les performances.",
+        },
+        "es": {
+            "label": "Analíticas",
+            "description": "Nos ayudan a entender cómo se usa el sitio contando las visitas "
+            "y midiendo el rendimiento.",
+        },
+        "it": {
+            "label": "Statistiche",
+            "description": "Ci aiutano a capire come viene usato il sito contando le visite "
+            "e misurando le prestazioni.",
+        },
+        "nl": {
+            "label": "Statistieken",
+            "description": "Helpen ons te begrijpen hoe de website wordt gebruikt, door "
+            "bezoeken te tellen en prestaties te meten.",
+        },
+        "pl": {
+            "label": "Analityczne",
+            "description": "Pomagają nam zrozumieć, jak strona jest używana, przez liczenie "
+            "odwiedzin i mierzenie wydajności.",
+        },
+        "pt": {
+            "label": "Estatísticas",
+            "description": "Ajudam-nos a perceber como o site é utilizado, contando visitas "
+            "e medindo o desempenho.",
+        },
     },
     "marketing": {
         "en": {
             "label": "Marketing",
             "description": "Used by advertising partners to show relevant ads and "
             "measure campaigns across sites.",
+        },
+        "de": {
+            "label": "Marketing",
+            "description": "Werden von Werbepartnern genutzt, um passende Werbung zu zeigen "
+            "und Kampagnen websiteübergreifend zu messen.",
+        },
+        "fr": {
+            "label": "Marketing",
+            "description": "Utilisés par nos partenaires publicitaires pour afficher des "
+            "publicités pertinentes et mesurer les campagnes sur plusieurs sites.",
+        },
+        "es": {
+            "label": "Marketing",
+            "description": "Los usan socios publicitarios para mostrar anuncios relevantes "
+            "y medir campañas en distintos sitios.",
+        },
+        "it": {
+            "label": "Marketing",
+            "description": "Usati dai partner pubblicitari per mostrare annunci pertinenti e "
+            "misurare le campagne su più siti.",
+        },
+        "nl": {
+            "label": "Marketing",
+            "description": "Worden door advertentiepartners gebruikt om relevante "
+            "advertenties te tonen en campagnes op verschillende websites te meten.",
+        },
+        "pl": {
+            "label": "Marketingowe",
+            "description": "Używane przez partnerów reklamowych do wyświetlania dopasowanych "
+            "reklam i mierzenia kampanii na różnych stronach.",
+        },
+        "pt": {
+            "label": "Marketing",
+            "description": "Utilizados por parceiros de publicidade para mostrar anúncios "
+            "relevantes e medir campanhas em vários sites.",
         },
     },
 }
