@@ -1,0 +1,225 @@
+"""The one small async interface every records store implements, and how a URL picks one."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
+
+from consent.records.model import ConsentRecord, canonical_texts, texts_hash
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CategoryStats",
+    "RecordStats",
+    "RecordStore",
+    "SchemaError",
+    "StoreError",
+    "open_store",
+    "redact_url",
+]
+
+#: The schema this release writes. Each store has a numbered migration step per version;
+#: ``consent_schema`` in the database says which steps ran.
+SCHEMA_VERSION = 1
+
+#: Bounds used instead of "no limit" so the time-range queries stay constant, indexable SQL.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (unreachable, refused, misconfigured)."""
+
+
+class SchemaError(StoreError):
+    """The database holds a schema this release cannot use (e.g. written by a newer one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryStats:
+    """How often one category was granted among the decisions that covered it."""
+
+    key: str
+    granted: int
+    denied: int
+
+    @property
+    def decisions(self) -> int:
+        return self.granted + self.denied
+
+    @property
+    def rate(self) -> float | None:
+        """Acceptance rate, granted / decisions (None without decisions)."""
+        return self.granted / self.decisions if self.decisions else None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStats:
+    """Decisions in a period: how many, by which method, and per category."""
+
+    since: datetime | None
+    until: datetime | None
+    decisions: int
+    methods: dict[str, int] = field(default_factory=dict)
+    categories: tuple[CategoryStats, ...] = ()
+
+
+def build_stats(
+    since: datetime | None,
+    until: datetime | None,
+    methods: Mapping[str, int],
+    granted: Mapping[str, int],
+    denied: Mapping[str, int],
+) -> RecordStats:
+    """Assemble a `RecordStats` from the three grouped counts every store can compute."""
+    keys = sorted(set(granted) | set(denied))
+    return RecordStats(
+        since=since,
+        until=until,
+        decisions=sum(methods.values()),
+        methods=dict(sorted(methods.items())),
+        categories=tuple(CategoryStats(k, granted.get(k, 0), denied.get(k, 0)) for k in keys),
+    )
+
+
+def checked_canonical(digest: str, texts: Mapping[str, str]) -> str:
+    """The canonical JSON of ``texts``; ValueError if it does not hash to ``digest``."""
+    canonical = canonical_texts(texts)
+    if texts_hash(canonical) != digest:
+        raise ValueError("texts do not match their hash")
+    return canonical
+
+
+def time_bounds(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """``[since, until)`` with open ends replaced by far-away dates (always timezone-aware)."""
+    for moment in (since, until):
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("since/until must be timezone-aware")
+    return since or EARLIEST, until or LATEST
+
+
+class RecordStore(abc.ABC):
+    """Where records live. Every method may raise `StoreError`.
+
+    Stores open lazily and idempotently: `open` may be called before every use
+    and retried after a failure. `write` ignores records whose id is already
+    stored, which makes redelivery from the spool safe.
+    """
+
+    #: Printable location without credentials (for logs and the CLI).
+    display_url: str = ""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and create or migrate the schema (no-op when already open)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections and threads; `open` may be called again later."""
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int:
+        """The schema version the database is at."""
+
+    @abc.abstractmethod
+    async def write(self, records: Sequence[ConsentRecord]) -> None:
+        """Store ``records`` in one transaction, skipping ids already present."""
+
+    @abc.abstractmethod
+    async def put_texts(self, digest: str, texts: Mapping[str, str]) -> None:
+        """Keep one text version under its hash (once; later calls change nothing).
+
+        Implementations store `checked_canonical` of the texts, so the hash can be
+        recomputed from what is stored.
+        """
+
+    @abc.abstractmethod
+    async def texts(self, digest: str) -> dict[str, str] | None:
+        """The texts stored under ``digest``, or None."""
+
+    @abc.abstractmethod
+    def iter_records(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        batch_size: int = 1000,
+    ) -> AsyncGenerator[list[ConsentRecord], None]:
+        """Records with ``since <= recorded_at < until`` in time order, in batches.
+
+        Streams (a server-side cursor or ``fetchmany``): memory stays bounded by
+        ``batch_size``. Close it with `contextlib.aclosing` when stopping early.
+        """
+
+    @abc.abstractmethod
+    async def history(self, consent_id: str) -> list[ConsentRecord]:
+        """Every record of one visitor, oldest first."""
+
+    @abc.abstractmethod
+    async def count(self, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many records lie in ``[since, until)``."""
+
+    @abc.abstractmethod
+    async def prune(self, before: datetime) -> int:
+        """Delete records made before ``before``; return how many went.
+
+        Texts stay: they hold no personal data and older records elsewhere
+        (exports, backups) may still refer to them.
+        """
+
+    @abc.abstractmethod
+    async def stats(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> RecordStats:
+        """Decisions per method and per category in ``[since, until)``."""
+
+    async def __aenter__(self) -> RecordStore:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (safe to print and log)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    except ValueError:
+        return url.split("://", 1)[0] + "://***"
+
+
+def open_store(url: str) -> RecordStore:
+    """The store for a settings URL (nothing is connected until `RecordStore.open`).
+
+    ``sqlite:///relative.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``,
+    or ``postgresql://user:password@host:port/database`` (needs ``asgi-consent[postgres]``).
+    """
+    if url.startswith("sqlite:///"):
+        from consent.records.sqlite import SQLiteStore
+
+        path = url[len("sqlite:///") :].split("?", 1)[0]
+        if not path:
+            raise ValueError("sqlite URL needs a file path: sqlite:///consent.db")
+        return SQLiteStore(path)
+    if url.startswith(("postgresql://", "postgres://")):
+        from consent.records.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ValueError(
+        f"unsupported records URL {redact_url(url)!r}: use sqlite:/// or postgresql://"
+    )

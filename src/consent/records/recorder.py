@@ -1,0 +1,304 @@
+"""`Recorder`: turns each decision into a record and gets it to the store, come what may.
+
+The decision request waits at most ``timeout_seconds`` for the store. If the
+store is slow or down, the record goes to the durable spool instead and a
+background task delivers it later, in order. Once anything is spooled, newer
+records queue behind it until the spool is empty again, so records reach the
+store in the order they were made. Nothing here ever raises into a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from typing import TYPE_CHECKING
+
+import anyio
+
+from consent.records.base import RecordStore, open_store
+from consent.records.model import USER_AGENT_LENGTH, ConsentRecord, record_from_decision
+from consent.records.spool import Spool, SpoolEntry
+
+if TYPE_CHECKING:
+    from consent.endpoints import Decision
+    from consent.settings import ConsentSettings, RecordsSettings
+
+__all__ = [
+    "LOG_DELIVERED",
+    "LOG_LOST",
+    "LOG_SPOOLED",
+    "LOG_STORE_DOWN",
+    "Recorder",
+    "recorder_for",
+]
+
+logger = logging.getLogger("consent.records")
+
+LOG_STORE_DOWN = "records store %s unavailable (%s); spooling records to %s"
+LOG_SPOOLED = "record %s spooled (%s)"
+LOG_DELIVERED = "records store %s is back: delivered %d spooled record(s)"
+LOG_LOST = "record could not be stored nor spooled, logged here instead: %s"
+LOG_DRAIN_FAILED = "delivering spooled records failed (%s); retrying in %.1f s"
+
+#: The background task's own time budget per batch (it blocks no visitor).
+_DRAIN_TIMEOUT = 10.0
+#: How many distinct text versions are remembered as already stored.
+_KNOWN_TEXTS_LIMIT = 1024
+
+
+def recorder_for(settings: ConsentSettings) -> Recorder | None:
+    """The recorder the middleware uses, or None when records are switched off."""
+    if not settings.records.enabled:
+        return None
+    return Recorder(settings.records)
+
+
+class Recorder:
+    """Writes one record per decision; the middleware's ``on_decision`` hook.
+
+    Starts lazily on the first decision (lifespan is optional for ASGI servers)
+    or explicitly with `start`; `stop` delivers what it can and leaves the rest
+    in the spool for the next start. One event loop per running recorder.
+    """
+
+    def __init__(
+        self,
+        settings: RecordsSettings,
+        *,
+        store: RecordStore | None = None,
+        user_agent_length: int = USER_AGENT_LENGTH,
+        retry_initial: float = 0.5,
+        retry_max: float = 30.0,
+        poll_interval: float = 5.0,
+        batch_size: int = 100,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.store = store if store is not None else open_store(settings.url)
+        self.spool = Spool(settings.spool_dir)
+        self.timeout = settings.timeout_seconds
+        self._user_agent_length = user_agent_length
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._stop_timeout = stop_timeout
+        self._known_texts: set[str] = set()
+        self._started = False
+        self._starting: anyio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._spool_ok = False
+        #: True while this process has spooled records not yet delivered: new ones queue behind.
+        self._backlog = False
+        self._appended = 0  # bumped on every spool append, to detect races with the drainer
+        self._store_down = False
+        self._inflight = 0
+        self._idle: anyio.Event | None = None  # set by the last in-flight record() during stop()
+
+    # -- the hook ---------------------------------------------------------------------------
+
+    async def record(self, decision: Decision) -> None:
+        """Record one decision: the store within the timeout, else the spool. Never raises."""
+        try:
+            record, canonical = record_from_decision(
+                decision, user_agent_length=self._user_agent_length
+            )
+        except Exception:
+            logger.exception("could not build a consent record")
+            return
+        self._inflight += 1
+        try:
+            await self.start()
+            if self._backlog and self._task is None:
+                # No background task (not asyncio): deliver the backlog inline, within budget.
+                with anyio.move_on_after(self.timeout), contextlib.suppress(Exception):
+                    await self.drain()
+            if not self._backlog and await self._try_store(record, canonical):
+                return
+            await self._spool(record, canonical)
+        except Exception:
+            logger.exception(LOG_LOST, json.dumps(record.to_dict()))
+        finally:
+            self._inflight -= 1
+            if not self._inflight and self._idle is not None:
+                self._idle.set()
+
+    async def _try_store(self, record: ConsentRecord, canonical: str) -> bool:
+        with anyio.move_on_after(self.timeout):
+            try:
+                await self.store.open()
+                await self._put_texts(record.texts_hash, canonical)
+                await self.store.write([record])
+            except Exception as exc:  # any store failure means: spool it
+                self._note_down(exc)
+                return False
+            self._note_up(0)
+            return True
+        self._note_down(TimeoutError(f"no answer within {self.timeout:g} s"))
+        return False
+
+    async def _put_texts(self, digest: str, canonical: str) -> None:
+        if digest in self._known_texts:
+            return
+        await self.store.put_texts(digest, json.loads(canonical))
+        if len(self._known_texts) >= _KNOWN_TEXTS_LIMIT:
+            self._known_texts.clear()
+        self._known_texts.add(digest)
+
+    async def _spool(self, record: ConsentRecord, canonical: str) -> None:
+        if not self._spool_ok:
+            await self._open_spool()
+        texts = None if record.texts_hash in self._known_texts else canonical
+        self._appended += 1
+        self._backlog = True
+        await self.spool.append([SpoolEntry(record, texts)])
+        logger.debug(LOG_SPOOLED, record.record_id, self.spool.path)
+        if self._wake is not None:
+            self._wake.set()
+
+    def _note_down(self, exc: BaseException) -> None:
+        if not self._store_down:
+            self._store_down = True
+            logger.warning(LOG_STORE_DOWN, self.store.display_url, exc, self.spool.path)
+
+    def _note_up(self, delivered: int) -> None:
+        if self._store_down:
+            self._store_down = False
+            logger.warning(LOG_DELIVERED, self.store.display_url, delivered)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the spool and start the background delivery task (idempotent, never raises)."""
+        loop = _running_asyncio_loop()
+        if self._started and loop is self._loop:
+            return
+        if self._starting is not None:
+            await self._starting.wait()
+            return
+        self._starting = anyio.Event()
+        try:
+            if self._started:
+                # The loop it ran on has gone (a test client, a reload): begin afresh on this one.
+                self._abandon()
+            self._loop = loop
+            with contextlib.suppress(Exception):  # logged; record() retries, the store may work
+                await self._open_spool()
+            if loop is not None:
+                self._wake = asyncio.Event()
+                self._task = loop.create_task(self._deliver_forever(), name="consent-records")
+            self._started = True
+        finally:
+            self._starting.set()
+            self._starting = None
+
+    async def _open_spool(self) -> None:
+        try:
+            await self.spool.open()
+            pending = await self.spool.count()
+        except Exception:
+            logger.exception("records spool at %s is unusable", self.spool.path)
+            self._spool_ok = False
+            raise
+        self._spool_ok = True
+        if pending:
+            self._backlog = True
+
+    def _abandon(self) -> None:
+        self._task = None
+        self._wake = None
+        self._started = False
+
+    async def stop(self) -> None:
+        """Let in-flight decisions finish, deliver what the spool holds (bounded), close."""
+        if not self._started:
+            return
+        if self._inflight:
+            self._idle = anyio.Event()
+            with anyio.move_on_after(self._stop_timeout):
+                await self._idle.wait()
+            self._idle = None
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            if task.get_loop() is _running_asyncio_loop():  # else its loop has gone already
+                await asyncio.wait({task})
+        with anyio.move_on_after(self._stop_timeout):
+            try:
+                await self.drain()
+            except Exception as exc:  # whatever is left stays spooled
+                logger.warning("records left in the spool at shutdown (%s)", exc)
+        for closing in (self.store.close, self.spool.close):
+            try:
+                await closing()
+            except Exception as exc:  # shutting down; nothing left to protect
+                logger.warning("closing records %s failed: %s", closing.__qualname__, exc)
+        self._spool_ok = False
+        self._started = False
+        self._wake = None
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    async def drain(self) -> int:
+        """Deliver spooled records in order until the spool is empty; return how many.
+
+        Raises what the store raises; entries leave the spool only once confirmed.
+        """
+        delivered = 0
+        while True:
+            appended = self._appended
+            entries = await self.spool.peek(self._batch_size)
+            if not entries:
+                if self._appended == appended:
+                    self._backlog = False
+                return delivered
+            with anyio.fail_after(max(_DRAIN_TIMEOUT, self.timeout)):
+                await self.store.open()
+                for entry in entries:
+                    if entry.texts is not None:
+                        await self._put_texts(entry.record.texts_hash, entry.texts)
+                await self.store.write([entry.record for entry in entries])
+            await self.spool.remove(entries)
+            delivered += len(entries)
+            self._note_up(delivered)
+
+    async def _deliver_forever(self) -> None:
+        """The background task: drain, back off on failure, wait for news when idle."""
+        with contextlib.suppress(Exception):
+            await self.store.open()  # warm up, so the first decision does not pay for it
+        delay = self._retry_initial
+        while True:
+            wake = self._wake
+            if wake is None:
+                return
+            wake.clear()
+            try:
+                await self.drain()
+            except Exception as exc:  # keep trying; the records are safe on disk
+                self._note_down(exc)
+                pause = delay * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
+                logger.debug(LOG_DRAIN_FAILED, exc, pause)
+                await asyncio.sleep(pause)
+                delay = min(delay * 2, self._retry_max)
+                continue
+            delay = self._retry_initial
+            # Poll now and then too: another process may share the spool directory.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(wake.wait(), self._poll_interval)
+
+    @property
+    def backlog(self) -> bool:
+        """Whether records made here wait in the spool."""
+        return self._backlog
+
+
+def _running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -1,0 +1,314 @@
+"""The embedded store: one SQLite file in WAL mode, driven from a dedicated thread.
+
+No server to run. Every sqlite3 call happens on the store's own worker thread
+(connections are thread-bound), so the event loop never waits on disk I/O.
+Several processes may share the file: SQLite's locking serialises their writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from consent.records._thread import ThreadWorker
+from consent.records.base import (
+    SCHEMA_VERSION,
+    RecordStats,
+    RecordStore,
+    SchemaError,
+    StoreError,
+    build_stats,
+    checked_canonical,
+    time_bounds,
+)
+from consent.records.model import ConsentRecord, format_time, parse_time
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA_TABLE = (
+    "CREATE TABLE IF NOT EXISTS consent_schema ("
+    " version INTEGER PRIMARY KEY,"
+    " applied_at TEXT NOT NULL)"
+)
+
+#: Numbered migration steps. Never edit a released step: add the next one.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        # seq: delivery order (AUTOINCREMENT never reuses a number, even after pruning).
+        # Times are UTC text in one fixed-width format, so text order is time order.
+        # granted/denied: JSON arrays of category keys.
+        """CREATE TABLE consent_records (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            record_id TEXT NOT NULL UNIQUE,
+            consent_id TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            granted TEXT NOT NULL,
+            denied TEXT NOT NULL,
+            method TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            texts_hash TEXT NOT NULL,
+            path TEXT NOT NULL,
+            user_agent TEXT,
+            ip_prefix TEXT,
+            gpc INTEGER NOT NULL
+        )""",
+        "CREATE INDEX consent_records_time ON consent_records (recorded_at, record_id)",
+        "CREATE INDEX consent_records_consent ON consent_records (consent_id, recorded_at)",
+        """CREATE TABLE consent_texts (
+            hash TEXT PRIMARY KEY,
+            texts TEXT NOT NULL,
+            first_seen TEXT NOT NULL
+        )""",
+    ),
+}
+
+# Spelled out in full (no string building): every statement is a constant.
+_INSERT = """
+    INSERT INTO consent_records (record_id, consent_id, recorded_at, revision, granted, denied,
+        method, locale, texts_hash, path, user_agent, ip_prefix, gpc)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (record_id) DO NOTHING"""
+_SELECT_RANGE = """
+    SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
+        texts_hash, path, user_agent, ip_prefix, gpc
+    FROM consent_records WHERE recorded_at >= ? AND recorded_at < ?
+    ORDER BY recorded_at, record_id"""
+_SELECT_HISTORY = """
+    SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
+        texts_hash, path, user_agent, ip_prefix, gpc
+    FROM consent_records WHERE consent_id = ?
+    ORDER BY recorded_at, seq"""
+_COUNT = "SELECT count(*) FROM consent_records WHERE recorded_at >= ? AND recorded_at < ?"
+_DELETE = "DELETE FROM consent_records WHERE recorded_at >= ? AND recorded_at < ?"
+_STATS_METHODS = """
+    SELECT method, count(*) FROM consent_records
+    WHERE recorded_at >= ? AND recorded_at < ? GROUP BY method"""
+_STATS_GRANTED = """
+    SELECT j.value, count(*) FROM consent_records AS r, json_each(r.granted) AS j
+    WHERE r.recorded_at >= ? AND r.recorded_at < ? GROUP BY j.value"""
+_STATS_DENIED = """
+    SELECT j.value, count(*) FROM consent_records AS r, json_each(r.denied) AS j
+    WHERE r.recorded_at >= ? AND r.recorded_at < ? GROUP BY j.value"""
+_INSERT_TEXTS = "INSERT INTO consent_texts VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING"
+_SELECT_TEXTS = "SELECT texts FROM consent_texts WHERE hash = ?"
+
+
+def _row(record: ConsentRecord) -> tuple[Any, ...]:
+    return (
+        record.record_id,
+        record.consent_id,
+        format_time(record.recorded_at),
+        record.revision,
+        json.dumps(list(record.granted)),
+        json.dumps(list(record.denied)),
+        record.method,
+        record.locale,
+        record.texts_hash,
+        record.path,
+        record.user_agent,
+        record.ip_prefix,
+        int(record.gpc),
+    )
+
+
+def _record(row: Sequence[Any]) -> ConsentRecord:
+    return ConsentRecord(
+        record_id=row[0],
+        consent_id=row[1],
+        recorded_at=parse_time(row[2]),
+        revision=row[3],
+        granted=tuple(json.loads(row[4])),
+        denied=tuple(json.loads(row[5])),
+        method=row[6],
+        locale=row[7],
+        texts_hash=row[8],
+        path=row[9],
+        user_agent=row[10],
+        ip_prefix=row[11],
+        gpc=bool(row[12]),
+    )
+
+
+class SQLiteStore(RecordStore):
+    """Records in a local SQLite file (WAL, ``synchronous=FULL``: a confirmed write survives
+    a power cut, because the spool copy is deleted once the store confirms)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+        self.path = str(path)
+        self.display_url = f"sqlite:///{self.path}"
+        self._busy_timeout = busy_timeout
+        self._worker = ThreadWorker("consent-sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    # -- lifecycle (all *_sync methods run on the worker thread) -------------------------
+
+    async def open(self) -> None:
+        if self._conn is None:
+            await self._call(self._open_sync)
+
+    def _open_sync(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        if self.path != ":memory:" and not Path(self.path).parent.is_dir():
+            raise StoreError(f"cannot open {self.display_url}: directory does not exist")
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread stays on
+        # as a tripwire: only the worker thread may ever touch this connection.
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # one process migrates, the others wait
+        try:
+            conn.execute(_SCHEMA_TABLE)
+            current = conn.execute("SELECT coalesce(max(version), 0) FROM consent_schema")
+            version = int(current.fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise SchemaError(
+                    f"records schema version {version} is newer than this release "
+                    f"supports ({SCHEMA_VERSION}): upgrade asgi-consent"
+                )
+            now = format_time(datetime.now(timezone.utc))
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO consent_schema VALUES (?, ?)", (step, now))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._call(self._close_sync)
+        self._worker.shutdown()
+
+    def _close_sync(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _db(self) -> sqlite3.Connection:
+        return self._conn if self._conn is not None else self._open_sync()
+
+    async def _call(self, fn: Any, *args: object) -> Any:
+        try:
+            return await self._worker.run(fn, *args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.display_url}: {exc}") from exc
+
+    # -- operations -------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        return int(await self._call(self._scalar, "SELECT max(version) FROM consent_schema", ()))
+
+    def _scalar(self, sql: str, params: Sequence[Any]) -> Any:
+        return self._db().execute(sql, params).fetchone()[0]
+
+    async def write(self, records: Sequence[ConsentRecord]) -> None:
+        if records:
+            await self._call(self._write_sync, [_row(r) for r in records])
+
+    def _write_sync(self, rows: list[tuple[Any, ...]]) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(_INSERT, rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    async def put_texts(self, digest: str, texts: Mapping[str, str]) -> None:
+        canonical = checked_canonical(digest, texts)
+        now = format_time(datetime.now(timezone.utc))
+        await self._call(self._execute, _INSERT_TEXTS, (digest, canonical, now))
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        return self._db().execute(sql, params).rowcount
+
+    async def texts(self, digest: str) -> dict[str, str] | None:
+        row = await self._call(self._fetchone, _SELECT_TEXTS, (digest,))
+        if row is None:
+            return None
+        loaded: dict[str, str] = json.loads(row[0])
+        return loaded
+
+    def _fetchone(self, sql: str, params: Sequence[Any]) -> Any:
+        return self._db().execute(sql, params).fetchone()
+
+    def _fetchall(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return self._db().execute(sql, params).fetchall()
+
+    async def iter_records(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        batch_size: int = 1000,
+    ) -> AsyncGenerator[list[ConsentRecord], None]:
+        low, high = time_bounds(since, until)
+        cursor: sqlite3.Cursor = await self._call(
+            self._cursor, _SELECT_RANGE, (format_time(low), format_time(high))
+        )
+        try:
+            while True:
+                rows = await self._call(cursor.fetchmany, batch_size)
+                if not rows:
+                    return
+                yield [_record(row) for row in rows]
+        finally:
+            # Closing ends the read snapshot, so WAL checkpoints can proceed.
+            await self._worker.run(cursor.close)
+
+    def _cursor(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        return self._db().execute(sql, params)
+
+    async def history(self, consent_id: str) -> list[ConsentRecord]:
+        rows = await self._call(self._fetchall, _SELECT_HISTORY, (consent_id,))
+        return [_record(row) for row in rows]
+
+    async def count(self, since: datetime | None = None, until: datetime | None = None) -> int:
+        low, high = time_bounds(since, until)
+        params = (format_time(low), format_time(high))
+        return int(await self._call(self._scalar, _COUNT, params))
+
+    async def prune(self, before: datetime) -> int:
+        low, high = time_bounds(None, before)
+        params = (format_time(low), format_time(high))
+        return int(await self._call(self._execute, _DELETE, params))
+
+    async def stats(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> RecordStats:
+        low, high = time_bounds(since, until)
+        methods, granted, denied = await self._call(
+            self._stats_sync, (format_time(low), format_time(high))
+        )
+        return build_stats(since, until, methods, granted, denied)
+
+    def _stats_sync(
+        self, params: tuple[str, str]
+    ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        db = self._db()
+        db.execute("BEGIN")  # one snapshot for the three counts
+        try:
+            methods = dict(db.execute(_STATS_METHODS, params).fetchall())
+            granted = dict(db.execute(_STATS_GRANTED, params).fetchall())
+            denied = dict(db.execute(_STATS_DENIED, params).fetchall())
+        finally:
+            db.execute("COMMIT")
+        return methods, granted, denied

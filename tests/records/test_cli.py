@@ -1,0 +1,230 @@
+"""``consent records ...``: export, show, texts, prune, stats, migrate; exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import anyio
+import pytest
+
+from consent.cli import CSV_COLUMNS, main
+from consent.records import SCHEMA_VERSION, ConsentRecord, open_store, texts_hash
+from tests.records.helpers import T0, TEXTS, make_record
+
+
+def fill(url: str, records: list[ConsentRecord], *, with_texts: bool = True) -> None:
+    async def write() -> None:
+        async with open_store(url) as store:
+            await store.write(records)
+            if with_texts:
+                await store.put_texts(texts_hash(TEXTS), TEXTS)
+
+    anyio.run(write)
+
+
+@pytest.fixture
+def records() -> list[ConsentRecord]:
+    return [make_record(i, when=T0 + timedelta(days=i)) for i in range(6)]
+
+
+def test_export_csv(
+    store_url: str, records: list[ConsentRecord], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(store_url, records)
+    assert main(["records", "export", "--url", store_url, "--batch-size", "2"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert [row[0] for row in rows[1:]] == [r.record_id for r in records]
+    first = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert first["granted"] == "analytics necessary"
+    assert first["recorded_at"] == "2025-01-01T12:00:00.000000Z"
+    assert first["ip_prefix"] == "203.0.113.0/24"
+    assert first["gpc"] == "false"
+
+
+def test_export_jsonl_with_a_time_range_to_a_file(
+    store_url: str, records: list[ConsentRecord], tmp_path: Path
+) -> None:
+    fill(store_url, records)
+    out = tmp_path / "export.jsonl"
+    argv = ["records", "export", "--url", store_url, "--format", "jsonl"]
+    argv += ["--since", "2025-01-02", "--until", "2025-01-04", "--output", str(out)]
+    assert main(argv) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    exported = [ConsentRecord.from_dict(json.loads(line)) for line in lines]
+    assert exported == records[1:4]  # --until names the last day included
+
+
+def test_export_neutralises_spreadsheet_formulas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    fill(url, [make_record(0, user_agent='=HYPERLINK("http://evil")')])
+    assert main(["records", "export", "--url", url]) == 0
+    row = list(csv.reader(io.StringIO(capsys.readouterr().out)))[1]
+    assert row[CSV_COLUMNS.index("user_agent")] == '\'=HYPERLINK("http://evil")'
+
+
+def test_export_streams_many_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    fill(url, [make_record(i, when=T0 + timedelta(seconds=i)) for i in range(3000)])
+    assert (
+        main(["records", "export", "--url", url, "--format", "jsonl", "--batch-size", "250"]) == 0
+    )
+    assert len(capsys.readouterr().out.splitlines()) == 3000
+
+
+def test_show_prints_history_with_texts(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    history = [
+        make_record(1, consent_id="alice"),
+        make_record(2, consent_id="alice", method="withdraw", granted=("necessary",)),
+    ]
+    fill(store_url, [*history, make_record(3, consent_id="bob")])
+    assert main(["records", "show", "alice", "--url", store_url]) == 0
+    out = capsys.readouterr().out
+    assert "consent id alice: 2 decision(s)" in out
+    assert "accept_all" in out
+    assert "withdraw" in out
+    assert "banner.title: Cookies?" in out
+    assert "(as above)" in out
+    assert "bob" not in out
+
+    assert main(["records", "show", "alice", "--url", store_url, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in document["records"]] == ["accept_all", "withdraw"]
+    assert document["texts"] == {texts_hash(TEXTS): TEXTS}
+
+
+def test_show_unknown_visitor(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["records", "show", "nobody", "--url", store_url]) == 1
+    assert "no records for consent id 'nobody'" in capsys.readouterr().err
+
+
+def test_texts_by_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    fill(url, [])
+    assert main(["records", "texts", texts_hash(TEXTS), "--url", url]) == 0
+    assert json.loads(capsys.readouterr().out) == TEXTS
+    assert main(["records", "texts", "0" * 64, "--url", url]) == 1
+
+
+def test_prune_dry_run_then_for_real(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    now = datetime.now(timezone.utc)
+    old = [make_record(i, when=now - timedelta(days=500 + i)) for i in range(3)]
+    fresh = [make_record(9, when=now - timedelta(days=10))]
+    fill(store_url, old + fresh)
+    assert main(["records", "prune", "--older-than", "400d", "--dry-run", "--url", store_url]) == 0
+    assert capsys.readouterr().out.startswith("would delete 3 record(s)")
+    assert main(["records", "prune", "--older-than", "400d", "--url", store_url]) == 0
+    assert capsys.readouterr().out.startswith("deleted 3 record(s)")
+    cutoff = (now - timedelta(days=5)).date().isoformat()
+    assert main(["records", "prune", "--older-than", cutoff, "--url", store_url]) == 0
+    assert capsys.readouterr().out.startswith("deleted 1 record(s)")
+
+
+def test_stats(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    fill(
+        store_url,
+        [
+            make_record(0, method="accept_all", granted=("analytics", "necessary"), denied=()),
+            make_record(1, method="reject_all", granted=("necessary",), denied=("analytics",)),
+            make_record(2, method="reject_all", granted=("necessary",), denied=("analytics",)),
+            make_record(3, method="custom", granted=("analytics", "necessary"), denied=()),
+        ],
+    )
+    assert main(["records", "stats", "--url", store_url, "--since", "2025-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert "decisions 2025-01-01T00:00:00.000000Z .. now: 4" in out
+    assert any(line.split() == ["analytics", "2", "4", "50.0%"] for line in out.splitlines())
+    assert any(line.split() == ["reject_all", "2", "50.0%"] for line in out.splitlines())
+
+    assert main(["records", "stats", "--url", store_url, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["decisions"] == 4
+    assert document["methods"] == {"accept_all": 1, "custom": 1, "reject_all": 2}
+    analytics = next(c for c in document["categories"] if c["key"] == "analytics")
+    assert analytics == {"key": "analytics", "granted": 2, "denied": 2, "decisions": 4, "rate": 0.5}
+
+
+def test_migrate_reports_the_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["records", "migrate", "--url", f"sqlite:///{tmp_path}/new.db"]) == 0
+    assert f"schema version {SCHEMA_VERSION}" in capsys.readouterr().out
+
+
+def test_url_comes_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/env.db"
+    fill(url, [make_record(0)])
+    monkeypatch.setenv("CONSENT_RECORDS__URL", url)
+    assert main(["records", "export", "--format", "jsonl"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["records"],
+        ["records", "explode"],
+        ["records", "prune"],
+        ["records", "prune", "--older-than", "soon"],
+        ["records", "prune", "--older-than", "0d"],
+        ["records", "export", "--since", "yesterday"],
+        ["records", "export", "--format", "xml"],
+        ["records", "export", "--since", "2025-02-01", "--until", "2025-01-01"],
+        ["records", "export", "--url", "mysql://db/x"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_invalid_settings_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONSENT_RECORDS__URL", "ftp://nowhere")
+    assert main(["records", "stats"]) == 2
+    assert "invalid settings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres@127.0.0.1:1/nothing",
+        "sqlite:///no/such/directory/r.db",
+    ],
+)
+def test_store_errors_exit_1_without_traceback(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["records", "stats", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("consent: error: records store:")
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["records", "export", "--help"]) == 0
+    assert "--since" in capsys.readouterr().out
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/m.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "consent", "records", "migrate", "--url", url],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "schema version" in done.stdout

@@ -1,0 +1,237 @@
+"""One suite for every store: SQLite always, PostgreSQL when a server is available."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from consent.records import SCHEMA_VERSION, RecordStore, SchemaError, open_store, texts_hash
+from consent.records.base import redact_url
+from consent.records.postgres import PostgresStore
+from consent.records.sqlite import SQLiteStore
+from tests.records.helpers import T0, TEXTS, make_record
+
+pytestmark = pytest.mark.anyio
+
+
+async def raw_execute(url: str, sql: str) -> None:
+    """Run SQL outside the store under test."""
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            conn.execute(sql)
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    import asyncpg
+
+    pg = await asyncpg.connect(url)
+    try:
+        await pg.execute(sql)
+    finally:
+        await pg.close()
+
+
+async def test_schema_is_created_on_first_use_and_versioned(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert await store.count() == 0
+    # Opening again migrates nothing and keeps the data.
+    async with open_store(store_url) as store:
+        await store.write([make_record(1)])
+    async with open_store(store_url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert await store.count() == 1
+
+
+async def test_a_newer_schema_is_refused(store_url: str) -> None:
+    async with open_store(store_url):
+        pass
+    await raw_execute(
+        store_url, "INSERT INTO consent_schema (version, applied_at) VALUES (99, '2030-01-01')"
+    )
+    store = open_store(store_url)
+    with pytest.raises(SchemaError, match="newer"):
+        await store.open()
+    await store.close()
+
+
+async def test_write_and_history(store_url: str) -> None:
+    first = make_record(1, consent_id="alice")
+    second = make_record(
+        2,
+        consent_id="alice",
+        method="withdraw",
+        granted=("necessary",),
+        denied=("analytics", "marketing"),
+        user_agent=None,
+    )
+    other = make_record(3, consent_id="bob")
+    async with open_store(store_url) as store:
+        await store.write([second, other])
+        await store.write([first])
+        assert await store.history("alice") == [first, second]
+        assert await store.history("bob") == [other]
+        assert await store.history("nobody") == []
+
+
+async def test_redelivery_is_idempotent(store_url: str) -> None:
+    records = [make_record(i) for i in range(5)]
+    async with open_store(store_url) as store:
+        await store.write(records[:3])
+        await store.write(records[:3])
+        await store.write(records[2:])  # overlaps by one
+        await store.write([])
+        assert await store.count() == 5
+        stored = [r async for batch in store.iter_records() for r in batch]
+        assert stored == records
+
+
+async def test_texts_are_kept_once_per_hash(store_url: str) -> None:
+    digest = texts_hash(TEXTS)
+    async with open_store(store_url) as store:
+        assert await store.texts(digest) is None
+        await store.put_texts(digest, TEXTS)
+        await store.put_texts(digest, dict(reversed(TEXTS.items())))
+        assert await store.texts(digest) == TEXTS
+        with pytest.raises(ValueError, match="hash"):
+            await store.put_texts(digest, {**TEXTS, "extra": "x"})
+
+
+async def test_iter_records_streams_a_time_range_in_batches(store_url: str) -> None:
+    records = [make_record(i) for i in range(25)]
+    async with open_store(store_url) as store:
+        await store.write(list(reversed(records)))
+        batches = [batch async for batch in store.iter_records(batch_size=10)]
+        assert [len(b) for b in batches] == [10, 10, 5]
+        assert [r for b in batches for r in b] == records
+        since, until = T0 + timedelta(minutes=5), T0 + timedelta(minutes=9)
+        window = [r async for b in store.iter_records(since, until, batch_size=2) for r in b]
+        assert window == records[5:9]  # since included, until excluded
+        assert await store.count(since, until) == 4
+        assert [b async for b in store.iter_records(until, until)] == []
+
+
+async def test_iter_records_can_stop_early(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        await store.write([make_record(i) for i in range(10)])
+        batches = store.iter_records(batch_size=3)
+        async with contextlib.aclosing(batches):
+            async for _batch in batches:
+                break
+        await store.write([make_record(11)])  # the store is still usable
+        assert await store.count() == 11
+
+
+async def test_prune_deletes_only_older_records(store_url: str) -> None:
+    records = [make_record(i, when=T0 + timedelta(days=i)) for i in range(10)]
+    async with open_store(store_url) as store:
+        await store.write(records)
+        await store.put_texts(texts_hash(TEXTS), TEXTS)
+        assert await store.prune(T0 + timedelta(days=4)) == 4
+        assert await store.prune(T0 + timedelta(days=4)) == 0
+        remaining = [r async for b in store.iter_records() for r in b]
+        assert remaining == records[4:]
+        assert await store.texts(texts_hash(TEXTS)) == TEXTS  # wording stays provable
+
+
+async def test_stats_per_method_and_category(store_url: str) -> None:
+    records = [
+        make_record(
+            0, method="accept_all", granted=("analytics", "marketing", "necessary"), denied=()
+        ),
+        make_record(
+            1, method="accept_all", granted=("analytics", "marketing", "necessary"), denied=()
+        ),
+        make_record(
+            2, method="reject_all", granted=("necessary",), denied=("analytics", "marketing")
+        ),
+        make_record(3, method="custom", granted=("analytics", "necessary"), denied=("marketing",)),
+        make_record(
+            100, method="withdraw", granted=("necessary",), denied=("analytics", "marketing")
+        ),
+    ]
+    async with open_store(store_url) as store:
+        await store.write(records)
+        stats = await store.stats(T0, T0 + timedelta(minutes=10))
+        assert stats.decisions == 4
+        assert stats.methods == {"accept_all": 2, "custom": 1, "reject_all": 1}
+        by_key = {c.key: c for c in stats.categories}
+        assert (by_key["analytics"].granted, by_key["analytics"].decisions) == (3, 4)
+        assert by_key["analytics"].rate == 0.75
+        assert by_key["marketing"].rate == 0.5
+        assert by_key["necessary"].rate == 1.0
+        everything = await store.stats()
+        assert everything.decisions == 5
+        assert everything.methods["withdraw"] == 1
+        empty = await store.stats(T0 - timedelta(days=2), T0 - timedelta(days=1))
+        assert empty.decisions == 0
+        assert empty.categories == ()
+
+
+async def test_close_and_reopen(store_url: str) -> None:
+    store = open_store(store_url)
+    await store.open()
+    await store.open()  # idempotent
+    await store.write([make_record(1)])
+    await store.close()
+    await store.close()
+    await store.open()
+    assert await store.count() == 1
+    await store.close()
+
+
+def test_open_store_picks_the_backend() -> None:
+    assert isinstance(open_store("sqlite:///x.db"), SQLiteStore)
+    assert open_store("sqlite:////var/lib/consent/r.db").path == "/var/lib/consent/r.db"  # type: ignore[attr-defined]
+    assert isinstance(open_store("postgresql://u:secret@db/consent"), PostgresStore)
+    assert isinstance(open_store("postgres://db/consent"), PostgresStore)
+    with pytest.raises(ValueError, match="unsupported"):
+        open_store("mysql://db")
+    with pytest.raises(ValueError, match="file path"):
+        open_store("sqlite:///")
+
+
+def test_urls_are_printed_without_passwords() -> None:
+    assert (
+        redact_url("postgresql://app:s3cret@db:5432/consent")
+        == "postgresql://app:***@db:5432/consent"
+    )
+    assert redact_url("postgresql://db/consent") == "postgresql://db/consent"
+    store: RecordStore = open_store("postgresql://app:s3cret@db/consent")
+    assert "s3cret" not in store.display_url
+
+
+def test_postgres_without_asyncpg_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from consent.records import StoreError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "asyncpg" else real(name, *a)
+    )
+    with pytest.raises(StoreError, match=r"asgi-consent\[postgres\]"):
+        open_store("postgresql://db/consent")
+
+
+async def test_sqlite_in_a_missing_directory_is_a_store_error(tmp_path: object) -> None:
+    from consent.records import StoreError
+
+    store = open_store("sqlite:///no/such/dir/records.db")
+    with pytest.raises(StoreError, match="directory does not exist"):
+        await store.open()
+    await store.close()
+
+
+async def test_sqlite_uses_wal(tmp_path: object) -> None:
+    async with open_store("sqlite:///wal.db"):
+        conn = sqlite3.connect("wal.db")
+        try:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        finally:
+            conn.close()
