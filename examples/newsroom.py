@@ -177,6 +177,3 @@ def create_app(settings: ConsentSettings | None = None) -> ConsentMiddleware:
         ]
     )
     return ConsentMiddleware(site, settings)
-
-
-

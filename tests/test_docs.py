@@ -12,7 +12,8 @@ def load_table_script() -> object:
     spec = importlib.util.spec_from_file_location(
         "settings_table", ROOT / "scripts" / "settings_table.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

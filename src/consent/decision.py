@@ -64,8 +64,9 @@ class Choice:
         if unknown_keys:
             shown = ", ".join(repr(k[:40]) for k in unknown_keys[:5])
             raise ChoiceError(f"unknown category: {shown}")
-        if chosen and action is not Action.SAVE:
-            raise ChoiceError("`categories` is only allowed with action=save")
+        # A form posts its ticked boxes whichever button was pressed: only `save` reads them.
+        if action is not Action.SAVE:
+            chosen = []
         nexts = fields.get("next", [])
         if len(nexts) > 1:
             raise ChoiceError("`next` given more than once")

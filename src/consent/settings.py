@@ -117,6 +117,8 @@ class RecordsSettings(BaseModel):
     def _check_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        if value.split("?", 1)[0] == "sqlite:///":
+            raise ValueError("sqlite:/// needs a file path, e.g. sqlite:///consent.db")
         return value
 
 

@@ -1,0 +1,92 @@
+"""Real-browser fixtures: the demo site on a live uvicorn server and headless Chromium.
+
+Chromium comes from the system (Debian's ``chromium``); Playwright's own browser download
+is not used. Without Chromium these tests skip locally and fail under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from examples.newsroom import create_app
+from playwright.async_api import BrowserContext, async_playwright
+
+from tests.support import make_settings
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    candidates = [os.environ.get("CHROMIUM_PATH"), shutil.which("chromium"), "/usr/bin/chromium"]
+    return next((c for c in candidates if c and Path(c).exists()), None)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = chromium_path()
+    if path is None:
+        message = "Chromium not found (install Debian's chromium or set CHROMIUM_PATH)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo news site on a free loopback port, for the whole session."""
+    app = create_app(make_settings(records={"enabled": False}))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@asynccontextmanager
+async def browser_context(chromium: str, **options: object) -> AsyncIterator[BrowserContext]:
+    """A fresh headless Chromium context (no cookies), closed afterwards."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        options.setdefault("viewport", {"width": 1000, "height": 700})
+        context = await browser.new_context(**options)  # type: ignore[arg-type]
+        # The demo page names Google, Meta and YouTube; nothing leaves this machine.
+        await context.route(
+            lambda url: not url.startswith("http://127.0.0.1"),
+            lambda route: route.abort(),
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
+            await browser.close()

@@ -1,0 +1,212 @@
+"""HTML responses through the middleware: header rules, encodings, nonce, idempotency."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import AsyncIterator
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from consent import ConsentMiddleware
+from consent.html_response import consent_etag, strip_etag_suffix
+from tests.conftest import ClientFactory
+from tests.support import BASE_URL, decide, make_settings
+
+PAGE = (
+    b"<!DOCTYPE html><html><head><title>T</title>"
+    b'<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+    b"</head><body><h1>News</h1>"
+    b'<iframe src="https://www.youtube.com/embed/x"></iframe>'
+    b"</body></html>"
+)
+FRAGMENT = (
+    b'<div id="latest"><script src="https://connect.facebook.net/en_US/fbevents.js"></script></div>'
+)
+
+
+async def page(request: Request) -> Response:
+    headers = {}
+    if "etag" in request.query_params:
+        headers["etag"] = '"v1"'
+        if request.headers.get("if-none-match") == '"v1"':
+            return Response(status_code=304, headers=headers)
+    if "csp" in request.query_params:
+        headers["content-security-policy"] = "script-src 'self' 'nonce-r4nd0m'; object-src 'none'"
+    return HTMLResponse(PAGE, headers=headers)
+
+
+async def fragment(request: Request) -> Response:
+    return HTMLResponse(FRAGMENT)
+
+
+async def streamed(request: Request) -> Response:
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(0, len(PAGE), 7):
+            yield PAGE[index : index + 7]
+
+    return StreamingResponse(body(), media_type="text/html; charset=utf-8")
+
+
+async def encoded(request: Request) -> Response:
+    coding = request.query_params["coding"]
+    if coding == "gzip":
+        body = gzip.compress(PAGE)
+    elif coding == "deflate":
+        body = zlib.compress(PAGE)
+    elif coding == "raw-deflate":
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        body = compressor.compress(PAGE) + compressor.flush()
+        coding = "deflate"
+    else:
+        body = PAGE
+    return Response(body, media_type="text/html", headers={"content-encoding": coding})
+
+
+async def plain(request: Request) -> Response:
+    return PlainTextResponse(PAGE.decode())
+
+
+async def no_content(request: Request) -> Response:
+    return Response(status_code=204, headers={"content-type": "text/html"})
+
+
+def site() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/", page, methods=["GET", "HEAD"]),
+            Route("/admin/page", page),
+            Route("/fragment", fragment),
+            Route("/streamed", streamed),
+            Route("/encoded", encoded),
+            Route("/plain", plain),
+            Route("/empty", no_content),
+        ]
+    )
+
+
+def same_page(text: str) -> str:
+    """The page with the banner's return path (which names the request's URL) blanked."""
+    return re.sub(r'(name="next" value=)"[^"]*"|(next=)[^"&]*', r"\1\2", text)
+
+
+@pytest.fixture
+def client(client_for: ClientFactory) -> TestClient:
+    return client_for(site(), exclude_paths=["/admin"])
+
+
+def test_trackers_blocked_and_banner_injected(client: TestClient) -> None:
+    response = client.get("/")
+    body = response.text
+    assert 'id="consent-banner"' in body
+    assert 'type="text/plain"' in body
+    assert 'data-consent-src="https://www.youtube.com/embed/x"' in body
+    assert body.index('id="consent-gcm"') < body.index("googletagmanager")
+    assert response.headers["content-length"] == str(len(response.content))
+    assert "Cookie" in response.headers["vary"]
+
+
+def test_granted_categories_run_natively(client: TestClient) -> None:
+    decide(client, "accept_all")
+    body = client.get("/").text
+    assert '<script async src="https://www.googletagmanager.com/gtag/js?id=G-1">' in body
+    assert '<iframe src="https://www.youtube.com/embed/x">' in body
+    assert 'id="consent-banner"' not in body
+    assert 'id="consent-settings"' in body
+
+
+def test_fragments_are_rewritten_without_banner(client: TestClient) -> None:
+    body = client.get("/fragment").text
+    assert 'type="text/plain"' in body
+    assert "consent-banner" not in body
+    assert "consent-gcm" not in body
+
+
+def test_excluded_paths_pass_untouched(client: TestClient) -> None:
+    response = client.get("/admin/page")
+    assert response.content == PAGE
+
+
+def test_non_html_passes_untouched(client: TestClient) -> None:
+    assert client.get("/plain").content == PAGE
+
+
+def test_head_and_204_pass_untouched(client: TestClient) -> None:
+    head = client.head("/")
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(PAGE))
+    assert client.get("/empty").status_code == 204
+
+
+def test_streamed_body_is_rewritten_and_loses_content_length(client: TestClient) -> None:
+    response = client.get("/streamed")
+    assert "content-length" not in response.headers or response.headers["content-length"] == str(
+        len(response.content)
+    )
+    assert same_page(response.text) == same_page(client.get("/").text)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "raw-deflate"])
+def test_compressed_bodies_are_decoded_and_reencoded(client: TestClient, coding: str) -> None:
+    response = client.get("/encoded", params={"coding": coding})
+    assert response.headers["content-encoding"] == ("deflate" if "deflate" in coding else coding)
+    assert same_page(response.text) == same_page(client.get("/").text)  # httpx decoded it
+
+
+def test_unknown_encoding_passes_through(client: TestClient) -> None:
+    response = client.get("/encoded", params={"coding": "br"}, headers={"accept-encoding": "br"})
+    assert response.headers["content-encoding"] == "br"
+
+
+def test_csp_nonce_is_carried_onto_injected_tags(client: TestClient) -> None:
+    body = client.get("/", params={"csp": "1"}).text
+    head = body.split("</head>")[0]
+    injected = [part for part in head.split("<") if 'id="consent-' in part]
+    assert injected
+    assert all('nonce="r4nd0m"' in part for part in injected)
+
+
+def test_etag_is_consent_specific_and_304_still_works(client: TestClient) -> None:
+    first = client.get("/", params={"etag": "1"})
+    etag = first.headers["etag"]
+    assert etag.startswith('"v1-c')
+    again = client.get("/", params={"etag": "1"}, headers={"if-none-match": etag})
+    assert again.status_code == 304
+    decide(client, "accept_all")
+    after = client.get("/", params={"etag": "1"}, headers={"if-none-match": etag})
+    assert after.status_code == 200  # the old page had a banner; this visitor needs another
+    assert after.headers["etag"] != etag
+
+
+def test_etag_helpers() -> None:
+    tagged = consent_etag('"abc"', "variant")
+    assert strip_etag_suffix(tagged, "variant") == '"abc"'
+    assert strip_etag_suffix(tagged, "other") == ""
+    assert strip_etag_suffix('"plain", ' + tagged, "variant") == '"plain", "abc"'
+    assert consent_etag('W/"x"', "v").startswith('W/"x-c')
+
+
+def test_wrapped_twice_gets_one_banner() -> None:
+    inner = ConsentMiddleware(site(), make_settings())
+    outer = ConsentMiddleware(inner, make_settings())
+    with TestClient(outer, base_url=BASE_URL) as client:
+        assert client.get("/").text.count('id="consent-banner"') == 1
+
+
+def test_already_rewritten_page_is_not_changed_again(client: TestClient) -> None:
+    once = client.get("/").content
+
+    async def cached(request: Request) -> Response:
+        return HTMLResponse(once)
+
+    with TestClient(
+        ConsentMiddleware(Starlette(routes=[Route("/", cached)]), make_settings()),
+        base_url=BASE_URL,
+    ) as again:
+        assert again.get("/").content == once
