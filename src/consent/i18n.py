@@ -32,16 +32,18 @@ def _ranked(header: str) -> tuple[str, ...]:
 def negotiate_locale(header: str | None, available: Collection[str], default: str) -> str:
     """The best of ``available`` for an ``Accept-Language`` header, else ``default``.
 
-    ``de-AT`` matches an available ``de``; ``*`` matches the default.
+    ``de-AT`` matches an available ``de``, ``pt-br`` an available ``pt-BR``; ``*``
+    matches the default.
     """
     if not header:
         return default
+    offered = {locale.lower(): locale for locale in available}  # tags are case-insensitive
     for tag in _ranked(header[:512]):
-        if tag in available:
-            return tag
+        if tag in offered:
+            return offered[tag]
         base = tag.split("-", 1)[0]
-        if base in available:
-            return base
+        if base in offered:
+            return offered[base]
         if tag == "*":
             return default
     return default

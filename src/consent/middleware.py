@@ -130,7 +130,7 @@ class ConsentMiddleware:
         banner = self.banner
 
         def placeholder(key: str) -> str:
-            return banner.placeholder_html(key, locale)
+            return banner.placeholder_html(key, locale, next_path=next_path)
 
         return HtmlRewriter(
             self.rules, consent.granted, injection=injection, placeholder=placeholder

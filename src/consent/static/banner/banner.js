@@ -9,6 +9,8 @@
   let state = JSON.parse(data.state || '{}');
   const byId = (id) => d.getElementById(id);
   const allows = (key) => (state.granted || []).indexOf(key) >= 0;
+  // data-consent may name several categories ("analytics marketing"): all must be granted.
+  const allowsAll = (keys) => keys.split(/[\s,]+/).filter(Boolean).every(allows);
   const prefsUrl = () => {
     const link = byId('consent-settings');
     return link ? link.href : endpoint + '/preferences?next=' +
@@ -29,7 +31,7 @@
   // the other in document order, as the parser would have run them.
   const activate = async () => {
     for (const el of d.querySelectorAll('[data-consent][data-consent-src],[data-consent][data-consent-srcset]')) {
-      if (!allows(el.dataset.consent)) continue;
+      if (!allowsAll(el.dataset.consent)) continue;
       el.removeAttribute('srcdoc');
       for (const name of ['srcset', 'src']) {
         const value = el.getAttribute('data-consent-' + name);
@@ -40,7 +42,7 @@
       }
     }
     for (const old of d.querySelectorAll('script[type="text/plain"][data-consent]')) {
-      if (!allows(old.dataset.consent)) continue;
+      if (!allowsAll(old.dataset.consent)) continue;
       // A new element: an inert script that was parsed once never runs, even with a new type.
       const s = d.createElement('script');
       for (const a of old.attributes) s.setAttribute(a.name, a.value);
