@@ -10,12 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consent.rewriter import (
+    _BASE_STARTS,
+    _TAG_REST,
     SCRIPT_LIMIT,
     TAG_LIMIT,
     WHITESPACE_LIMIT,
     HtmlRewriter,
     PageInjection,
+    _fast,
     _tag_body,
+    _tag_end,
 )
 from tests._html import (
     ALL_OPTIONAL,
@@ -1013,3 +1017,50 @@ def test_whitespace_after_head_in_tiny_chunks() -> None:
     assert rewrite(page, chunks=3, injection=INJECTION) == expected
     over = b"<head>" + b" " * (WHITESPACE_LIMIT + 10) + HEAD
     assert rewrite(over, chunks=1000, injection=INJECTION) == b"<head>" + HEAD + over[6:]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(TAG_ALPHABET), max_size=40).map(b"".join))
+def test_tag_end_shortcut_agrees_with_the_tag_pattern(text: bytes) -> None:
+    """Taking the first ">" when it is provably outside a quoted value ends the tag as the
+    tokenizer-shaped pattern does; otherwise `_tag_end` falls back to that pattern."""
+    for data in (b"<img" + text, b"<img " + text, b"<img/" + text):
+        m = _TAG_REST.match(data, 4)
+        assert _tag_end(data, 4) == (m.end() if m else -1)
+
+
+def _reference_candidates(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
+    """The candidates of `_fast`, spelled the obvious way."""
+    names = b"|".join(re.escape(n) for n in sorted(starts, key=len, reverse=True))
+    end_names = b"|".join(re.escape(n) for n in sorted(ends, key=len, reverse=True)) or b"(?!)"
+    return re.compile(
+        rb"<(?:(?i:" + names + rb")(?=[\t\n\f\r />])"
+        rb"|/(?:(?i:" + end_names + rb")(?=[\t\n\f\r />])|[^A-Za-z])|[!?])"
+    )
+
+
+CANDIDATE_ALPHABET = (
+    [bytes([c]) for c in b"<>/!? \tx-1"]
+    + [b"<" + n for n in (b"a", b"p", b"span", b"SCRIPT", b"Img", b"image", b"imdy", b"meta")]
+    + [b"script", b"template", b"body", b"head", b"Style", b"svg", b"ifram", b"</", b"</a", b"</ "]
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(CANDIDATE_ALPHABET), max_size=30).map(b"".join))
+def test_fast_search_finds_the_same_candidates(text: bytes) -> None:
+    """The search may also stop at a start tag whose name only looks interesting (the rewriter
+    checks the name), and leaves a final "</" to the tail check; otherwise it finds exactly
+    the candidates of the obvious pattern."""
+    for starts, ends in (
+        (_BASE_STARTS | {b"template", b"head", b"body"}, frozenset()),
+        (_BASE_STARTS | {b"template"}, frozenset({b"template"})),
+    ):
+        expected = [m.start() for m in _reference_candidates(starts, ends).finditer(text)]
+        expected = [at for at in expected if text[at : at + 2] != b"</" or at + 2 < len(text)]
+        found = []
+        for m in _fast(starts, ends).finditer(text):
+            kind = text[m.start() + 1 : m.start() + 2]
+            if kind in b"/!?" or text[m.start() + 1 : m.end()].lower() in starts:
+                found.append(m.start())
+        assert found == expected

@@ -211,17 +211,30 @@ def _caseless(names: Iterable[bytes]) -> bytes:
 def _fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
     """Find the next interesting construct by search alone, without tokenizing what lies between.
 
-    Candidates: interesting start (``s``) and end (``e``) tags, ``<!``, ``<?`` and ``</`` not
-    followed by a letter. `HtmlRewriter._run` proves a candidate is real markup; when it cannot,
-    the exact pattern of `_master` takes over.
+    Candidates: start tags named like one of ``starts``, interesting end tags, ``<!``, ``<?``,
+    and ``</`` followed by a byte that is not a letter. A ``</`` at the very end of the buffer
+    is no candidate: `HtmlRewriter._tail` holds it back like any unfinished tag (and at the end
+    of the input it is text either way). `HtmlRewriter._run` proves a candidate is real markup;
+    when it cannot, the exact pattern of `_master` takes over.
+
+    ``re`` tries this at every ``<`` of the page, so the common ``<a``, ``</p>``, ``<p>`` and
+    ``<span`` must fail in few steps: each branch starts with one byte or one class, which
+    ``re`` checks without entering the branch (a lookahead or a group would be entered). So
+    the first and second letters of a name are checked by classes and the rest by a trie of
+    the remainders: a name such as ``<imdy`` gets through, and `HtmlRewriter._run` checks the
+    name. The match has no groups (the byte after ``<`` tells the kind) and ends right after
+    the name.
     """
-    end_names = _caseless(ends) if ends else b"(?!)"
-    # The class of first letters rejects most "<" (<a, <div, <li, ...) in a single step.
-    firsts = b"".join(sorted({bytes([n[0]]) + bytes([n[0]]).upper() for n in starts}))
-    return re.compile(
-        rb"<(?:(?=[" + firsts + rb"])(?P<s>" + _caseless(starts) + rb")(?=[\t\n\f\r />])"
-        rb"|/(?:(?P<e>" + end_names + rb")(?=[\t\n\f\r />])|(?![A-Za-z]))|[!?])"
-    )
+    assert all(len(name) >= 2 for name in starts)
+    delimiter = rb"(?=[\t\n\f\r />])"
+    end = b"/(?:" + (_caseless(ends) + delimiter + b"|" if ends else b"") + b"[^A-Za-z])"
+
+    def letters(index: int) -> bytes:
+        found = {bytes([n[index]]) for n in starts}
+        return b"[" + b"".join(re.escape(c) for c in sorted(found | {c.upper() for c in found}))
+
+    start = letters(0) + b"]" + letters(1) + b"]" + _caseless({n[2:] for n in starts}) + delimiter
+    return re.compile(b"<(?:" + start + b"|" + end + rb"|!|\?)")
 
 
 _TAG_OPEN = re.compile(rb"</?[A-Za-z]")
@@ -229,6 +242,8 @@ _TAIL_OPEN = re.compile(rb"<(?:/?[A-Za-z]|/?\Z)")
 _COMMENT_FULL = re.compile(rb"<!--(?:-?>|.*?--!?>)", re.S)
 _SPACE_BYTES = frozenset(b"\t\n\f\r ")
 _SPACE_CHARS = b"\t\n\f\r "
+_NOT_START = frozenset(b"/!?")  # the byte after "<" of a candidate that is no start tag
+_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _PARK_FROM = 512  # a held tail this long is not scanned again until it can change
 
 
@@ -239,20 +254,37 @@ def _in_quoted_value(buf: bytes, sync: int, gt: int) -> bool:
     always follows ``=`` and optional whitespace. Checking that is cheap and never misses.
     """
     for quote in (b'"', b"'"):
-        opener = buf.rfind(quote, sync, gt)
-        if opener > sync:
+        opener = buf.rfind(quote, sync + 1, gt)
+        if opener >= 0:
             before = buf[opener - 1]
-            while before in _SPACE_BYTES and opener > sync + 1:
-                opener -= 1
-                before = buf[opener - 1]
             if before == 0x3D:  # "="
                 return True
+            if before in _SPACE_BYTES:
+                while before in _SPACE_BYTES and opener > sync + 1:
+                    opener -= 1
+                    before = buf[opener - 1]
+                if before == 0x3D:
+                    return True
     return False
+
+
+def _tag_end(buf: bytes, body: int) -> int:
+    """End of the start tag whose attributes begin at ``body``; -1 if it is unfinished.
+
+    Usually the first ``>``: `_in_quoted_value` proves cheaply that it ends the tag. Otherwise
+    the tag is matched as the tokenizer reads it.
+    """
+    gt = buf.find(b">", body)
+    if gt >= 0 and not _in_quoted_value(buf, body, gt):
+        return gt + 1
+    m = _TAG_REST.match(buf, body)
+    return -1 if m is None else m.end()
 
 
 # A complete tag, for the "is our injection already there?" check and long-tag detection.
 _ANY_START = re.compile(rb"<(" + _TAG_NAME + rb")" + _TAG_BODY + rb">")
 _ANY_END = re.compile(rb"</(" + _TAG_NAME + rb")" + _TAG_BODY + rb">")
+_TAG_REST = re.compile(_TAG_BODY + rb">")
 _ATTR = re.compile(
     rb"[\t\n\f\r /]*([^\t\n\f\r />][^\t\n\f\r />=]*)"
     rb"(?:[\t\n\f\r ]*=[\t\n\f\r ]*(\"[^\"]*\"|'[^']*'|[^\t\n\f\r >\"'][^\t\n\f\r >]*)?)?"
@@ -530,7 +562,9 @@ class HtmlRewriter:
         self._pending = _PENDING_NONE
         self._head_placed = False  # head injection emitted (or found already there)
         self._injected = False
-        self._fast = _fast(_BASE_STARTS, frozenset())  # replaced by _choose_pattern
+        # Candidate search and the start tags it is for; both replaced by _choose_pattern.
+        self._fast = _fast(_BASE_STARTS, frozenset())
+        self._starts = _BASE_STARTS
         self._pattern = self._choose_pattern()
 
     @property
@@ -602,7 +636,7 @@ class HtmlRewriter:
                         out.append(inserted)
                         last = pos
                     continue
-                if self._fstack or pos < exact_until or not self.fast_path:
+                if pos < exact_until or self._fstack or not self.fast_path:
                     # Exact tokenizing: skip uninteresting markup tag by tag, in C.
                     m = _match(self._pattern, buf, pos)
                     at = m.end("skip")
@@ -632,42 +666,55 @@ class HtmlRewriter:
                             continue
                         pos = tail
                         break
-                    m = found
-                    at = m.start()
+                    at = found.start()
                     # Prove the candidate is markup. buf[pos:at] holds only text and ordinary
                     # tags (the search found nothing before), and a tag ends at its first ">"
                     # unless that ">" sits in a quoted value: so "at" is outside any tag when
                     # the last ">" before it is not in a quoted value and no tag opens after it.
-                    # Otherwise tokenize this stretch exactly.
+                    # Otherwise tokenize this stretch exactly. (Without a "<" after the last
+                    # ">", no tag can open there: one find saves the pattern search.)
                     gt = buf.rfind(b">", pos, at)
-                    if (gt >= 0 and _in_quoted_value(buf, pos, gt)) or _TAG_OPEN.search(
-                        buf, gt + 1 if gt >= 0 else pos, at
+                    sync = pos if gt < 0 else gt + 1
+                    if (gt >= 0 and _in_quoted_value(buf, pos, gt)) or (
+                        buf.find(b"<", sync, at) >= 0 and _TAG_OPEN.search(buf, sync, at)
                     ):
-                        exact_until = m.end()
+                        exact_until = found.end()
                         continue
-                    tag: re.Match[bytes] | None
-                    if m.start("s") >= 0:
-                        tag = _ANY_START.match(buf, at)
-                    elif m.start("e") >= 0:
-                        tag = _ANY_END.match(buf, at)
-                        if tag is not None:
-                            self._end_tag(tag.group(1).lower())
-                            pos = tag.end()
-                            continue
-                    else:
-                        tag = None
-                        step = self._declaration(buf, at)
-                        if step >= 0:
+                    kind = buf[at + 1]
+                    if kind not in _NOT_START:
+                        # A start tag; the search stopped right after its name.
+                        body = found.end()
+                        end = _tag_end(buf, body)
+                        if end >= 0:
+                            name = buf[at + 1 : body].lower()
+                            if name not in self._starts:
+                                pos = end  # an ordinary tag after all: skip it
+                                continue
+                        else:
+                            step = self._unfinished(buf, at, final)
+                            if step < 0:
+                                pos = at
+                                break
                             pos = step
                             continue
-                    if tag is None:
+                    else:
+                        if kind == 0x2F and buf[at + 2] in _LETTERS:  # "</name": an end tag
+                            tag = _ANY_END.match(buf, at)
+                            if tag is not None:
+                                self._end_tag(tag.group(1).lower())
+                                pos = tag.end()
+                                continue
+                        else:
+                            step = self._declaration(buf, at)
+                            if step >= 0:
+                                pos = step
+                                continue
                         step = self._unfinished(buf, at, final)
                         if step < 0:
                             pos = at
                             break
                         pos = step
                         continue
-                    name, body, end = tag.group(1).lower(), tag.end(1), tag.end()
                 replacement = self._start_tag(name, buf, at, body, end)
                 if replacement is not None:
                     out.append(buf[last:at])
@@ -735,7 +782,8 @@ class HtmlRewriter:
         gt = buf.rfind(b">", pos)
         if gt >= 0 and _in_quoted_value(buf, pos, gt):
             return -1
-        tag = _TAIL_OPEN.search(buf, gt + 1 if gt >= 0 else pos)
+        lt = buf.find(b"<", gt + 1 if gt >= 0 else pos)
+        tag = _TAIL_OPEN.search(buf, lt) if lt >= 0 else None
         if tag is None:
             return len(buf)
         return tag.start() if len(buf) - tag.start() <= TAG_LIMIT else -1
@@ -913,14 +961,10 @@ class HtmlRewriter:
         stack = self._fstack
         if stack:
             return _INTEGRATION_POINT if stack[-1][1] == _IP else _FOREIGN
-        # Templates are tracked: <head>/<body> inside them must not count, and "</template>"
-        # closes SVG/MathML left open inside one.
-        starts = _BASE_STARTS | {b"template"}
-        ends: frozenset[bytes] = frozenset({b"template"}) if self._template else frozenset()
-        if self._want_body and not self._template:
-            starts = starts | ({b"head", b"body"} if self._want_head else {b"body"})
-        self._fast = _fast(starts, ends)
-        return _master(starts, ends, False)
+        self._starts, self._fast, pattern = _html_patterns(
+            bool(self._template), self._want_head, self._want_body
+        )
+        return pattern
 
     # --- long tags ---------------------------------------------------------------------------
 
@@ -1230,6 +1274,20 @@ class HtmlRewriter:
         if not inject:
             return b""
         return injection.body if placed_head else injection.head + injection.body
+
+
+@cache
+def _html_patterns(
+    template: bool, want_head: bool, want_body: bool
+) -> tuple[frozenset[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
+    """Interesting start tags, the fast and the exact pattern outside SVG/MathML."""
+    # Templates are tracked: <head>/<body> inside them must not count, and "</template>"
+    # closes SVG/MathML left open inside one.
+    starts = _BASE_STARTS | {b"template"}
+    ends: frozenset[bytes] = frozenset({b"template"}) if template else frozenset()
+    if want_body and not template:
+        starts = starts | ({b"head", b"body"} if want_head else {b"body"})
+    return starts, _fast(starts, ends), _master(starts, ends, False)
 
 
 def _could_be_start_tag(buf: bytes, pos: int) -> bool:
