@@ -99,16 +99,11 @@ class ConsentMiddleware:
             return
         html = not scope["path"].startswith(runtime.exclude_prefixes)
         responder = _Responder(self, view, scope, send, html)
-        if html:
-            scope = self._conditional_request(scope, responder)
+        if html and view.if_none_match is not None:
+            # The browser holds our consent-specific ETag; the app knows its own.
+            tags = strip_etag_suffix(view.if_none_match.decode("latin-1"), responder.variant())
+            scope = _replace_header(scope, b"if-none-match", tags.encode("latin-1"))
         await self.app(scope, receive, responder)
-
-    def _conditional_request(self, scope: Scope, responder: _Responder) -> Scope:
-        for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                tags = strip_etag_suffix(value.decode("latin-1"), responder.variant())
-                return _replace_header(scope, b"if-none-match", tags.encode("latin-1"))
-        return scope
 
     def locale_for(self, view: RequestView) -> str:
         """The visitor's language among the configured ones."""

@@ -69,11 +69,17 @@ class CookieState:
 class RequestView:
     """The few facts about one request the middleware needs, read in one pass."""
 
-    __slots__ = ("cookie_state", "locale_header")
+    __slots__ = ("cookie_state", "if_none_match", "locale_header")
 
-    def __init__(self, cookie_state: CookieState, locale_header: str | None) -> None:
+    def __init__(
+        self,
+        cookie_state: CookieState,
+        locale_header: str | None,
+        if_none_match: bytes | None = None,
+    ) -> None:
         self.cookie_state = cookie_state
         self.locale_header = locale_header
+        self.if_none_match = if_none_match
 
     @property
     def consent(self) -> Consent:
@@ -144,6 +150,7 @@ class ConsentRuntime:
         cookie_header = b""
         gpc = False
         locale_header: str | None = None
+        if_none_match: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"cookie":
                 cookie_header = value if not cookie_header else cookie_header + b"; " + value
@@ -151,6 +158,8 @@ class ConsentRuntime:
                 gpc = value.strip() == b"1" and self._honour_gpc
             elif name == b"accept-language":
                 locale_header = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value
         key = (cookie_header, gpc)
         state = self._cookie_states.get(key)
         if state is None or state.expires_at <= time.time():
@@ -159,7 +168,7 @@ class ConsentRuntime:
                 if len(self._cookie_states) >= _COOKIE_STATE_CACHE_LIMIT:
                     self._cookie_states.clear()
                 self._cookie_states[key] = state
-        return RequestView(state, locale_header)
+        return RequestView(state, locale_header, if_none_match)
 
     def _cookie_state(self, cookie_header: bytes, gpc: bool) -> CookieState:
         cookies = cookie_parser(cookie_header.decode("latin-1")) if cookie_header else {}
