@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from consent.records._thread import ThreadWorker
+from consent.records._sqlite_conn import SQLiteConnection
 from consent.records.model import ConsentRecord
 
 __all__ = ["SPOOL_FILE", "Spool", "SpoolEntry"]
@@ -53,41 +51,25 @@ class Spool:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         self.path = self.directory / SPOOL_FILE
-        self._worker = ThreadWorker("consent-spool")
-        self._conn: sqlite3.Connection | None = None
+        self._sqlite = SQLiteConnection(
+            self.path,
+            thread_name="consent-spool",
+            timeout=10.0,
+            prepare=self._make_directory,
+            setup=lambda conn: conn.execute(_CREATE),
+            journal_mode="WAL",
+            synchronous="FULL",  # every append is fsync'd before the visitor gets an answer
+        )
 
     async def open(self) -> None:
         """Create the directory (owner-only: records are personal data) and the file."""
-        if self._conn is None:
-            await self._worker.run(self._open_sync)
+        await self._sqlite.open()
 
-    def _open_sync(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
+    def _make_directory(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(_CREATE)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._worker.run(self._close_sync)
-        self._worker.shutdown()
-
-    def _close_sync(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-    def _db(self) -> sqlite3.Connection:
-        return self._conn if self._conn is not None else self._open_sync()
+        await self._sqlite.close()
 
     async def append(self, entries: Sequence[SpoolEntry]) -> None:
         """Add entries at the end; returns once they are on disk."""
@@ -95,48 +77,23 @@ class Spool:
             (e.record.record_id, json.dumps(e.record.to_dict(), ensure_ascii=False), e.texts)
             for e in entries
         ]
-        await self._worker.run(self._append_sync, rows)
-
-    def _append_sync(self, rows: list[tuple[str, str, str | None]]) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(_APPEND, rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        await self._sqlite.run(self._sqlite.executemany, _APPEND, rows)
 
     async def peek(self, limit: int = 100) -> list[SpoolEntry]:
         """The oldest ``limit`` entries, oldest first (they stay in the spool)."""
-        rows: list[Any] = await self._worker.run(self._peek_sync, limit)
+        rows = await self._sqlite.run(self._sqlite.fetchall, _PEEK, (limit,))
         return [
             SpoolEntry(ConsentRecord.from_dict(json.loads(record)), texts, seq)
             for seq, record, texts in rows
         ]
 
-    def _peek_sync(self, limit: int) -> list[Any]:
-        return self._db().execute(_PEEK, (limit,)).fetchall()
-
     async def remove(self, entries: Sequence[SpoolEntry]) -> None:
         """Forget entries the store has confirmed."""
         seqs = [(e.seq,) for e in entries if e.seq is not None]
         if seqs:
-            await self._worker.run(self._remove_sync, seqs)
-
-    def _remove_sync(self, seqs: list[tuple[int]]) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(_REMOVE, seqs)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            await self._sqlite.run(self._sqlite.executemany, _REMOVE, seqs)
 
     async def count(self) -> int:
         """How many entries wait for delivery."""
-        return int(await self._worker.run(self._count_sync))
-
-    def _count_sync(self) -> int:
-        return int(self._db().execute(_COUNT).fetchone()[0])
+        row = await self._sqlite.run(self._sqlite.fetchone, _COUNT)
+        return int(row[0])

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from consent.records._thread import ThreadWorker
+from consent.records._sqlite_conn import SQLiteConnection, write_transaction
 from consent.records.base import (
     SCHEMA_VERSION,
     RecordStats,
@@ -28,6 +28,8 @@ from consent.records.base import (
 from consent.records.model import ConsentRecord, format_time, parse_time
 
 __all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
 
 _SCHEMA_TABLE = (
     "CREATE TABLE IF NOT EXISTS consent_schema ("
@@ -141,38 +143,29 @@ class SQLiteStore(RecordStore):
     def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
         self.path = str(path)
         self.display_url = f"sqlite:///{self.path}"
-        self._busy_timeout = busy_timeout
-        self._worker = ThreadWorker("consent-sqlite")
-        self._conn: sqlite3.Connection | None = None
+        self._sqlite = SQLiteConnection(
+            self.path,
+            thread_name="consent-sqlite",
+            timeout=busy_timeout,
+            prepare=self._check_directory,
+            setup=self._migrate,
+            journal_mode="WAL",
+            synchronous="FULL",
+        )
 
-    # -- lifecycle (all *_sync methods run on the worker thread) -------------------------
+    # -- lifecycle (_check_directory and _migrate run on the worker thread) ------------
 
     async def open(self) -> None:
-        if self._conn is None:
-            await self._call(self._open_sync)
+        if not self._sqlite.is_open:
+            await self._call(self._sqlite.db)
 
-    def _open_sync(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
+    def _check_directory(self) -> None:
         if self.path != ":memory:" and not Path(self.path).parent.is_dir():
             raise StoreError(f"cannot open {self.display_url}: directory does not exist")
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread stays on
-        # as a tripwire: only the worker thread may ever touch this connection.
-        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")  # one process migrates, the others wait
-        try:
+        with write_transaction(conn):  # one process migrates, the others wait
             conn.execute(_SCHEMA_TABLE)
             current = conn.execute("SELECT coalesce(max(version), 0) FROM consent_schema")
             version = int(current.fetchone()[0])
@@ -186,72 +179,40 @@ class SQLiteStore(RecordStore):
                 for statement in MIGRATIONS[step]:
                     conn.execute(statement)
                 conn.execute("INSERT INTO consent_schema VALUES (?, ?)", (step, now))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._call(self._close_sync)
-        self._worker.shutdown()
+        await self._sqlite.close()
 
-    def _close_sync(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-    def _db(self) -> sqlite3.Connection:
-        return self._conn if self._conn is not None else self._open_sync()
-
-    async def _call(self, fn: Any, *args: object) -> Any:
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
         try:
-            return await self._worker.run(fn, *args)
+            return await self._sqlite.run(fn, *args)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.display_url}: {exc}") from exc
 
     # -- operations -------------------------------------------------------------------------
 
     async def schema_version(self) -> int:
-        return int(await self._call(self._scalar, "SELECT max(version) FROM consent_schema", ()))
-
-    def _scalar(self, sql: str, params: Sequence[Any]) -> Any:
-        return self._db().execute(sql, params).fetchone()[0]
+        row = await self._call(self._sqlite.fetchone, "SELECT max(version) FROM consent_schema")
+        return int(row[0])
 
     async def write(self, records: Sequence[ConsentRecord]) -> None:
         if records:
-            await self._call(self._write_sync, [_row(r) for r in records])
-
-    def _write_sync(self, rows: list[tuple[Any, ...]]) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(_INSERT, rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            await self._call(self._sqlite.executemany, _INSERT, [_row(r) for r in records])
 
     async def put_texts(self, digest: str, texts: Mapping[str, str]) -> None:
         canonical = checked_canonical(digest, texts)
         now = format_time(datetime.now(timezone.utc))
-        await self._call(self._execute, _INSERT_TEXTS, (digest, canonical, now))
+        await self._call(self._rowcount, _INSERT_TEXTS, (digest, canonical, now))
 
-    def _execute(self, sql: str, params: Sequence[Any]) -> int:
-        return self._db().execute(sql, params).rowcount
+    def _rowcount(self, sql: str, params: Sequence[Any]) -> int:
+        return self._sqlite.execute(sql, params).rowcount
 
     async def texts(self, digest: str) -> dict[str, str] | None:
-        row = await self._call(self._fetchone, _SELECT_TEXTS, (digest,))
+        row = await self._call(self._sqlite.fetchone, _SELECT_TEXTS, (digest,))
         if row is None:
             return None
         loaded: dict[str, str] = json.loads(row[0])
         return loaded
-
-    def _fetchone(self, sql: str, params: Sequence[Any]) -> Any:
-        return self._db().execute(sql, params).fetchone()
-
-    def _fetchall(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        return self._db().execute(sql, params).fetchall()
 
     async def iter_records(
         self,
@@ -261,8 +222,8 @@ class SQLiteStore(RecordStore):
         batch_size: int = 1000,
     ) -> AsyncGenerator[list[ConsentRecord], None]:
         low, high = time_bounds(since, until)
-        cursor: sqlite3.Cursor = await self._call(
-            self._cursor, _SELECT_RANGE, (format_time(low), format_time(high))
+        cursor = await self._call(
+            self._sqlite.execute, _SELECT_RANGE, (format_time(low), format_time(high))
         )
         try:
             while True:
@@ -272,24 +233,22 @@ class SQLiteStore(RecordStore):
                 yield [_record(row) for row in rows]
         finally:
             # Closing ends the read snapshot, so WAL checkpoints can proceed.
-            await self._worker.run(cursor.close)
-
-    def _cursor(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
-        return self._db().execute(sql, params)
+            await self._sqlite.run(cursor.close)
 
     async def history(self, consent_id: str) -> list[ConsentRecord]:
-        rows = await self._call(self._fetchall, _SELECT_HISTORY, (consent_id,))
+        rows = await self._call(self._sqlite.fetchall, _SELECT_HISTORY, (consent_id,))
         return [_record(row) for row in rows]
 
     async def count(self, since: datetime | None = None, until: datetime | None = None) -> int:
         low, high = time_bounds(since, until)
         params = (format_time(low), format_time(high))
-        return int(await self._call(self._scalar, _COUNT, params))
+        row = await self._call(self._sqlite.fetchone, _COUNT, params)
+        return int(row[0])
 
     async def prune(self, before: datetime) -> int:
         low, high = time_bounds(None, before)
         params = (format_time(low), format_time(high))
-        return int(await self._call(self._execute, _DELETE, params))
+        return int(await self._call(self._rowcount, _DELETE, params))
 
     async def stats(
         self, since: datetime | None = None, until: datetime | None = None
@@ -303,7 +262,7 @@ class SQLiteStore(RecordStore):
     def _stats_sync(
         self, params: tuple[str, str]
     ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-        db = self._db()
+        db = self._sqlite.db()
         db.execute("BEGIN")  # one snapshot for the three counts
         try:
             methods = dict(db.execute(_STATS_METHODS, params).fetchall())
