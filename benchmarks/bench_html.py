@@ -36,6 +36,7 @@ from starlette.routing import Route
 from consent import ConsentMiddleware, ConsentSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _asgi import http_scope
 from bench_rewriter import article_page
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -69,20 +70,7 @@ class NaiveBanner(BaseHTTPMiddleware):
 
 
 def scope() -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"accept-language", b"en")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    return http_scope(headers=[(b"accept-language", b"en")])
 
 
 async def request_once(app: ASGIApp) -> int:
