@@ -1064,3 +1064,31 @@ def test_fast_search_finds_the_same_candidates(text: bytes) -> None:
             if kind in b"/!?" or text[m.start() + 1 : m.end()].lower() in starts:
                 found.append(m.start())
         assert found == expected
+
+
+WARM_CACHE_PAGE = (
+    b"<!doctype html><html><head><script>gtag('config', 'G-1'); "
+    b"var s = 'https://www.googletagmanager.com/gtag/js';</script>"
+    b'<script src="' + GTM + b'"></script><script src="/app.js"></script></head>'
+    b'<body><p>Text <img src="/a.jpg" alt="a"> <IMG SRC="' + T + b'"> <img src=' + T + b">"
+    b"<script>window.app.start();</script><svg><img src=" + T + b"></svg>"
+    b'<iframe src="' + YT + b'"></iframe></p></body></html>'
+)
+
+
+@pytest.mark.parametrize("granted", [(), ("analytics",), ALL_OPTIONAL])
+def test_tags_decided_by_earlier_requests_rewrite_the_same(granted: tuple[str, ...]) -> None:
+    """The fast path reuses cached decisions for <img> and <script> directly; a cold rewriter
+    (decisions cleared) and warm ones, fed whole, in pieces or exactly, give the same bytes."""
+    from consent import rewriter as rewriter_module
+
+    rewriter_module._CACHES.clear()
+    cold = rewrite(WARM_CACHE_PAGE, granted, injection=INJECTION)
+    assert rewrite(WARM_CACHE_PAGE, granted, injection=INJECTION) == cold
+    assert rewrite(WARM_CACHE_PAGE, granted, chunks=7, injection=INJECTION) == cold
+    exact = HtmlRewriter(RULES, frozenset(granted), injection=INJECTION)
+    exact.fast_path = False
+    assert exact.feed(WARM_CACHE_PAGE) + exact.close() == cold
+    if not granted:
+        assert cold.count(b"data-consent-src=") == 4  # <img> breaks out of <svg>: 3 pixels
+        assert cold.count(b'type="text/plain"') == 2  # the inline and the external tracker

@@ -240,7 +240,7 @@ def _fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]
 _TAG_OPEN = re.compile(rb"</?[A-Za-z]")
 _TAIL_OPEN = re.compile(rb"<(?:/?[A-Za-z]|/?\Z)")
 _COMMENT_FULL = re.compile(rb"<!--(?:-?>|.*?--!?>)", re.S)
-_SPACE_BYTES = frozenset(b"\t\n\f\r ")
+_BEFORE_QUOTE = frozenset(b"=\t\n\f\r ")  # a quote after anything else opens no value
 _SPACE_CHARS = b"\t\n\f\r "
 _NOT_START = frozenset(b"/!?")  # the byte after "<" of a candidate that is no start tag
 _LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -251,21 +251,21 @@ def _in_quoted_value(buf: bytes, sync: int, gt: int) -> bool:
     """Whether the ``>`` at ``gt`` may lie inside a quoted attribute value.
 
     If it does, the last quote of that kind before it opened the value, and an opening quote
-    always follows ``=`` and optional whitespace. Checking that is cheap and never misses.
+    always follows ``=`` and optional whitespace. Checking that is cheap and never misses. (It
+    runs for every candidate, twice: hence the unrolled form, and the whitespace case, which is
+    rare, left to `_opens_value`.)
     """
-    for quote in (b'"', b"'"):
-        opener = buf.rfind(quote, sync + 1, gt)
-        if opener >= 0:
-            before = buf[opener - 1]
-            if before == 0x3D:  # "="
-                return True
-            if before in _SPACE_BYTES:
-                while before in _SPACE_BYTES and opener > sync + 1:
-                    opener -= 1
-                    before = buf[opener - 1]
-                if before == 0x3D:
-                    return True
-    return False
+    lo = sync + 1
+    opener = buf.rfind(b'"', lo, gt)
+    if opener >= 0 and buf[opener - 1] in _BEFORE_QUOTE and _opens_value(buf, sync, opener):
+        return True
+    opener = buf.rfind(b"'", lo, gt)
+    return opener >= 0 and buf[opener - 1] in _BEFORE_QUOTE and _opens_value(buf, sync, opener)
+
+
+def _opens_value(buf: bytes, sync: int, opener: int) -> bool:
+    """Whether the quote at ``opener`` follows ``=`` (whitespace between, none before ``sync``)."""
+    return buf[sync:opener].rstrip(_SPACE_CHARS)[-1:] == b"="
 
 
 def _tag_end(buf: bytes, body: int) -> int:
@@ -623,6 +623,7 @@ class HtmlRewriter:
         pos = 0
         exact_until = 0  # below this position the fast path found a hazard: tokenize exactly
         size = len(buf)
+        fast_path = self.fast_path
         while pos < size or (final and self._pending):
             state = self._state
             if state == _DATA:
@@ -636,7 +637,7 @@ class HtmlRewriter:
                         out.append(inserted)
                         last = pos
                     continue
-                if pos < exact_until or self._fstack or not self.fast_path:
+                if pos < exact_until or self._fstack or not fast_path:
                     # Exact tokenizing: skip uninteresting markup tag by tag, in C.
                     m = _match(self._pattern, buf, pos)
                     at = m.end("skip")
@@ -666,7 +667,7 @@ class HtmlRewriter:
                             continue
                         pos = tail
                         break
-                    at = found.start()
+                    at, body = found.span()
                     # Prove the candidate is markup. buf[pos:at] holds only text and ordinary
                     # tags (the search found nothing before), and a tag ends at its first ">"
                     # unless that ">" sits in a quoted value: so "at" is outside any tag when
@@ -678,18 +679,32 @@ class HtmlRewriter:
                     if (gt >= 0 and _in_quoted_value(buf, pos, gt)) or (
                         buf.find(b"<", sync, at) >= 0 and _TAG_OPEN.search(buf, sync, at)
                     ):
-                        exact_until = found.end()
+                        exact_until = body
                         continue
                     kind = buf[at + 1]
                     if kind not in _NOT_START:
                         # A start tag; the search stopped right after its name.
-                        body = found.end()
                         end = _tag_end(buf, body)
                         if end >= 0:
                             name = buf[at + 1 : body].lower()
                             if name not in self._starts:
                                 pos = end  # an ordinary tag after all: skip it
                                 continue
+                            if (name == b"img" or name == b"script") and end - at <= TAG_LIMIT:
+                                # The common tags, decided before (by any request): what
+                                # `_start_tag` does for them outside SVG/MathML, minus the
+                                # dispatch.
+                                done = self._cache.get(buf[at:end], _MISSING)
+                                if done is not _MISSING and done is not _NEEDS_TEXT:
+                                    if name == b"script":
+                                        self._state = _SCRIPT
+                                        self._escape = _ESC_NONE
+                                    if done is not None:
+                                        out.append(buf[last:at])
+                                        out.append(done)
+                                        last = end
+                                    pos = end
+                                    continue
                         else:
                             step = self._unfinished(buf, at, final)
                             if step < 0:
