@@ -1092,3 +1092,30 @@ def test_tags_decided_by_earlier_requests_rewrite_the_same(granted: tuple[str, .
     if not granted:
         assert cold.count(b"data-consent-src=") == 4  # <img> breaks out of <svg>: 3 pixels
         assert cold.count(b'type="text/plain"') == 2  # the inline and the external tracker
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        # Inline and decided scripts, raw text and iframes handled inside the fast loop, whole
+        # or split, warm cache (second pass) or cold, escapes falling back to the full states.
+        b"<p>a</p><script>gtag('js'); x('" + GTM + b"');</script><p>b</p>"
+        b"<script>var s = 1;</script><style>p>i{}</style><title>t</title>"
+        b"<iframe src=" + YT + b"></iframe><script><!-- <script>" + GTM + b"</script> --></script>"
+        b"<script src=" + GTM + b"></script><img src=" + T + b"><p>end",
+        # First element with an upper-case ID after <head>: the injection is already there.
+        b"<html><head><META ID=consent-mode><title>x</title></head><body><p>x</body>",
+    ],
+)
+def test_fast_loop_states_agree_with_exact_and_chunked(doc: bytes) -> None:
+    expected = rewrite(doc, injection=INJECTION)
+    assert rewrite(doc, injection=INJECTION) == expected  # tag decisions now cached
+    for size in (1, 3, 17):
+        assert rewrite(doc, injection=INJECTION, chunks=size) == expected
+    for ph in (None, placeholder):
+        whole = rewrite(doc, placeholder=ph)
+        HtmlRewriter.fast_path = False
+        try:
+            assert rewrite(doc, placeholder=ph) == whole
+        finally:
+            HtmlRewriter.fast_path = True

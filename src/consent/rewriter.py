@@ -290,6 +290,7 @@ _ATTR = re.compile(
     rb"(?:[\t\n\f\r ]*=[\t\n\f\r ]*(\"[^\"]*\"|'[^']*'|[^\t\n\f\r >\"'][^\t\n\f\r >]*)?)?"
 )
 _SPACES = re.compile(rb"[\t\n\f\r ]*")
+_ID_NAME = re.compile(rb"[iI][dD]")  # can an attribute named "id" be in here?
 _COMMENT_END = re.compile(rb"--!?>")
 _CDATA_END = re.compile(rb"\]\]>")
 # Script data: "<!--" enters the escaped state (unless closed at once: "<!-->", "<!--->").
@@ -658,77 +659,138 @@ class HtmlRewriter:
                         pos = step
                         continue
                 else:
-                    # Fast path: search for candidates, prove they are real markup.
-                    found = self._fast.search(buf, pos)
-                    if found is None:
-                        tail = size if final else self._tail(buf, pos)
-                        if tail < 0:
-                            exact_until = size
-                            continue
-                        pos = tail
-                        break
-                    at, body = found.span()
-                    # Prove the candidate is markup. buf[pos:at] holds only text and ordinary
-                    # tags (the search found nothing before), and a tag ends at its first ">"
-                    # unless that ">" sits in a quoted value: so "at" is outside any tag when
-                    # the last ">" before it is not in a quoted value and no tag opens after it.
-                    # Otherwise tokenize this stretch exactly. (Without a "<" after the last
-                    # ">", no tag can open there: one find saves the pattern search.)
-                    gt = buf.rfind(b">", pos, at)
-                    sync = pos if gt < 0 else gt + 1
-                    if (gt >= 0 and _in_quoted_value(buf, pos, gt)) or (
-                        buf.find(b"<", sync, at) >= 0 and _TAG_OPEN.search(buf, sync, at)
-                    ):
-                        exact_until = body
-                        continue
-                    kind = buf[at + 1]
-                    if kind not in _NOT_START:
+                    # Fast path: search for candidates, prove they are real markup. Most
+                    # candidates are ordinary or already decided tags, so one tight loop over
+                    # locals handles those and leaves only when the tokenizer state changes
+                    # or a tag needs `_start_tag`.
+                    search = self._fast.search
+                    starts = self._starts
+                    cached = self._cache.get
+                    iframes_cached = self._placeholder is None  # placeholders vary by request
+                    stop = False  # hold back buf[pos:] (break the outer loop)
+                    name = b""  # set: buf[at:end] is a start tag for `_start_tag`
+                    while True:
+                        found = search(buf, pos)
+                        if found is None:
+                            tail = size if final else self._tail(buf, pos)
+                            if tail < 0:
+                                exact_until = size
+                            else:
+                                pos = tail
+                                stop = True
+                            break
+                        at, body = found.span()
+                        # Prove the candidate is markup. buf[pos:at] holds only text and
+                        # ordinary tags (the search found nothing before), and a tag ends at
+                        # its first ">" unless that ">" sits in a quoted value: so "at" is
+                        # outside any tag when the last ">" before it is not in a quoted value
+                        # and no tag opens after it. Otherwise tokenize this stretch exactly.
+                        # (Without a "<" after the last ">", no tag can open there: one find
+                        # saves the pattern search.)
+                        gt = buf.rfind(b">", pos, at)
+                        sync = pos if gt < 0 else gt + 1
+                        if (gt >= 0 and _in_quoted_value(buf, pos, gt)) or (
+                            buf.find(b"<", sync, at) >= 0 and _TAG_OPEN.search(buf, sync, at)
+                        ):
+                            exact_until = body
+                            break
+                        kind = buf[at + 1]
+                        if kind in _NOT_START:
+                            if kind == 0x2F and buf[at + 2] in _LETTERS:  # "</name": end tag
+                                tag = _ANY_END.match(buf, at)
+                                if tag is not None:
+                                    # May switch patterns: back to the outer loop.
+                                    self._end_tag(tag.group(1).lower())
+                                    pos = tag.end()
+                                    break
+                            else:
+                                step = self._declaration(buf, at)
+                                if step >= 0:
+                                    pos = step
+                                    continue
+                            step = self._unfinished(buf, at, final)
+                            if step < 0:
+                                pos = at
+                                stop = True
+                            else:
+                                pos = step
+                            break
                         # A start tag; the search stopped right after its name.
                         end = _tag_end(buf, body)
-                        if end >= 0:
-                            name = buf[at + 1 : body].lower()
-                            if name not in self._starts:
-                                pos = end  # an ordinary tag after all: skip it
-                                continue
-                            if (name == b"img" or name == b"script") and end - at <= TAG_LIMIT:
-                                # The common tags, decided before (by any request): what
-                                # `_start_tag` does for them outside SVG/MathML, minus the
-                                # dispatch.
-                                done = self._cache.get(buf[at:end], _MISSING)
-                                if done is not _MISSING and done is not _NEEDS_TEXT:
-                                    if name == b"script":
-                                        self._state = _SCRIPT
-                                        self._escape = _ESC_NONE
+                        if end < 0:
+                            step = self._unfinished(buf, at, final)
+                            if step < 0:
+                                pos = at
+                                stop = True
+                            else:
+                                pos = step
+                            break
+                        name = buf[at + 1 : body].lower()
+                        if name not in starts:
+                            name = b""
+                            pos = end  # an ordinary tag after all: skip it
+                            continue
+                        if name in _RAW_ELEMENTS:
+                            if name != b"iframe" or (iframes_cached and end - at <= TAG_LIMIT):
+                                # Raw text (<style>, <title>, a decided <iframe>): what
+                                # `_start_tag` does, then the end tag searched for right here.
+                                if name == b"iframe":
+                                    done = cached(buf[at:end], _MISSING)
+                                    if done is _MISSING:
+                                        break
                                     if done is not None:
                                         out.append(buf[last:at])
                                         out.append(done)
                                         last = end
+                                close = _raw_end(name).search(buf, end)
+                                if close is None:
+                                    self._state = _RAWTEXT
+                                    self._raw_name = name
                                     pos = end
-                                    continue
-                        else:
-                            step = self._unfinished(buf, at, final)
-                            if step < 0:
-                                pos = at
+                                    name = b""
+                                    break
+                                pos = close.start()
+                                name = b""
+                                continue
+                        elif (name == b"img" or name == b"script") and end - at <= TAG_LIMIT:
+                            # The common tags, decided before (by any request): what
+                            # `_start_tag` does for them outside SVG/MathML, minus the dispatch.
+                            done = cached(buf[at:end], _MISSING)
+                            if done is _MISSING:
                                 break
-                            pos = step
+                            if name == b"script":
+                                # Its text usually ends in this buffer without "<!--" (which
+                                # needs the escaped states): find the end tag right here.
+                                close = _SCRIPT_DATA.search(buf, end)
+                                if close is None or buf[close.start() + 1] != 0x2F:  # "</"
+                                    break  # `_start_tag` and `_script_data` take it
+                                upto = close.start()
+                                if done is _NEEDS_TEXT:
+                                    # An inline script decided by its whole text, as
+                                    # `_release_held` would, without holding a copy of it.
+                                    text = buf[end:upto]
+                                    done = self._decide_script(buf[at:end], text[:SCRIPT_LIMIT])
+                                    out.append(buf[last:at])
+                                    out.append(done)
+                                    last = end
+                                elif done is not None:
+                                    out.append(buf[last:at])
+                                    out.append(done)
+                                    last = end
+                                pos = upto
+                                name = b""
+                                continue
+                            if done is not None:
+                                out.append(buf[last:at])
+                                out.append(done)
+                                last = end
+                            pos = end
+                            name = b""
                             continue
-                    else:
-                        if kind == 0x2F and buf[at + 2] in _LETTERS:  # "</name": an end tag
-                            tag = _ANY_END.match(buf, at)
-                            if tag is not None:
-                                self._end_tag(tag.group(1).lower())
-                                pos = tag.end()
-                                continue
-                        else:
-                            step = self._declaration(buf, at)
-                            if step >= 0:
-                                pos = step
-                                continue
-                        step = self._unfinished(buf, at, final)
-                        if step < 0:
-                            pos = at
+                        break
+                    if not name:
+                        if stop:
                             break
-                        pos = step
                         continue
                 replacement = self._start_tag(name, buf, at, body, end)
                 if replacement is not None:
@@ -1083,8 +1145,12 @@ class HtmlRewriter:
         held = self._held
         assert held is not None
         self._held = None
-        tag = held.tag
-        category = self._rules.category_of_inline_script(bytes(held.content[:SCRIPT_LIMIT]))
+        content = bytes(held.content)
+        return self._decide_script(held.tag, content[:SCRIPT_LIMIT]) + content
+
+    def _decide_script(self, tag: bytes, text: bytes) -> bytes:
+        """An inline script's start tag, decided on (the first SCRIPT_LIMIT bytes of) its text."""
+        category = self._rules.category_of_inline_script(text)
         key = tag + b"\0" + (category or "").encode()
         done = self._cache.get(key, _MISSING)
         if done is _MISSING:
@@ -1093,7 +1159,7 @@ class HtmlRewriter:
             edits = self._script_edits(tag, body, len(tag) - 1, (category,))
             done = edits.apply(0, len(tag)) if edits else None
             self._remember(key, done)
-        return (tag if done is None else done) + bytes(held.content)
+        return tag if done is None else done
 
     # --- decisions ---------------------------------------------------------------------------
 
@@ -1268,7 +1334,8 @@ class HtmlRewriter:
         elif buf[first] == 0x3C:  # "<"
             m = _ANY_START.match(buf, first)
             if m is not None:
-                if m.end() - first <= TAG_LIMIT:
+                # Most first elements have no "id" at all: skip parsing their attributes.
+                if m.end() - first <= TAG_LIMIT and _ID_NAME.search(buf, m.end(1), m.end()):
                     ident = _parse_attrs(buf, m.end(1), m.end() - 1).get(b"id")
                     present = ident is not None and ident.value.startswith("consent-")
             elif not final and size - first <= TAG_LIMIT and _could_be_start_tag(buf, first):
