@@ -204,21 +204,20 @@ class ConsentRuntime:
     def set_cookie_allowed(self, header_value: bytes, consent: Consent) -> bool:
         """Whether one ``Set-Cookie`` value of the host app may reach the browser."""
         name = header_value.split(b"=", 1)[0].strip().decode("latin-1")
-        if name == self.cookie_name:
-            return True
-        key = self.classifier.classify(name)
-        if key is None:
-            if self._block_unclassified:
-                logger.debug(LOG_DROPPED, name, None)
-                return False
-            if name not in self._warned_unclassified and len(self._warned_unclassified) < 1024:
-                self._warned_unclassified.add(name)
-                logger.warning(LOG_UNCLASSIFIED, name)
-            return True
-        if key in consent.granted:
-            return True
-        logger.debug(LOG_DROPPED, name, key)
-        return False
+        allowed = self.cookie_allowed(name, consent)
+        key = self.classifier.classify(name)  # memoised: a dict hit
+        if not allowed:
+            logger.debug(LOG_DROPPED, name, key)
+        elif key is None and name != self.cookie_name and self._first_warning(name):
+            logger.warning(LOG_UNCLASSIFIED, name)
+        return allowed
+
+    def _first_warning(self, name: str) -> bool:
+        """True once per unclassified cookie name (bounded, so hostile names cannot grow it)."""
+        if name in self._warned_unclassified or len(self._warned_unclassified) >= 1024:
+            return False
+        self._warned_unclassified.add(name)
+        return True
 
     def expired_cookie_headers(
         self, names: Iterable[str], consent: Consent
