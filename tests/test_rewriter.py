@@ -1094,6 +1094,28 @@ def test_tags_decided_by_earlier_requests_rewrite_the_same(granted: tuple[str, .
         assert cold.count(b'type="text/plain"') == 2  # the inline and the external tracker
 
 
+def test_an_inline_script_seen_before_is_decided_by_its_text_each_time() -> None:
+    """Decisions are cached per start tag and text: the same tag with other text, or with
+    none, is decided again, whichever was seen first."""
+    from consent import rewriter as rewriter_module
+
+    rewriter_module._CACHES.clear()
+    tracker = b"<script>x('" + GTM + b"');</script>"
+    plain = b"<script>x('/app.js');</script>"
+    empty = b"<script></script>"
+    for order in ((tracker, plain, empty), (empty, plain, tracker), (plain, tracker, empty)):
+        for script in order * 2:
+            doc = b"<p>a</p>" + script + b"<p>b</p>"
+            out = rewrite(doc, ())
+            if script == tracker:
+                tag, rest = out[len(b"<p>a</p>") :].split(b">", 1)
+                assert tag.startswith(b"<script ")
+                assert b'type="text/plain"' in tag
+                assert rest == tracker.split(b">", 1)[1] + b"<p>b</p>"
+            else:
+                assert out == doc
+
+
 @pytest.mark.parametrize(
     "doc",
     [

@@ -12,8 +12,9 @@ candidate: ``<script``, ``<iframe``, ``<img``, an element that switches the toke
 ``<!``, ``<?``, and ``<head>``/``<body>`` until the injection is done. A candidate is proven to
 be markup with two ``rfind`` calls (see `_in_quoted_value`); only when that proof fails, because
 a quoted attribute value may contain ``>``, is the stretch tokenized exactly, tag by tag, by one
-precise pattern (`_master`). Start tags already decided for the same grants are reused from a
-per-process cache.
+precise pattern (`_master`). Start tags already decided for the same grants, and inline
+scripts with the same text, are reused from a per-process cache; unchanged stretches of the
+page go out as views of the input, so the output is copied once.
 
 Output never depends on how the input is split into chunks. Memory stays bounded: the rewriter
 holds back only an unfinished construct at the end of a chunk, with these limits:
@@ -305,6 +306,25 @@ def _raw_end(name: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"</(?i:" + re.escape(name) + rb")[\t\n\f\r />]")
 
 
+_RAW_ENDS = {name: _raw_end(name) for name in _RAW_ELEMENTS}
+
+# What the fast path does with a start tag, by name (`HtmlRewriter._scan`).
+_KIND_ORDINARY, _KIND_IMG, _KIND_SCRIPT, _KIND_IFRAME, _KIND_RAW, _KIND_OTHER = range(6)
+# How `HtmlRewriter._scan` returns.
+_SCAN_RESUME, _SCAN_HOLD, _SCAN_EXACT, _SCAN_TAG = range(4)
+
+
+def _kinds(starts: frozenset[bytes]) -> dict[bytes, int]:
+    special = {b"img": _KIND_IMG, b"script": _KIND_SCRIPT, b"iframe": _KIND_IFRAME}
+    return {
+        name: special.get(name, _KIND_RAW if name in _RAW_ELEMENTS else _KIND_OTHER)
+        for name in starts
+    }
+
+
+_BASE_KINDS = _kinds(_BASE_STARTS)
+
+
 # Tokenizer states of the rewriter.
 _DATA, _SCRIPT, _RAWTEXT, _PLAINTEXT, _COMMENT, _BOGUS, _CDATA, _LONG_TAG = range(8)
 # Script data sub-states.
@@ -471,16 +491,21 @@ class _Edits:
 
 # Rewritten start tags per (rules, granted set), shared by the rewriters of all requests: the
 # same templates are served again and again, so most tags are decided once per process.
-# Bounded: tags longer than _CACHE_TAG are not kept, and a full table is simply cleared.
+# Keys: a start tag; an inline script's start tag and text (a key never a single tag can be);
+# "\0" + category + "\0" + start tag for a script decided by the category its text names.
+# Values: the tag's kind (`_kinds`) and its replacement (None: unchanged).
+# Bounded: longer keys than _CACHE_TAG (_CACHE_SCRIPT for a script with its text) are not
+# kept, and a full table is simply cleared.
 _CACHE_SIZE = 512
 _CACHE_TAG = 512
-_CACHES: weakref.WeakKeyDictionary[BlockingRules, dict[frozenset[str], dict[bytes, bytes | None]]]
+_CACHE_SCRIPT = 2048
+_Decided = dict[bytes, tuple[int, bytes | None]]
+_CACHES: weakref.WeakKeyDictionary[BlockingRules, dict[frozenset[str], _Decided]]
 _CACHES = weakref.WeakKeyDictionary()
-_NEEDS_TEXT = b"\0needs text"  # cache value of an inline script decided by its text
-_MISSING = b"\0missing"
+_NEEDS_TEXT = b"\0needs text"  # replacement of an inline script decided by its text
 
 
-def _tag_cache(rules: BlockingRules, granted: frozenset[str]) -> dict[bytes, bytes | None]:
+def _tag_cache(rules: BlockingRules, granted: frozenset[str]) -> _Decided:
     per_rules = _CACHES.get(rules)
     if per_rules is None:
         per_rules = _CACHES[rules] = {}
@@ -565,7 +590,7 @@ class HtmlRewriter:
         self._injected = False
         # Candidate search and the start tags it is for; both replaced by _choose_pattern.
         self._fast = _fast(_BASE_STARTS, frozenset())
-        self._starts = _BASE_STARTS
+        self._kinds = _BASE_KINDS
         self._pattern = self._choose_pattern()
 
     @property
@@ -617,9 +642,14 @@ class HtmlRewriter:
 
     # --- main loop ---------------------------------------------------------------------------
 
-    def _run(self, buf: bytes, final: bool) -> tuple[list[bytes], int]:
-        """Process ``buf``; return the output pieces and where the held-back tail starts."""
-        out: list[bytes] = []
+    def _run(self, buf: bytes, final: bool) -> tuple[list[bytes | memoryview], int]:
+        """Process ``buf``; return the output pieces and where the held-back tail starts.
+
+        Unchanged stretches are views of ``buf``: copying them into slices first would copy
+        the page twice (the pieces, then their join) and allocate as much again.
+        """
+        out: list[bytes | memoryview] = []
+        view = memoryview(buf)
         last = 0  # buf[last:pos] is processed but not yet appended to out
         pos = 0
         exact_until = 0  # below this position the fast path found a hazard: tokenize exactly
@@ -634,7 +664,7 @@ class HtmlRewriter:
                         break
                     inserted = self._injection_bytes(verdict)
                     if inserted:
-                        out.append(buf[last:pos])
+                        out.append(view[last:pos])
                         out.append(inserted)
                         last = pos
                     continue
@@ -659,142 +689,18 @@ class HtmlRewriter:
                         pos = step
                         continue
                 else:
-                    # Fast path: search for candidates, prove they are real markup. Most
-                    # candidates are ordinary or already decided tags, so one tight loop over
-                    # locals handles those and leaves only when the tokenizer state changes
-                    # or a tag needs `_start_tag`.
-                    search = self._fast.search
-                    starts = self._starts
-                    cached = self._cache.get
-                    iframes_cached = self._placeholder is None  # placeholders vary by request
-                    stop = False  # hold back buf[pos:] (break the outer loop)
-                    name = b""  # set: buf[at:end] is a start tag for `_start_tag`
-                    while True:
-                        found = search(buf, pos)
-                        if found is None:
-                            tail = size if final else self._tail(buf, pos)
-                            if tail < 0:
-                                exact_until = size
-                            else:
-                                pos = tail
-                                stop = True
-                            break
-                        at, body = found.span()
-                        # Prove the candidate is markup. buf[pos:at] holds only text and
-                        # ordinary tags (the search found nothing before), and a tag ends at
-                        # its first ">" unless that ">" sits in a quoted value: so "at" is
-                        # outside any tag when the last ">" before it is not in a quoted value
-                        # and no tag opens after it. Otherwise tokenize this stretch exactly.
-                        # (Without a "<" after the last ">", no tag can open there: one find
-                        # saves the pattern search.)
-                        gt = buf.rfind(b">", pos, at)
-                        sync = pos if gt < 0 else gt + 1
-                        if (gt >= 0 and _in_quoted_value(buf, pos, gt)) or (
-                            buf.find(b"<", sync, at) >= 0 and _TAG_OPEN.search(buf, sync, at)
-                        ):
-                            exact_until = body
-                            break
-                        kind = buf[at + 1]
-                        if kind in _NOT_START:
-                            if kind == 0x2F and buf[at + 2] in _LETTERS:  # "</name": end tag
-                                tag = _ANY_END.match(buf, at)
-                                if tag is not None:
-                                    # May switch patterns: back to the outer loop.
-                                    self._end_tag(tag.group(1).lower())
-                                    pos = tag.end()
-                                    break
-                            else:
-                                step = self._declaration(buf, at)
-                                if step >= 0:
-                                    pos = step
-                                    continue
-                            step = self._unfinished(buf, at, final)
-                            if step < 0:
-                                pos = at
-                                stop = True
-                            else:
-                                pos = step
-                            break
-                        # A start tag; the search stopped right after its name.
-                        end = _tag_end(buf, body)
-                        if end < 0:
-                            step = self._unfinished(buf, at, final)
-                            if step < 0:
-                                pos = at
-                                stop = True
-                            else:
-                                pos = step
-                            break
-                        name = buf[at + 1 : body].lower()
-                        if name not in starts:
-                            name = b""
-                            pos = end  # an ordinary tag after all: skip it
-                            continue
-                        if name in _RAW_ELEMENTS:
-                            if name != b"iframe" or (iframes_cached and end - at <= TAG_LIMIT):
-                                # Raw text (<style>, <title>, a decided <iframe>): what
-                                # `_start_tag` does, then the end tag searched for right here.
-                                if name == b"iframe":
-                                    done = cached(buf[at:end], _MISSING)
-                                    if done is _MISSING:
-                                        break
-                                    if done is not None:
-                                        out.append(buf[last:at])
-                                        out.append(done)
-                                        last = end
-                                close = _raw_end(name).search(buf, end)
-                                if close is None:
-                                    self._state = _RAWTEXT
-                                    self._raw_name = name
-                                    pos = end
-                                    name = b""
-                                    break
-                                pos = close.start()
-                                name = b""
-                                continue
-                        elif (name == b"img" or name == b"script") and end - at <= TAG_LIMIT:
-                            # The common tags, decided before (by any request): what
-                            # `_start_tag` does for them outside SVG/MathML, minus the dispatch.
-                            done = cached(buf[at:end], _MISSING)
-                            if done is _MISSING:
-                                break
-                            if name == b"script":
-                                # Its text usually ends in this buffer without "<!--" (which
-                                # needs the escaped states): find the end tag right here.
-                                close = _SCRIPT_DATA.search(buf, end)
-                                if close is None or buf[close.start() + 1] != 0x2F:  # "</"
-                                    break  # `_start_tag` and `_script_data` take it
-                                upto = close.start()
-                                if done is _NEEDS_TEXT:
-                                    # An inline script decided by its whole text, as
-                                    # `_release_held` would, without holding a copy of it.
-                                    text = buf[end:upto]
-                                    done = self._decide_script(buf[at:end], text[:SCRIPT_LIMIT])
-                                    out.append(buf[last:at])
-                                    out.append(done)
-                                    last = end
-                                elif done is not None:
-                                    out.append(buf[last:at])
-                                    out.append(done)
-                                    last = end
-                                pos = upto
-                                name = b""
-                                continue
-                            if done is not None:
-                                out.append(buf[last:at])
-                                out.append(done)
-                                last = end
-                            pos = end
-                            name = b""
-                            continue
+                    pos, last, outcome, at, body, end = self._scan(buf, view, pos, last, out, final)
+                    if outcome == _SCAN_HOLD:
                         break
-                    if not name:
-                        if stop:
-                            break
+                    if outcome == _SCAN_EXACT:
+                        exact_until = end
                         continue
+                    if outcome == _SCAN_RESUME:
+                        continue
+                    name = buf[at + 1 : body].lower()
                 replacement = self._start_tag(name, buf, at, body, end)
                 if replacement is not None:
-                    out.append(buf[last:at])
+                    out.append(view[last:at])
                     if self._held is None:
                         out.append(replacement)
                     last = end
@@ -847,8 +753,171 @@ class HtmlRewriter:
             else:  # _PLAINTEXT: everything after <plaintext> is text
                 pos = size
         hold = min(pos, size)
-        out.append(buf[last:hold])
+        out.append(view[last:hold] if out else buf[last:hold])  # all of buf: no copy at all
         return out, hold
+
+    def _scan(
+        self,
+        buf: bytes,
+        view: memoryview,
+        pos: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int, int, int, int, int]:
+        """The fast path of the DATA state: search for candidates, prove they are markup.
+
+        Most candidates are ordinary or already decided tags: this loop handles those itself
+        and returns only when the tokenizer state changes or a tag needs `_start_tag`.
+        Returns ``(pos, last, outcome, at, body, end)``: `_SCAN_RESUME` (go on at ``pos``),
+        `_SCAN_HOLD` (hold back ``buf[pos:]``), `_SCAN_EXACT` (tokenize exactly up to
+        ``end``) or `_SCAN_TAG` (``buf[at:end]`` is a start tag whose name ends at ``body``).
+        """
+        search = self._fast.search
+        kinds = self._kinds
+        cached = self._cache.get
+        iframes_cached = self._placeholder is None  # placeholders vary by request
+        before_quote = _BEFORE_QUOTE
+        # Where the next "'" is (len(buf): none): most pages use few single quotes outside
+        # scripts, so most "'" searches can be skipped.
+        apostrophe = -1
+        while True:
+            found = search(buf, pos)
+            if found is None:
+                if final:
+                    return len(buf), last, _SCAN_HOLD, 0, 0, 0
+                tail = self._tail(buf, pos)
+                if tail < 0:
+                    return pos, last, _SCAN_EXACT, 0, 0, len(buf)
+                return tail, last, _SCAN_HOLD, 0, 0, 0
+            at, body = found.span()
+            # Prove the candidate is markup. buf[pos:at] holds only text and ordinary tags
+            # (the search found nothing before), and a tag ends at its first ">" unless that
+            # ">" sits in a quoted value: so "at" is outside any tag when the last ">" before
+            # it is not in a quoted value and no tag opens after it. Otherwise tokenize this
+            # stretch exactly. The quote test is `_in_quoted_value`, unrolled: a quote can
+            # open a value only after "=" or whitespace, and most last quotes close one.
+            gt = buf.rfind(b">", pos, at)
+            if gt >= 0:
+                sync = gt + 1
+                quote = buf.rfind(b'"', pos + 1, gt)
+                if quote < 0 or buf[quote - 1] not in before_quote:
+                    if apostrophe <= pos:
+                        apostrophe = buf.find(b"'", pos + 1)
+                        if apostrophe < 0:
+                            apostrophe = len(buf)
+                    quote = buf.rfind(b"'", pos + 1, gt) if apostrophe < gt else -1
+                if quote >= 0 and buf[quote - 1] in before_quote and _in_quoted_value(buf, pos, gt):
+                    return pos, last, _SCAN_EXACT, 0, 0, body
+            else:
+                sync = pos
+            # (Without a "<" after the last ">", no tag can open there: one find saves the
+            # pattern search.)
+            if sync < at and buf.find(b"<", sync, at) >= 0 and _TAG_OPEN.search(buf, sync, at):
+                return pos, last, _SCAN_EXACT, 0, 0, body
+            kind = buf[at + 1]
+            if kind in _NOT_START:
+                if kind == 0x2F and buf[at + 2] in _LETTERS:  # "</name": end tag
+                    tag = _ANY_END.match(buf, at)
+                    if tag is not None:
+                        self._end_tag(tag.group(1).lower())  # may switch patterns
+                        return tag.end(), last, _SCAN_RESUME, 0, 0, 0
+                else:
+                    step = self._declaration(buf, at)
+                    if step >= 0:
+                        pos = step
+                        continue
+                step = self._unfinished(buf, at, final)
+                if step < 0:
+                    return at, last, _SCAN_HOLD, 0, 0, 0
+                return step, last, _SCAN_RESUME, 0, 0, 0
+            # A start tag; the search stopped right after its name. It ends at the first ">"
+            # unless a quote may open a value before that (`_tag_end`, unrolled).
+            end = buf.find(b">", body) + 1
+            if end:
+                quote = buf.rfind(b'"', body + 1, end)
+                if quote < 0 or buf[quote - 1] not in before_quote:
+                    if apostrophe <= body:
+                        apostrophe = buf.find(b"'", body + 1)
+                        if apostrophe < 0:
+                            apostrophe = len(buf)
+                    quote = buf.rfind(b"'", body + 1, end) if apostrophe < end else -1
+                if quote >= 0 and buf[quote - 1] in before_quote:
+                    end = _tag_end(buf, body)
+            else:
+                end = -1
+            if end < 0:
+                step = self._unfinished(buf, at, final)
+                if step < 0:
+                    return at, last, _SCAN_HOLD, 0, 0, 0
+                return step, last, _SCAN_RESUME, 0, 0, 0
+            # Start tags decided before (by any request) carry their kind; others are known
+            # by name. What follows is what `_start_tag` does for the common tags outside
+            # SVG/MathML, minus the dispatch.
+            entry = cached(buf[at:end]) if end - at <= _CACHE_TAG else None
+            if entry is None:
+                name = buf[at + 1 : body]
+                kind = kinds.get(name, -1)
+                if kind < 0:
+                    kind = kinds.get(name.lower(), _KIND_ORDINARY)
+                if kind == _KIND_RAW:
+                    self._remember(buf[at:end], _KIND_RAW, None)
+                elif kind == _KIND_ORDINARY:
+                    pos = end  # a name that only looked interesting: skip the tag
+                    continue
+                else:
+                    return pos, last, _SCAN_TAG, at, body, end
+                done = None
+            else:
+                kind, done = entry
+            if kind == _KIND_IMG:
+                if done is not None:
+                    out.append(view[last:at])
+                    out.append(done)
+                    last = end
+                pos = end
+            elif kind == _KIND_SCRIPT:
+                # Its text usually ends in this buffer without "<!--" (which needs the
+                # escaped states): find the end tag right here.
+                close = _SCRIPT_DATA.search(buf, end)
+                if close is None or buf[close.start() + 1] != 0x2F:  # not "</"
+                    return pos, last, _SCAN_TAG, at, body, end  # `_script_data` takes it
+                upto = close.start()
+                # Past "</script>" too: the text after it is usually not markup.
+                after = close.end() if buf[close.end() - 1] == 0x3E else upto
+                if done is _NEEDS_TEXT:
+                    # An inline script decided by its whole text, as `_release_held` would,
+                    # without holding a copy of it; the same script (tag and text) is
+                    # usually on every page of the site. (Without text, the key would be
+                    # the tag's own.)
+                    whole = buf[at:upto]
+                    entry = cached(whole) if upto > end else None
+                    if entry is None:
+                        done = self._decide_script(buf[at:end], buf[end:upto][:SCRIPT_LIMIT])
+                        if upto > end:
+                            self._remember(whole, _KIND_SCRIPT, done, _CACHE_SCRIPT)
+                    else:
+                        done = entry[1]
+                if done is not None:
+                    out.append(view[last:at])
+                    out.append(done)
+                    last = end
+                pos = after
+            else:  # raw text: <style>, <title>, ..., or an <iframe>
+                if kind == _KIND_IFRAME:
+                    if not iframes_cached:  # placeholders vary by request
+                        return pos, last, _SCAN_TAG, at, body, end
+                    if done is not None:
+                        out.append(view[last:at])
+                        out.append(done)
+                        last = end
+                name = buf[at + 1 : body].lower()
+                close = _RAW_ENDS[name].search(buf, end)
+                if close is None:
+                    self._state = _RAWTEXT
+                    self._raw_name = name
+                    return end, last, _SCAN_RESUME, 0, 0, 0
+                pos = close.end() if buf[close.end() - 1] == 0x3E else close.start()
 
     @staticmethod
     def _tail(buf: bytes, pos: int) -> int:
@@ -962,11 +1031,13 @@ class HtmlRewriter:
             if not rewrite:
                 return None
             tag = buf[start:end]
-            done = self._cache.get(tag, _MISSING)
-            if done is _MISSING:
+            entry = self._cache.get(tag)
+            if entry is None:
                 edits = self._script_edits(buf, body, end - 1)
                 done = _NEEDS_TEXT if edits is None else edits.apply(start, end) if edits else None
-                self._remember(tag, done)
+                self._remember(tag, _KIND_SCRIPT, done)
+            else:
+                done = entry[1]
             if done is _NEEDS_TEXT:
                 self._held = _HeldScript(tag)
                 return b""
@@ -982,18 +1053,20 @@ class HtmlRewriter:
             edits = self._embed_edits(buf, body, end - 1, iframe=True)
             return edits.apply(start, end) if edits else None
         tag = buf[start:end]
-        done = self._cache.get(tag, _MISSING)
-        if done is _MISSING:
-            edits = self._embed_edits(buf, body, end - 1, iframe=name == b"iframe")
-            done = edits.apply(start, end) if edits else None
-            self._remember(tag, done)
+        entry = self._cache.get(tag)
+        if entry is not None:
+            return entry[1]
+        iframe = name == b"iframe"
+        edits = self._embed_edits(buf, body, end - 1, iframe=iframe)
+        done = edits.apply(start, end) if edits else None
+        self._remember(tag, _KIND_IFRAME if iframe else _KIND_IMG, done)
         return done
 
-    def _remember(self, tag: bytes, done: bytes | None) -> None:
-        if len(tag) <= _CACHE_TAG:
+    def _remember(self, key: bytes, kind: int, done: bytes | None, limit: int = _CACHE_TAG) -> None:
+        if len(key) <= limit:
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.clear()
-            self._cache[tag] = done
+            self._cache[key] = (kind, done)
 
     def _other_start_tag(self, name: bytes, buf: bytes, body: int, end: int) -> bytes | None:
         """Start tags that only change the state: plaintext, svg/math, template, head, body."""
@@ -1012,12 +1085,10 @@ class HtmlRewriter:
         elif name == b"head":
             if self._want_head and not self._template:
                 self._want_head = False
-                self._pending = _PENDING_HEAD
-                self._pattern = self._choose_pattern()
+                self._pending = _PENDING_HEAD  # `_injection_bytes` switches the patterns
         elif name == b"body" and self._want_body and not self._template:
             self._want_head = self._want_body = False
             self._pending = _PENDING_BODY
-            self._pattern = self._choose_pattern()
         return None
 
     def _end_tag(self, name: bytes) -> None:
@@ -1038,7 +1109,7 @@ class HtmlRewriter:
         stack = self._fstack
         if stack:
             return _INTEGRATION_POINT if stack[-1][1] == _IP else _FOREIGN
-        self._starts, self._fast, pattern = _html_patterns(
+        self._kinds, self._fast, pattern = _html_patterns(
             bool(self._template), self._want_head, self._want_body
         )
         return pattern
@@ -1151,14 +1222,16 @@ class HtmlRewriter:
     def _decide_script(self, tag: bytes, text: bytes) -> bytes:
         """An inline script's start tag, decided on (the first SCRIPT_LIMIT bytes of) its text."""
         category = self._rules.category_of_inline_script(text)
-        key = tag + b"\0" + (category or "").encode()
-        done = self._cache.get(key, _MISSING)
-        if done is _MISSING:
+        key = b"\0" + (category or "").encode() + b"\0" + tag
+        entry = self._cache.get(key)
+        if entry is None:
             name = _ANY_START.match(tag)
             body = name.end(1) if name is not None else len(tag) - 1
             edits = self._script_edits(tag, body, len(tag) - 1, (category,))
             done = edits.apply(0, len(tag)) if edits else None
-            self._remember(key, done)
+            self._remember(key, _KIND_SCRIPT, done)
+        else:
+            done = entry[1]
         return tag if done is None else done
 
     # --- decisions ---------------------------------------------------------------------------
@@ -1332,14 +1405,18 @@ class HtmlRewriter:
             if not final:
                 return None
         elif buf[first] == 0x3C:  # "<"
-            m = _ANY_START.match(buf, first)
-            if m is not None:
+            if buf[first + 1 : first + 2].isalpha():  # a start tag
+                body = _match(_LONG_STEPS[_L_NAME], buf, first + 1).end()
+                end = _tag_end(buf, body)
+                if end < 0:
+                    if not final and size - first <= TAG_LIMIT:
+                        return None
                 # Most first elements have no "id" at all: skip parsing their attributes.
-                if m.end() - first <= TAG_LIMIT and _ID_NAME.search(buf, m.end(1), m.end()):
-                    ident = _parse_attrs(buf, m.end(1), m.end() - 1).get(b"id")
+                elif end - first <= TAG_LIMIT and _ID_NAME.search(buf, body, end):
+                    ident = _parse_attrs(buf, body, end - 1).get(b"id")
                     present = ident is not None and ident.value.startswith("consent-")
-            elif not final and size - first <= TAG_LIMIT and _could_be_start_tag(buf, first):
-                return None
+            elif first + 1 == size and not final:
+                return None  # "<" at the end: a start tag may follow
         return not present
 
     def _injection_bytes(self, inject: bool) -> bytes:
@@ -1361,17 +1438,12 @@ class HtmlRewriter:
 @cache
 def _html_patterns(
     template: bool, want_head: bool, want_body: bool
-) -> tuple[frozenset[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
-    """Interesting start tags, the fast and the exact pattern outside SVG/MathML."""
+) -> tuple[dict[bytes, int], re.Pattern[bytes], re.Pattern[bytes]]:
+    """Interesting start tags (by kind), the fast and the exact pattern outside SVG/MathML."""
     # Templates are tracked: <head>/<body> inside them must not count, and "</template>"
     # closes SVG/MathML left open inside one.
     starts = _BASE_STARTS | {b"template"}
     ends: frozenset[bytes] = frozenset({b"template"}) if template else frozenset()
     if want_body and not template:
         starts = starts | ({b"head", b"body"} if want_head else {b"body"})
-    return starts, _fast(starts, ends), _master(starts, ends, False)
-
-
-def _could_be_start_tag(buf: bytes, pos: int) -> bool:
-    nxt = buf[pos + 1 : pos + 2]
-    return not nxt or nxt.isalpha()
+    return _kinds(starts), _fast(starts, ends), _master(starts, ends, False)
