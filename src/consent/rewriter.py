@@ -634,6 +634,8 @@ class HtmlRewriter:
         buf, self._buf = self._buf, b""
         if self._parked is not None:
             buf, self._parked = b"".join(self._parked), None
+        if not buf and not self._pending and self._held is None:
+            return b""  # the usual end: nothing held back
         out, keep = self._run(buf, final=True)
         out.append(buf[keep:])
         if self._held is not None:
@@ -866,6 +868,23 @@ class HtmlRewriter:
                     pos = end  # a name that only looked interesting: skip the tag
                     continue
                 else:
+                    name = name.lower()
+                    if (name == b"body" or name == b"head") and not self._template:
+                        # Where the injection goes: what `_start_tag` and `_run` do, here.
+                        self._other_start_tag(name, buf, body, end)
+                        pos = end
+                        if self._pending:
+                            verdict = self._resolve_pending(buf, end, final)
+                            if verdict is None:
+                                return end, last, _SCAN_RESUME, 0, 0, 0
+                            inserted = self._injection_bytes(verdict)
+                            if inserted:
+                                out.append(view[last:end])
+                                out.append(inserted)
+                                last = end
+                            search = self._fast.search
+                            kinds = self._kinds
+                        continue
                     return pos, last, _SCAN_TAG, at, body, end
                 done = None
             else:
