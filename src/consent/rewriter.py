@@ -833,30 +833,35 @@ class HtmlRewriter:
                 if step < 0:
                     return at, last, _SCAN_HOLD, 0, 0, 0
                 return step, last, _SCAN_RESUME, 0, 0, 0
-            # A start tag; the search stopped right after its name. It ends at the first ">"
-            # unless a quote may open a value before that (`_tag_end`, unrolled).
+            # A start tag; the search stopped right after its name. Start tags decided before
+            # (by any request) are cached with their kind; a cached tag is a whole tag, so if
+            # the bytes up to the first ">" are one, the tag ends there.
             end = buf.find(b">", body) + 1
-            if end:
-                quote = buf.rfind(b'"', body + 1, end)
-                if quote < 0 or buf[quote - 1] not in before_quote:
-                    if apostrophe <= body:
-                        apostrophe = buf.find(b"'", body + 1)
-                        if apostrophe < 0:
-                            apostrophe = len(buf)
-                    quote = buf.rfind(b"'", body + 1, end) if apostrophe < end else -1
-                if quote >= 0 and buf[quote - 1] in before_quote:
-                    end = _tag_end(buf, body)
-            else:
-                end = -1
-            if end < 0:
-                step = self._unfinished(buf, at, final)
-                if step < 0:
-                    return at, last, _SCAN_HOLD, 0, 0, 0
-                return step, last, _SCAN_RESUME, 0, 0, 0
-            # Start tags decided before (by any request) carry their kind; others are known
-            # by name. What follows is what `_start_tag` does for the common tags outside
-            # SVG/MathML, minus the dispatch.
-            entry = cached(buf[at:end]) if end - at <= _CACHE_TAG else None
+            entry = cached(buf[at:end]) if 0 < end - at <= _CACHE_TAG else None
+            if entry is None:
+                # The tag ends at the first ">" unless a quote may open a value before that
+                # (`_tag_end`, unrolled).
+                if end:
+                    quote = buf.rfind(b'"', body + 1, end)
+                    if quote < 0 or buf[quote - 1] not in before_quote:
+                        if apostrophe <= body:
+                            apostrophe = buf.find(b"'", body + 1)
+                            if apostrophe < 0:
+                                apostrophe = len(buf)
+                        quote = buf.rfind(b"'", body + 1, end) if apostrophe < end else -1
+                    if quote >= 0 and buf[quote - 1] in before_quote:
+                        end = _tag_end(buf, body)
+                        if 0 < end - at <= _CACHE_TAG:
+                            entry = cached(buf[at:end])
+                else:
+                    end = -1
+                if end < 0:
+                    step = self._unfinished(buf, at, final)
+                    if step < 0:
+                        return at, last, _SCAN_HOLD, 0, 0, 0
+                    return step, last, _SCAN_RESUME, 0, 0, 0
+            # Others are known by name. What follows is what `_start_tag` does for the common
+            # tags outside SVG/MathML, minus the dispatch.
             if entry is None:
                 name = buf[at + 1 : body]
                 kind = kinds.get(name, -1)
