@@ -301,12 +301,10 @@ _SCRIPT_DOUBLE = re.compile(rb"-->|</(?i:script)[\t\n\f\r />]")
 _SCRIPT_HOLD = len(b"</script>")
 
 
-@cache
-def _raw_end(name: bytes) -> re.Pattern[bytes]:
-    return re.compile(rb"</(?i:" + re.escape(name) + rb")[\t\n\f\r />]")
-
-
-_RAW_ENDS = {name: _raw_end(name) for name in _RAW_ELEMENTS}
+# The end tag of each RAWTEXT/RCDATA element.
+_RAW_ENDS = {
+    name: re.compile(rb"</(?i:" + re.escape(name) + rb")[\t\n\f\r />]") for name in _RAW_ELEMENTS
+}
 
 # What the fast path does with a start tag, by name (`HtmlRewriter._scan`).
 _KIND_ORDINARY, _KIND_IMG, _KIND_SCRIPT, _KIND_IFRAME, _KIND_RAW, _KIND_OTHER = range(6)
@@ -320,9 +318,6 @@ def _kinds(starts: frozenset[bytes]) -> dict[bytes, int]:
         name: special.get(name, _KIND_RAW if name in _RAW_ELEMENTS else _KIND_OTHER)
         for name in starts
     }
-
-
-_BASE_KINDS = _kinds(_BASE_STARTS)
 
 
 # Tokenizer states of the rewriter.
@@ -588,10 +583,9 @@ class HtmlRewriter:
         self._pending = _PENDING_NONE
         self._head_placed = False  # head injection emitted (or found already there)
         self._injected = False
-        # Candidate search and the start tags it is for; both replaced by _choose_pattern.
-        self._fast = _fast(_BASE_STARTS, frozenset())
-        self._kinds = _BASE_KINDS
-        self._pattern = self._choose_pattern()
+        # Start tags of interest (by kind), candidate search and exact pattern for this state;
+        # `_choose_pattern` replaces them as the state changes.
+        self._kinds, self._fast, self._pattern = _html_patterns(False, active, active)
 
     @property
     def injected(self) -> bool:
@@ -720,7 +714,7 @@ class HtmlRewriter:
                     break
                 pos = upto
             elif state == _RAWTEXT:
-                found = _raw_end(self._raw_name).search(buf, pos)
+                found = _RAW_ENDS[self._raw_name].search(buf, pos)
                 if found is not None:
                     pos = found.start()
                     self._state = _DATA
@@ -874,7 +868,7 @@ class HtmlRewriter:
                     continue
                 else:
                     name = name.lower()
-                    if (name == b"body" or name == b"head") and not self._template:
+                    if name == b"body" or name == b"head":  # (never candidates in <template>)
                         # Where the injection goes: what `_start_tag` and `_run` do, here.
                         self._other_start_tag(name, buf, body, end)
                         pos = end
