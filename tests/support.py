@@ -47,9 +47,71 @@ def host_app() -> Starlette:
     return Starlette(routes=[Route("/set", _cookie_setter), Route("/state", _state)])
 
 
+def consent_id(client: TestClient, cookie_name: str = "consent") -> str:
+    """The visitor's consent id, read from their consent cookie (``1|<id>|...``, signed)."""
+    value = client.cookies.get(cookie_name)
+    assert value, "no consent cookie"
+    return str(value).split("|")[1]
+
+
 def decide(client: TestClient, action: str, *categories: str) -> Any:
     """Post a choice as a same-origin JSON client and return the response."""
     body: dict[str, Any] = {"action": action}
     if categories:
         body["categories"] = list(categories)
     return client.post("/_consent", json=body, headers={"origin": BASE_URL})
+
+
+def http_scope(
+    path: str = "/",
+    *,
+    method: str = "GET",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    query_string: bytes = b"",
+    scheme: str = "http",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A hand-built HTTP scope, as a server would pass it."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode("latin-1"),
+        "query_string": query_string,
+        "headers": headers if headers is not None else [(b"host", b"testserver")],
+        "client": ("203.0.113.5", 50000),
+        "server": ("testserver", 80),
+        **extra,
+    }
+
+
+async def run_asgi(app: Any, scope: dict[str, Any], body: bytes = b"") -> list[dict[str, Any]]:
+    """Call ``app`` once with ``scope`` and collect every message it sends."""
+    sent: list[dict[str, Any]] = []
+    request_sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+def response_body(messages: list[dict[str, Any]]) -> bytes:
+    """The body bytes of collected ``http.response.body`` messages."""
+    return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+
+
+def header_values(message: dict[str, Any], name: bytes) -> list[bytes]:
+    """Every value of header ``name`` (compared case-insensitively) in a start message."""
+    return [value for key, value in message["headers"] if key.lower() == name]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from pydantic import ValidationError
 
 from consent.categories import Category, CookieClassifier, default_categories, localize
 
@@ -77,3 +80,40 @@ def test_default_categories_speak_every_shipped_language() -> None:
     for category in default_categories():
         assert isinstance(category.label, dict)
         assert category.label_for("en")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"label": "Statistics\x00"}, "label", "control character U+0000 (NUL)"),
+        ({"label": {"en": "Stats", "de": "Statistik\x1b"}}, "label", "control character"),
+        ({"label": {"de\n": "Statistik"}}, "label", "control character U+000A"),
+        ({"description": "Counts\x00 visits"}, "description", "control character U+0000"),
+        ({"description": {"en": "\x1b[31mred"}}, "description", "control character U+001B"),
+        ({"description": "Counts \udcff"}, "description", "U+DCFF is a lone surrogate"),
+        ({"cookies": ("_pk_id\n",)}, "cookies", "control character U+000A"),
+        ({"cookies": ("_pk_*", "sid\t")}, "cookies", "control character U+0009"),
+        # Stripped silently before: now a start-up error like every other stray newline.
+        ({"scripts": ("stats.example.com\n",)}, "scripts", "control character"),
+        ({"scripts": ("stats.example.com/\x00js",)}, "scripts", "control character U+0000"),
+    ],
+)
+def test_category_text_with_a_control_character_fails_naming_the_field(
+    fields: dict[str, Any], field: str, message: str
+) -> None:
+    values: dict[str, Any] = {"key": "stats", "label": "Statistics", **fields}
+    with pytest.raises(ValidationError) as info:
+        Category(**values)
+    error = info.value.errors()[0]
+    assert error["loc"] == (field,)
+    assert error["msg"].startswith(f"Value error, {field}: {message}")
+
+
+def test_labels_and_descriptions_may_span_lines() -> None:
+    category = Category(key="stats", label="Stats\n", description={"en": "Counts\n\tvisits"})
+    assert category.description_for("en") == "Counts\n\tvisits"
+
+
+def test_script_patterns_are_still_normalised() -> None:
+    category = Category(key="stats", label="Stats", scripts=(" Stats.Example.com/js ",))
+    assert category.scripts == ("stats.example.com/js",)  # spaces are not control characters

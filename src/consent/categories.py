@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "GOOGLE_CONSENT_SIGNALS",
     "Category",
     "CookieClassifier",
     "LocalizedText",
+    "check_setting_text",
     "default_categories",
     "localize",
 ]
@@ -54,6 +64,41 @@ LocalizedText = Union[str, dict[str, str]]  # noqa: UP007 - pydantic needs a run
 # RFC 6265 cookie-name token, plus "*" for our wildcard.
 _COOKIE_PATTERN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _SCRIPT_PATTERN = re.compile(r"^[a-z0-9*](?:[a-z0-9.*-]*[a-z0-9])?(?:/[^\s\"'<>]*)?$")
+_CONTROL_NAMES = {"\n": "newline", "\r": "carriage return", "\t": "tab", "\x00": "NUL"}
+
+
+_PROSE_WHITESPACE = frozenset("\n\r\t")
+
+
+def check_setting_text(field: str, value: object, *, prose: bool = False) -> None:
+    """Raise ValueError naming ``field`` if any text in ``value`` is unfit for a setting.
+
+    Settings end up in headers, URLs and markup. A control character (most often a
+    trailing newline from a file or a here-doc) can split a header, and makes a
+    value differ from what the operator sees; a lone surrogate (an environment
+    variable that is not UTF-8) cannot be encoded at all. Lists, tuples and
+    mappings are walked, keys included; a secret is checked without being quoted.
+    ``prose`` texts (labels, descriptions, banner texts) only ever reach escaped
+    markup, so they may hold line breaks and tabs (a TOML multi-line string does).
+    """
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str):
+        for ch in value:
+            category = unicodedata.category(ch)
+            if category == "Cc" and not (prose and ch in _PROSE_WHITESPACE):
+                name = _CONTROL_NAMES.get(ch)
+                label = f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
+                raise ValueError(f"{field}: control character {label} is not allowed")
+            if category == "Cs":
+                raise ValueError(f"{field}: U+{ord(ch):04X} is a lone surrogate, not text")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_setting_text(field, key)  # keys are ids or locales, never prose
+            check_setting_text(field, item, prose=prose)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            check_setting_text(field, item, prose=prose)
 
 
 def localize(text: LocalizedText, locale: str) -> str:
@@ -104,11 +149,20 @@ class Category(BaseModel):
         "unless the visitor switches it on explicitly.",
     )
 
+    # Runs first (validators run in the order written), so a stray control character
+    # is named as such rather than as a pattern mismatch.
+    @field_validator("*")
+    @classmethod
+    def _check_text(cls, value: object, info: ValidationInfo) -> object:
+        field = info.field_name or "category"
+        check_setting_text(field, value, prose=field in ("label", "description"))
+        return value
+
     @field_validator("cookies")
     @classmethod
     def _check_cookie_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in patterns:
-            if not _COOKIE_PATTERN.match(pattern) or pattern == "*":
+            if not _COOKIE_PATTERN.fullmatch(pattern) or pattern == "*":
                 raise ValueError(f"invalid cookie-name pattern {pattern!r}")
         return patterns
 
@@ -117,7 +171,7 @@ class Category(BaseModel):
     def _check_script_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         normalised = tuple(p.strip().lower() for p in patterns)
         for pattern in normalised:
-            if not _SCRIPT_PATTERN.match(pattern):
+            if not _SCRIPT_PATTERN.fullmatch(pattern):
                 raise ValueError(
                     f"invalid script pattern {pattern!r}: expected `host` or `host/path-prefix`"
                 )
@@ -225,10 +279,10 @@ class CookieClassifier:
         if wildcards:
             self._wildcard = re.compile("|".join(f"({regex})" for _, regex in wildcards), re.DOTALL)
         self._builtin_exact: dict[str, str] = {}
-        self._builtin_prefix: dict[int, dict[str, str]] = {}
+        self._builtin_prefix: dict[str, str] = {}
         if builtin:
             self._load_builtin({c.key for c in categories})
-        self._prefix_lengths = sorted(self._builtin_prefix, reverse=True)
+        self._prefix_buckets = _prefix_buckets(self._builtin_prefix)
         self._cache: dict[str, str | None] = {}
 
     def _load_builtin(self, configured: Iterable[str]) -> None:
@@ -239,7 +293,7 @@ class CookieClassifier:
             for name in entry.get("exact", ()):
                 self._builtin_exact.setdefault(name, key)
             for prefix in entry.get("prefix", ()):
-                self._builtin_prefix.setdefault(len(prefix), {}).setdefault(prefix, key)
+                self._builtin_prefix.setdefault(prefix, key)
 
     def classify(self, name: str) -> str | None:
         """The category key of cookie ``name``, or ``None`` when unclassified."""
@@ -264,9 +318,27 @@ class CookieClassifier:
         key = self._builtin_exact.get(name)
         if key is not None:
             return key
-        for length in self._prefix_lengths:
-            if length <= len(name):
-                key = self._builtin_prefix[length].get(name[:length])
-                if key is not None:
-                    return key
+        # Longest matching prefix: one small regex per first two characters (in C), so a
+        # flood of unknown names costs a dict lookup and at most one short match each.
+        bucket = self._prefix_buckets.get(name[:_BUCKET])
+        if bucket is not None:
+            match = bucket.match(name)
+            if match is not None:
+                return self._builtin_prefix[match.group()]
         return None
+
+
+#: Built-in prefixes are grouped by their first characters (the shortest prefix has 3).
+_BUCKET = 2
+
+
+def _prefix_buckets(prefixes: Iterable[str]) -> dict[str, re.Pattern[str]]:
+    """Per leading ``_BUCKET`` characters, an alternation of prefixes, longest first."""
+    grouped: dict[str, list[str]] = {}
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if len(prefix) < _BUCKET:
+            raise ValueError(f"cookie prefix {prefix!r} is shorter than {_BUCKET} characters")
+        grouped.setdefault(prefix[:_BUCKET], []).append(prefix)
+    return {
+        head: re.compile("|".join(re.escape(p) for p in group)) for head, group in grouped.items()
+    }

@@ -18,12 +18,12 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import anyio
 
 from consent.records.base import RecordStats, RecordStore, StoreError, open_store, redact_url
-from consent.records.model import ConsentRecord, format_time
+from consent.records.model import EARLIEST, LATEST, ConsentRecord, format_time
 
 __all__ = ["main"]
 
@@ -43,7 +43,10 @@ CSV_COLUMNS = (
     "ip_prefix",
     "gpc",
 )
-_DAYS = re.compile(r"^(\d{1,5})d$")
+_DAYS = re.compile(r"([+-]?\d+)d")
+#: Dates the stores can search: records are never made outside this window.
+_RANGE = "use a date from 1970-01-01 to 9999-12-30"
+_MAX_BATCH_SIZE = 100_000
 #: Spreadsheets run cells starting with these as formulas; visitors control the user agent.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,68 +55,119 @@ class _UsageError(Exception):
     """Bad input found after parsing (answered with exit code 2)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the module's promise: a usage error is one line on stderr."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
 # -- argument types -----------------------------------------------------------------------
 
 
 def _moment(text: str, *, end_of_day: bool = False) -> datetime:
-    """An ISO date or date-time; naive means UTC. A bare date is midnight (or the next one)."""
+    """An ISO date or date-time in UTC; naive means UTC. A bare date is midnight (or the next).
+
+    Dates at the edges of what `datetime` holds overflow when shifted (the end of
+    9999-12-31, an offset on 0001-01-01): that is a usage error, not a traceback.
+    """
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
             moment = datetime.combine(day, time(), tzinfo=timezone.utc)
             return moment + timedelta(days=1) if end_of_day else moment
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: {_RANGE}") from None
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO date (2025-01-31) or date-time (2025-01-31T12:00:00Z)"
         ) from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def _since(text: str) -> datetime:
-    return _moment(text)
+    moment = _moment(text)
+    if not EARLIEST <= moment < LATEST:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: {_RANGE}")
+    return moment
 
 
 def _until(text: str) -> datetime:
-    return _moment(text, end_of_day=True)
+    moment = _moment(text, end_of_day=True)
+    if not EARLIEST < moment <= LATEST:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: {_RANGE}")
+    return moment
 
 
 def _older_than(text: str) -> datetime:
-    match = _DAYS.match(text.strip())
+    """A cut-off between 1970 and now: a later one would delete records made today."""
+    now = datetime.now(timezone.utc)
+    match = _DAYS.fullmatch(text.strip())
     if match:
-        days = int(match.group(1))
+        digits = match.group(1)
+        days = int(digits) if len(digits) <= 9 else 10**9  # int() of a huge string is slow
         if days < 1:
-            raise argparse.ArgumentTypeError("use at least 1d")
-        return datetime.now(timezone.utc) - timedelta(days=days)
+            raise argparse.ArgumentTypeError(f"{text!r}: use at least 1d")
+        if days > (now - EARLIEST).days:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} reaches back before 1970-01-01, where no record can be"
+            )
+        return now - timedelta(days=days)
     try:
-        return _moment(text)
+        moment = _moment(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"{text!r}: use a number of days (400d) or an ISO date (2024-01-31)"
         ) from None
+    if moment < EARLIEST:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: {_RANGE}")
+    if moment > now:
+        raise argparse.ArgumentTypeError(f"{text!r} is in the future: that deletes every record")
+    return moment
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+def _batch_size(text: str) -> int:
+    """Rows per round trip, bounded: a huge number would only fail inside the driver."""
+    if (
+        not (text.isascii() and text.isdigit() and len(text) <= 6)
+        or not 1 <= int(text) <= _MAX_BATCH_SIZE
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use a whole number from 1 to {_MAX_BATCH_SIZE}"
+        )
     return int(text)
 
 
+def _consent_id(text: str) -> str:
+    """Printable text only: an undecodable argument (a lone surrogate) could reach no store."""
+    if not text or not text.isprintable() or len(text) > 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a consent id")
+    return text
+
+
+def _digest(text: str) -> str:
+    digest = text.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a SHA-256 hash (64 hex digits)")
+    return digest
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="Server-side cookie consent: proof-of-consent records."
-    )
+    parser = _Parser(prog=PROG, description="Server-side cookie consent: proof-of-consent records.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     records = commands.add_parser("records", help="export, look up, prune and count records")
     actions = records.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--url",
         help="store URL (sqlite:///consent.db, postgresql://...); default: the settings' "
         "records.url (CONSENT_RECORDS__URL)",
     )
-    period = argparse.ArgumentParser(add_help=False)
+    period = _Parser(add_help=False)
     period.add_argument(
         "--since", type=_since, help="first day or moment included (ISO, UTC when no offset)"
     )
@@ -127,17 +181,19 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument(
-        "--batch-size", type=_positive, default=1000, help="rows fetched per round trip"
+        "--batch-size", type=_batch_size, default=1000, help="rows fetched per round trip"
     )
 
     show = actions.add_parser(
         "show", parents=[common], help="one visitor's history, with the texts they saw"
     )
-    show.add_argument("consent_id", help="the consent id (shown on the preferences page)")
+    show.add_argument(
+        "consent_id", type=_consent_id, help="the consent id (shown on the preferences page)"
+    )
     show.add_argument("--format", choices=("text", "json"), default="text")
 
     texts = actions.add_parser("texts", parents=[common], help="the banner texts behind a hash")
-    texts.add_argument("hash", help="SHA-256 hex from a record's texts_hash")
+    texts.add_argument("hash", type=_digest, help="SHA-256 hex from a record's texts_hash")
 
     prune = actions.add_parser(
         "prune", parents=[common], help="delete records older than the retention period"
@@ -167,6 +223,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (the console script exits with it)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as exc:  # a bug: still one line, as promised, naming what went wrong
+        _error(f"unexpected {type(exc).__name__}: {exc}")
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -212,11 +279,22 @@ def _settings_url() -> str:
     try:
         return ConsentSettings().records.url
     except ValidationError as exc:
-        raise _UsageError(f"invalid settings: {exc}") from None
+        # One line, field by field (pydantic's own text spreads each error over lines).
+        problems = "; ".join(
+            ": ".join(
+                part for part in (".".join(str(p) for p in error["loc"]), error["msg"]) if part
+            )
+            for error in exc.errors()
+        )
+        raise _UsageError(f"invalid settings: {problems}") from None
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 def _error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
 
 
 async def _run(args: argparse.Namespace, store: RecordStore) -> int:
@@ -330,7 +408,7 @@ async def _show(store: RecordStore, consent_id: str, output: str) -> int:
 
 
 async def _texts(store: RecordStore, digest: str) -> int:
-    version = await store.texts(digest.strip().lower())
+    version = await store.texts(digest)
     if version is None:
         _error(f"no texts stored under {digest!r}")
         return 1

@@ -12,8 +12,17 @@ import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,7 +30,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from consent.categories import Category, default_categories
+from consent.categories import Category, check_setting_text, default_categories
 
 __all__ = ["MAX_COOKIE_LIFETIME_DAYS", "BannerSettings", "ConsentSettings", "RecordsSettings"]
 
@@ -38,6 +47,36 @@ _DOMAIN = re.compile(r"^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _ORIGIN = re.compile(
     r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$"
 )
+# A BCP 47 shape (`de`, `pt-BR`, `zh-Hant-TW`): it goes into `lang` and Content-Language.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+# All patterns above are used with fullmatch: `$` also matches before a trailing newline.
+
+
+def _check_cookie_attribute(field: str, value: str) -> None:
+    """Refuse what would end or split a ``Set-Cookie`` attribute: the value goes in verbatim."""
+    for ch in value:
+        if ch in ";,":
+            raise ValueError(f"{field}: {ch!r} is not allowed in a cookie attribute")
+        if ch.isspace():
+            raise ValueError(f"{field}: whitespace is not allowed in a cookie attribute")
+
+
+def _check_site_path(field: str, value: str) -> None:
+    """A path on this site, never one a browser reads as another site.
+
+    Browsers treat ``\\`` as ``/`` in URLs, so ``/\\evil.example`` is
+    ``//evil.example``: like any path starting with ``//``, a link to another host.
+    """
+    if "\\" in value:
+        raise ValueError(
+            f"{field}: '\\' is not allowed (browsers read it as '/', which can lead off-site)"
+        )
+    if not value.startswith("/"):
+        raise ValueError(f"{field}: {value!r} must be an absolute URL path starting with `/`")
+    if value.startswith("//"):
+        raise ValueError(f"{field}: {value!r} starts with `//`, which browsers read as a host")
+    if any(ch.isspace() for ch in value):
+        raise ValueError(f"{field}: whitespace is not allowed in a URL path")
 
 
 class BannerSettings(BaseModel):
@@ -71,14 +110,41 @@ class BannerSettings(BaseModel):
         description="Directory with templates that override the shipped ones (same names).",
     )
 
+    # Runs first (validators run in the order written): a stray control character is
+    # named as such, before any field's own check.
+    @field_validator("*")
+    @classmethod
+    def _check_text(cls, value: object, info: ValidationInfo) -> object:
+        field = info.field_name or "banner"
+        check_setting_text(field, value, prose=field == "texts")
+        return value
+
     @field_validator("privacy_policy_url")
     @classmethod
     def _check_policy_url(cls, value: str) -> str:
-        if not (value.startswith("/") and not value.startswith("//")) and not value.startswith(
-            "https://"
-        ):
-            raise ValueError("must be a site path (`/privacy`) or an https URL")
+        field = "privacy_policy_url"
+        if value.startswith("https://"):
+            if "\\" in value or any(ch.isspace() for ch in value):
+                raise ValueError(f"{field}: '\\' and whitespace are not allowed in a URL")
+            try:
+                host = urlsplit(value).hostname
+            except ValueError:
+                host = None
+            if not host:
+                raise ValueError(f"{field}: {value!r} is not an https URL with a host")
+            return value
+        if not value.startswith("/"):
+            raise ValueError(f"{field}: must be a site path (`/privacy`) or an https URL")
+        _check_site_path(field, value)
         return value
+
+    @field_validator("locales")
+    @classmethod
+    def _check_locale_tags(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _LANGUAGE_TAG.fullmatch(value):
+                raise ValueError(f"locales: {value!r} is not a language tag like `de` or `pt-BR`")
+        return values
 
     @model_validator(mode="after")
     def _check_locales(self) -> BannerSettings:
@@ -112,6 +178,12 @@ class RecordsSettings(BaseModel):
         description="Longest a decision request waits for the store before spooling the record.",
     )
 
+    @field_validator("*")
+    @classmethod
+    def _check_text(cls, value: object, info: ValidationInfo) -> object:
+        check_setting_text(info.field_name or "records", value)
+        return value
+
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -130,6 +202,9 @@ class ConsentSettings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         validate_default=True,
+        # A start-up error must never print the secret key it complains about; every
+        # message names the field and the offending character instead of the input.
+        hide_input_in_errors=True,
     )
 
     secret_key: SecretStr | None = Field(
@@ -162,6 +237,7 @@ class ConsentSettings(BaseSettings):
     revision: int = Field(
         default=1,
         ge=1,
+        le=2**31 - 1,  # stored with every record (a PostgreSQL integer)
         description="Policy revision. Raise it when the policy changes: every earlier choice "
         "becomes undecided and the banner asks again.",
     )
@@ -212,6 +288,20 @@ class ConsentSettings(BaseSettings):
         le=1_048_576,
         description="Largest accepted body for `POST /_consent`, in bytes.",
     )
+    max_cookie_header_bytes: int = Field(
+        default=8192,
+        ge=1024,
+        le=65_536,
+        description="Longest `Cookie` request header read, in bytes; cookies past it are "
+        "ignored (the consent cookie too: the visitor is then undecided). Bounds the work a "
+        "cookie flood can cause.",
+    )
+    cookie_host_prefix: bool = Field(
+        default=True,
+        description="On secure requests, name the consent cookie `__Host-<cookie_name>` when "
+        "`cookie_domain` is unset and `cookie_path` is `/`: browsers then refuse a cookie of "
+        "that name planted by a sibling subdomain (cookie tossing).",
+    )
 
     banner: BannerSettings = Field(
         default_factory=BannerSettings, description="Banner and preferences page."
@@ -248,33 +338,43 @@ class ConsentSettings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
 
+    # Runs first (validators run in the order written): a stray control character is
+    # named as such, before any field's own check.
+    @field_validator("*")
+    @classmethod
+    def _check_text(cls, value: object, info: ValidationInfo) -> object:
+        check_setting_text(info.field_name or "settings", value)
+        return value
+
     @field_validator("cookie_name")
     @classmethod
     def _check_cookie_name(cls, value: str) -> str:
-        if not _COOKIE_NAME.match(value):
+        _check_cookie_attribute("cookie_name", value)
+        if not _COOKIE_NAME.fullmatch(value):
             raise ValueError("must be a valid cookie name (letters, digits, `-`, `_`, ...)")
         return value
 
-    @field_validator("cookie_domain")
+    @field_validator("cookie_domain", "expire_cookie_domains")
     @classmethod
-    def _check_cookie_domain(cls, value: str | None) -> str | None:
-        if value is not None and not _DOMAIN.match(value):
-            raise ValueError(f"{value!r} is not a domain name")
+    def _check_domains(
+        cls, value: str | list[str] | None, info: ValidationInfo
+    ) -> str | list[str] | None:
+        field = info.field_name or "cookie_domain"
+        for domain in [value] if isinstance(value, str) else value or []:
+            _check_cookie_attribute(field, domain)
+            if not _DOMAIN.fullmatch(domain):
+                raise ValueError(f"{field}: {domain!r} is not a domain name")
         return value
-
-    @field_validator("expire_cookie_domains")
-    @classmethod
-    def _check_domains(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not _DOMAIN.match(value):
-                raise ValueError(f"{value!r} is not a domain name")
-        return values
 
     @field_validator("cookie_path", "path")
     @classmethod
-    def _check_path(cls, value: str) -> str:
-        if not _URL_PATH.match(value):
-            raise ValueError(f"{value!r} must be an absolute URL path starting with `/`")
+    def _check_path(cls, value: str, info: ValidationInfo) -> str:
+        field = info.field_name or "path"
+        if field == "cookie_path":
+            _check_cookie_attribute(field, value)
+        _check_site_path(field, value)
+        if not _URL_PATH.fullmatch(value):
+            raise ValueError(f"{field}: {value!r} must be an absolute URL path starting with `/`")
         return value
 
     @field_validator("path")
@@ -289,8 +389,7 @@ class ConsentSettings(BaseSettings):
     @classmethod
     def _check_prefixes(cls, values: list[str]) -> list[str]:
         for value in values:
-            if not value.startswith("/"):
-                raise ValueError(f"{value!r} must start with `/`")
+            _check_site_path("exclude_paths", value)
         return values
 
     @field_validator("trusted_origins")
@@ -298,8 +397,12 @@ class ConsentSettings(BaseSettings):
     def _check_origins(cls, values: list[str]) -> list[str]:
         normalised = [value.rstrip("/").lower() for value in values]
         for value in normalised:
-            if not _ORIGIN.match(value):
-                raise ValueError(f"{value!r} is not an origin like `https://example.com`")
+            if "\\" in value:
+                raise ValueError("trusted_origins: '\\' is not allowed in an origin")
+            if not _ORIGIN.fullmatch(value):
+                raise ValueError(
+                    f"trusted_origins: {value!r} is not an origin like `https://example.com`"
+                )
         return normalised
 
     @field_validator("categories")

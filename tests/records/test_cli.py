@@ -184,7 +184,9 @@ def test_url_comes_from_the_settings(
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
-    assert "error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_invalid_settings_exit_2(
@@ -192,7 +194,142 @@ def test_invalid_settings_exit_2(
 ) -> None:
     monkeypatch.setenv("CONSENT_RECORDS__URL", "ftp://nowhere")
     assert main(["records", "stats"]) == 2
-    assert "invalid settings" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid settings: records.url: Value error, must start with" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_invalid_model_wide_settings_are_one_line_without_the_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONSENT_SECRET_KEY", "short-secret")
+    assert main(["records", "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "consent: error: invalid settings: "
+        "Value error, secret_key: use at least 16 characters (32 random bytes is best)\n"
+    )
+
+
+#: Every date and duration option, each way it can be out of range, absurd or empty.
+BAD_DATES = [
+    *(
+        [action, option, value]
+        for action in ("export", "stats")
+        for option, value in [
+            ("--since", "9999-12-31"),  # an empty period at the end of time
+            ("--since", "0001-01-01"),
+            ("--since", "1969-12-31"),
+            ("--since", "0001-01-01T00:00:00+01:00"),  # overflows when moved to UTC
+            ("--since", "9999-12-31T23:59:59-01:00"),
+            ("--since", "10000-01-01"),
+            ("--since", "-2025-01-01"),
+            ("--since", ""),
+            ("--since", " "),
+            ("--since", "2025-13-01"),
+            ("--until", "9999-12-31"),  # the end of its day overflows
+            ("--until", "0001-01-01"),
+            ("--until", "1969-12-30"),
+            ("--until", "9999-12-31T12:00:00Z"),
+            ("--until", ""),
+        ]
+    ),
+    *(
+        ["prune", "--older-than", value]
+        for value in [
+            "99999999d",
+            "999999999999999999999999999999d",
+            "9" * 5000 + "d",
+            "30000d",  # before 1970
+            "0d",
+            "-5d",
+            "+0d",
+            "",
+            "d",
+            "5",
+            "5 days",
+            "0001-01-01",
+            "9999-12-31",  # in the future: would delete every record
+            "2999-01-01T00:00:00Z",
+            "0001-01-01T00:00:00+01:00",
+        ]
+    ),
+    *(
+        ["export", "--batch-size", value]
+        for value in ["0", "-1", "", "1e3", "100001", "99999999999999999999", "\u0661"]
+    ),
+]
+
+
+@pytest.mark.parametrize("argv", BAD_DATES, ids=lambda argv: " ".join(argv)[:60])
+def test_bad_dates_and_durations_are_usage_errors(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    old = datetime.now(timezone.utc) - timedelta(days=3000)
+    fill(url, [make_record(0, when=old)])
+    action, option, value = argv
+    assert main(["records", action, f"{option}={value}", "--url", url]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert out == ""  # nothing done
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(f"consent records {action}: error: argument {option}")
+    assert main(["records", "prune", "--older-than", "1d", "--dry-run", "--url", url]) == 0
+    assert capsys.readouterr().out.startswith("would delete 1 record(s)")  # still there
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["records", "export", "--since", "1970-01-01", "--until", "9999-12-30"],
+        ["records", "stats", "--since", "9999-12-30T23:59:59Z"],
+        ["records", "prune", "--older-than", "1970-01-01", "--dry-run"],
+        ["records", "export", "--batch-size", "100000"],
+    ],
+)
+def test_the_edges_of_the_range_are_accepted(argv: list[str], tmp_path: Path) -> None:
+    assert main([*argv, "--url", f"sqlite:///{tmp_path}/r.db"]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["records", "show", "visitor-\udcff"],  # an undecodable byte in argv
+        ["records", "show", ""],
+        ["records", "texts", "\udcff" * 64],
+        ["records", "texts", "not-a-hash"],
+    ],
+)
+def test_text_arguments_no_store_can_look_up_are_usage_errors(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--url", f"sqlite:///{tmp_path}/r.db"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_unexpected_failure_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def broken(*args: object) -> int:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr("consent.cli._run", broken)
+    assert main(["records", "stats", "--url", f"sqlite:///{tmp_path}/r.db"]) == 1
+    assert capsys.readouterr().err == "consent: error: unexpected RuntimeError: boom second line\n"
+
+
+def test_interrupted_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def interrupted(*args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("consent.cli._run", interrupted)
+    assert main(["records", "stats", "--url", f"sqlite:///{tmp_path}/r.db"]) == 130
+    assert capsys.readouterr().err == "consent: error: interrupted\n"
 
 
 @pytest.mark.parametrize(

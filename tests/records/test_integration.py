@@ -17,6 +17,7 @@ from consent.records import ConsentRecord, Recorder, open_store, recorder_for
 from consent.records.sqlite import SQLiteStore
 from tests.records.helpers import FlakyStore, settings_with_records, wire
 from tests.support import BASE_URL, host_app
+from tests.support import consent_id as consent_id_of
 
 ORIGIN = {"origin": BASE_URL}
 
@@ -59,7 +60,7 @@ def test_every_decision_is_recorded_with_its_texts(tmp_path: Path) -> None:
         post(client, "accept_all", next_path="/shop?q=secret")
         post(client, "reject_all")
         post(client, "save", "analytics")
-        consent_id = client.get("/_consent").json()["id"]
+        consent_id = consent_id_of(client)
 
     async def read() -> tuple[list[ConsentRecord], dict[str, str] | None]:
         async with open_store(f"sqlite:///{tmp_path}/r.db") as store:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from consent.records import Recorder, recorder_for
-from consent.records.recorder import LOG_LOST, LOG_STORE_DOWN
+import consent.records.recorder
+from consent.endpoints import Decision
+from consent.records import ConsentRecord, RecordDataError, Recorder, open_store, recorder_for
+from consent.records.recorder import LOG_LOST, LOG_REFUSED, LOG_REJECTED, LOG_STORE_DOWN
 from consent.records.spool import SpoolEntry
 from consent.records.sqlite import SQLiteStore
 from consent.settings import RecordsSettings
@@ -208,3 +213,151 @@ async def test_a_recorder_moves_to_a_new_event_loop(tmp_path: Path) -> None:
     await recorder.record(make_decision(consent_id="new-loop"))
     await recorder.stop()
     assert await stored_consent_ids(tmp_path) == ["old-loop", "new-loop"]
+
+
+# -- data errors are not outages ------------------------------------------------------------
+
+#: What a decision made by make_decision carries that is personal data: never in a log line.
+PERSONAL = ("visitor-", "203.0.113", "Mozilla", "/page")
+
+
+def assert_refused_once(caplog: pytest.LogCaptureFixture) -> None:
+    """One error line, without a traceback or personal data, and no outage warning."""
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.msg for r in errors] == [LOG_REFUSED]
+    assert errors[0].exc_info is None
+    assert not any(r.msg == LOG_STORE_DOWN for r in caplog.records)
+    for text in PERSONAL:
+        assert text not in caplog.text
+
+
+def _builder_bug(decision: Decision, **options: Any) -> tuple[ConsentRecord, str]:
+    raise KeyError("user-agent")
+
+
+@pytest.mark.parametrize(
+    ("decision", "builder"),
+    [
+        (make_decision(consent_id="visitor-\x00"), None),
+        (make_decision(consent_id="visitor-\ud800"), None),
+        (make_decision(texts={"banner.title": "Cookies\udcff"}), None),
+        (make_decision(), _builder_bug),
+    ],
+)
+async def test_a_record_that_cannot_be_built_raises_and_nothing_is_kept(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    decision: Decision,
+    builder: Callable[..., tuple[ConsentRecord, str]] | None,
+) -> None:
+    if builder is not None:
+        monkeypatch.setattr(consent.records.recorder, "record_from_decision", builder)
+    recorder, store = flaky_recorder(tmp_path)
+    with caplog.at_level(logging.DEBUG, logger="consent.records"), pytest.raises(RecordDataError):
+        await recorder.record(decision)
+    assert_refused_once(caplog)
+    assert store.writes == 0
+    assert await recorder.spool.count() == 0
+    await recorder.stop()
+
+
+def _surrogate_user_agent(record: ConsentRecord) -> ConsentRecord:
+    return dataclasses.replace(record, user_agent="Mozilla \ud800")
+
+
+def _nul_path(record: ConsentRecord) -> ConsentRecord:
+    return dataclasses.replace(record, path="/page\x00")
+
+
+def _huge_revision(record: ConsentRecord) -> ConsentRecord:
+    return dataclasses.replace(record, revision=2**63)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "shared_check"),
+    [
+        (_nul_path, True),  # refused by the check every store runs
+        (_surrogate_user_agent, True),
+        (_surrogate_user_agent, False),  # refused by the sqlite3 driver itself
+        (_huge_revision, False),
+    ],
+)
+async def test_a_record_the_store_refuses_for_its_data_raises_and_is_not_spooled(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    spoil: Callable[[ConsentRecord], ConsentRecord],
+    shared_check: bool,
+) -> None:
+    # A record the builder let through (as a future field might): the store has the last word.
+    build = consent.records.recorder.record_from_decision
+
+    def leaky_builder(decision: Decision, **options: Any) -> tuple[ConsentRecord, str]:
+        record, canonical = build(decision, **options)
+        return spoil(record), canonical
+
+    monkeypatch.setattr(consent.records.recorder, "record_from_decision", leaky_builder)
+    if not shared_check:
+        monkeypatch.setattr("consent.records.sqlite.check_storable", lambda record: None)
+    recorder = Recorder(settings(tmp_path))
+    with caplog.at_level(logging.DEBUG, logger="consent.records"), pytest.raises(RecordDataError):
+        await recorder.record(make_decision(consent_id="visitor-bad"))
+    assert_refused_once(caplog)
+    assert await recorder.spool.count() == 0
+    assert not recorder.backlog
+    # The store was not marked down: the next decision goes straight in, not to the spool.
+    monkeypatch.setattr(consent.records.recorder, "record_from_decision", build)
+    await recorder.record(make_decision(consent_id="visitor-good"))
+    assert await recorder.spool.count() == 0
+    await recorder.stop()
+    assert await stored_consent_ids(tmp_path) == ["visitor-good"]
+
+
+def _poison(**changes: Any) -> Callable[[], SpoolEntry]:
+    return lambda: SpoolEntry(dataclasses.replace(make_record(1, consent_id="poison"), **changes))
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        _poison(path="/page\x00"),
+        _poison(consent_id="poison\x00"),
+        _poison(revision=2**40),
+        _poison(recorded_at=datetime(9999, 12, 31, 12, tzinfo=timezone.utc)),
+        lambda: SpoolEntry(make_record(1, consent_id="poison"), texts='{"other":"texts"}'),
+    ],
+)
+async def test_the_drainer_moves_a_poison_record_aside_and_delivers_the_rest(
+    store_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    poison: Callable[[], SpoolEntry],
+) -> None:
+    recorder = Recorder(settings(tmp_path, url=store_url), batch_size=10)
+    good = [make_record(i, consent_id=f"good-{i}") for i in (0, 2, 3)]
+    await recorder.spool.append([SpoolEntry(good[0]), poison(), SpoolEntry(good[1])])
+    await recorder.spool.append([SpoolEntry(good[2])])
+    with caplog.at_level(logging.ERROR, logger="consent.records"):
+        assert await recorder.drain() == 3  # returns: no retrying for ever
+    assert await recorder.spool.count() == 0
+    assert await recorder.spool.count_rejected() == 1
+    assert [r.msg for r in caplog.records] == [LOG_REJECTED]
+    assert "poison" not in caplog.text
+    async with open_store(store_url) as store:
+        stored = [r.consent_id async for batch in store.iter_records() for r in batch]
+    assert stored == ["good-0", "good-2", "good-3"]
+    await recorder.store.close()  # never started, so stop() would have nothing to close
+    await recorder.spool.close()
+
+
+async def test_the_background_task_gets_past_a_poison_record(tmp_path: Path) -> None:
+    recorder = Recorder(settings(tmp_path), retry_initial=0.02, retry_max=0.1)
+    await recorder.spool.append(
+        [_poison(path="/\x00")(), SpoolEntry(make_record(2, consent_id="after"))]
+    )
+    await recorder.start()
+    await wait_until_drained(recorder)
+    assert await recorder.spool.count_rejected() == 1
+    await recorder.stop()
+    assert await stored_consent_ids(tmp_path) == ["after"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
 
-from consent.records.spool import SPOOL_FILE, Spool, SpoolEntry
+from consent.records.spool import LOG_UNREADABLE, SPOOL_FILE, Spool, SpoolEntry
 from tests.records.helpers import make_record
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +67,50 @@ async def test_spool_directory_is_private(tmp_path: Path) -> None:
     mode = stat.S_IMODE((tmp_path / "a" / "b").stat().st_mode)
     assert mode == 0o700
     assert (tmp_path / "a" / "b" / SPOOL_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        "{not json",
+        "[]",
+        json.dumps({"record_id": "x"}),  # fields missing
+        json.dumps({**make_record(5).to_dict(), "recorded_at": "yesterday"}),
+    ],
+)
+async def test_an_unreadable_entry_is_moved_aside_not_in_the_way(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damaged: str
+) -> None:
+    spool = Spool(tmp_path)
+    await spool.append([SpoolEntry(make_record(1))])
+    await spool.close()
+    conn = sqlite3.connect(tmp_path / SPOOL_FILE)
+    with conn:
+        conn.execute("INSERT INTO spool (record_id, record) VALUES ('damaged', ?)", (damaged,))
+    conn.close()
+    await spool.append([SpoolEntry(make_record(2))])
+    with caplog.at_level(logging.ERROR, logger="consent.records"):
+        entries = await spool.peek()
+    assert [e.record.consent_id for e in entries] == ["visitor-1", "visitor-2"]
+    assert [r.msg for r in caplog.records] == [LOG_UNREADABLE]
+    assert await spool.count() == 2
+    assert await spool.count_rejected() == 1
+    await spool.close()
+    conn = sqlite3.connect(tmp_path / SPOOL_FILE)
+    kept = conn.execute("SELECT record_id, record, reason FROM rejected").fetchall()
+    conn.close()
+    assert kept[0][:2] == ("damaged", damaged)  # kept as it was, for an operator to look at
+    assert kept[0][2].startswith("unreadable: ")
+
+
+async def test_only_damaged_entries_left_means_empty(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    await spool.open()
+    conn = sqlite3.connect(tmp_path / SPOOL_FILE)
+    with conn:
+        conn.executemany("INSERT INTO spool (record_id, record) VALUES (?, '{')", [("a",), ("b",)])
+    conn.close()
+    assert await spool.peek(1) == []
+    assert await spool.count() == 0
+    assert await spool.count_rejected() == 2
+    await spool.close()

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 from datetime import timedelta
+from typing import Any
 
+import anyio.to_thread
 import pytest
 
-from consent.records import SCHEMA_VERSION, RecordStore, SchemaError, open_store, texts_hash
+from consent.records import (
+    SCHEMA_VERSION,
+    RecordDataError,
+    RecordStore,
+    SchemaError,
+    StoreError,
+    open_store,
+    texts_hash,
+)
 from consent.records.base import redact_url
 from consent.records.postgres import PostgresStore
 from consent.records.sqlite import SQLiteStore
@@ -100,6 +111,71 @@ async def test_texts_are_kept_once_per_hash(store_url: str) -> None:
         assert await store.texts(digest) == TEXTS
         with pytest.raises(ValueError, match="hash"):
             await store.put_texts(digest, {**TEXTS, "extra": "x"})
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"path": "/a\x00b"}, "path"),  # SQLite would take it; PostgreSQL never: refused by both
+        ({"consent_id": "v\x00"}, "consent_id"),
+        ({"user_agent": "UA \ud800"}, "user_agent"),
+        ({"granted": ("necessary", "\udcff")}, "granted"),
+        ({"revision": 2**31}, "revision"),
+    ],
+)
+async def test_a_record_no_store_can_keep_is_refused_for_its_data(
+    store_url: str, changes: dict[str, Any], field: str
+) -> None:
+    bad = dataclasses.replace(make_record(1), **changes)
+    async with open_store(store_url) as store:
+        with pytest.raises(RecordDataError, match=f"^{field}: "):
+            await store.write([make_record(0), bad])
+        assert await store.count() == 0  # one transaction: none of the batch
+        await store.write([make_record(2)])  # the store itself is fine
+        assert await store.count() == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"user_agent": "UA \ud800"}, {"path": "/\udcff"}, {"revision": 2**63}],
+)
+async def test_driver_refusals_of_the_data_are_data_errors(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, changes: dict[str, Any]
+) -> None:
+    # Past the shared check, what the driver or server refuses is still a data error.
+    monkeypatch.setattr("consent.records.sqlite.check_storable", lambda record: None)
+    monkeypatch.setattr("consent.records.postgres.check_storable", lambda record: None)
+    bad = dataclasses.replace(make_record(1), **changes)
+    async with open_store(store_url) as store:
+        with pytest.raises(RecordDataError, match="refused the data") as info:
+            await store.write([bad])
+        assert not isinstance(info.value, StoreError)
+        message = str(info.value)
+        assert "UA" not in message  # the driver's message quotes the value; ours does not
+        assert str(2**63) not in message
+        await store.write([make_record(2)])
+        assert await store.count() == 1
+
+
+@pytest.mark.postgres
+async def test_postgres_refusing_a_nul_is_a_data_error(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.records.conftest import reset_postgres
+
+    await anyio.to_thread.run_sync(reset_postgres, postgres_url)
+    monkeypatch.setattr("consent.records.postgres.check_storable", lambda record: None)
+    async with open_store(postgres_url) as store:
+        with pytest.raises(RecordDataError, match="SQLSTATE 22021"):
+            await store.write([dataclasses.replace(make_record(1), path="/a\x00b")])
+
+
+async def test_texts_no_store_can_keep_are_refused_for_their_data(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        with pytest.raises(RecordDataError, match="surrogate"):
+            await store.put_texts("0" * 64, {"banner.title": "Cookies\ud800"})
+        with pytest.raises(RecordDataError, match="hash"):
+            await store.put_texts(texts_hash(TEXTS), {**TEXTS, "extra": "x"})
 
 
 async def test_iter_records_streams_a_time_range_in_batches(store_url: str) -> None:

@@ -2,7 +2,8 @@
 
 `Recorder` is what the middleware calls; `open_store` gives the store for a URL
 (SQLite embedded, PostgreSQL with the ``postgres`` extra); the model functions
-show exactly what is kept about a visitor and what is not.
+show exactly what is kept about a visitor and what is not. `RecordDataError`
+means a record no store can keep: the decision it belongs to must be refused.
 """
 
 from consent.records.base import (
@@ -16,8 +17,10 @@ from consent.records.base import (
 )
 from consent.records.model import (
     ConsentRecord,
+    RecordDataError,
     anonymise_ip,
     canonical_texts,
+    check_storable,
     record_from_decision,
     texts_hash,
     truncate_user_agent,
@@ -29,6 +32,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "CategoryStats",
     "ConsentRecord",
+    "RecordDataError",
     "RecordStats",
     "RecordStore",
     "Recorder",
@@ -37,6 +41,7 @@ __all__ = [
     "StoreError",
     "anonymise_ip",
     "canonical_texts",
+    "check_storable",
     "open_store",
     "record_from_decision",
     "recorder_for",

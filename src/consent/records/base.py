@@ -5,15 +5,25 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
-from consent.records.model import ConsentRecord, canonical_texts, texts_hash
+from consent.records.model import (
+    EARLIEST,
+    LATEST,
+    ConsentRecord,
+    RecordDataError,
+    canonical_texts,
+    texts_hash,
+)
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "SCHEMA_VERSION",
     "CategoryStats",
+    "RecordDataError",
     "RecordStats",
     "RecordStore",
     "SchemaError",
@@ -26,9 +36,8 @@ __all__ = [
 #: ``consent_schema`` in the database says which steps ran.
 SCHEMA_VERSION = 1
 
-#: Bounds used instead of "no limit" so the time-range queries stay constant, indexable SQL.
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc)
+# EARLIEST and LATEST (from the model) replace "no limit", so the time-range queries
+# stay constant, indexable SQL.
 
 
 class StoreError(Exception):
@@ -87,10 +96,15 @@ def build_stats(
 
 
 def checked_canonical(digest: str, texts: Mapping[str, str]) -> str:
-    """The canonical JSON of ``texts``; ValueError if it does not hash to ``digest``."""
+    """The canonical JSON of ``texts``; `RecordDataError` if it cannot be stored as the
+    text that hashes to ``digest``."""
     canonical = canonical_texts(texts)
-    if texts_hash(canonical) != digest:
-        raise ValueError("texts do not match their hash")
+    try:
+        matches = texts_hash(canonical) == digest
+    except UnicodeEncodeError:
+        raise RecordDataError("texts: a lone surrogate, not valid UTF-8") from None
+    if not matches:
+        raise RecordDataError("texts do not match their hash")
     return canonical
 
 
@@ -107,7 +121,9 @@ class RecordStore(abc.ABC):
 
     Stores open lazily and idempotently: `open` may be called before every use
     and retried after a failure. `write` ignores records whose id is already
-    stored, which makes redelivery from the spool safe.
+    stored, which makes redelivery from the spool safe. `write` and `put_texts`
+    raise `RecordDataError`, not `StoreError`, when the data itself is refused:
+    the caller must not retry those (a retry fails the same way, for ever).
     """
 
     #: Printable location without credentials (for logs and the CLI).
@@ -127,7 +143,10 @@ class RecordStore(abc.ABC):
 
     @abc.abstractmethod
     async def write(self, records: Sequence[ConsentRecord]) -> None:
-        """Store ``records`` in one transaction, skipping ids already present."""
+        """Store ``records`` in one transaction, skipping ids already present.
+
+        Implementations run `check_storable` on each record first.
+        """
 
     @abc.abstractmethod
     async def put_texts(self, digest: str, texts: Mapping[str, str]) -> None:

@@ -2,7 +2,8 @@
 
 Nothing here touches a store: a `ConsentRecord` is made from a `Decision` in
 memory, with the client address already cut to a network prefix, the user
-agent truncated and the banner texts reduced to a hash.
+agent truncated and the banner texts reduced to a hash. `check_storable` is the
+one rule every store applies, so a record either fits them all or none.
 """
 
 from __future__ import annotations
@@ -10,25 +11,32 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 import secrets
 import threading
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from consent.endpoints import Decision
 
 __all__ = [
+    "EARLIEST",
     "IPV4_PREFIX",
     "IPV6_PREFIX",
+    "LATEST",
     "MAX_PATH_LENGTH",
     "USER_AGENT_LENGTH",
     "ConsentRecord",
+    "RecordDataError",
     "anonymise_ip",
     "canonical_texts",
+    "check_storable",
     "format_time",
     "new_record_id",
     "parse_time",
@@ -45,8 +53,28 @@ IPV6_PREFIX = 48
 USER_AGENT_LENGTH = 200
 MAX_PATH_LENGTH = 512
 
+#: The time window stores search (open query ends become these bounds): a record outside
+#: it could never be exported, counted or pruned, so none is made there.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc)
+#: PostgreSQL ``integer``, the narrowest column ``revision`` is stored in.
+_INT32_MAX = 2**31 - 1
+
+#: IPv6 ranges whose low 32 bits are a client's IPv4 address (RFC 6052, RFC 4291 2.5.5.1).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_BITS = 80
+
+
+class RecordDataError(ValueError):
+    """A record holds data no store can keep (a NUL, a lone surrogate, a value out of range).
+
+    Unlike an outage, retrying cannot help: such a record is neither stored nor
+    spooled. The message names the field and the problem, never the value, so it
+    can be logged without personal data.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +155,14 @@ def parse_time(text: str) -> datetime:
 def anonymise_ip(address: str | None) -> str | None:
     """The network prefix of a client address (IPv4 /24, IPv6 /48); None if unparsable.
 
-    IPv4-mapped IPv6 addresses (``::ffff:203.0.113.7``) count as IPv4, so a
-    dual-stack socket does not leak a full IPv4 address inside a /48.
+    IPv6 addresses that carry an IPv4 address count as that IPv4 address (its /24):
+    IPv4-mapped (``::ffff:203.0.113.7``, dual-stack sockets), 6to4 (``2002::/16``),
+    Teredo (``2001::/32``), IPv4-compatible (``::/96``) and NAT64 (``64:ff9b::/96``).
+    A /48 does not fit them: the /48 of a 6to4 address is ``2002:`` plus the complete
+    IPv4 address (nothing anonymised); a Teredo /48 holds half the Teredo server's
+    address, not the client's, whose address sits in the low bits with its bits merely
+    flipped; the /48 of the other two names no network at all. So they are cut like
+    every IPv4 visitor: to the /24 of the IPv4 address they carry.
     """
     if not address:
         return None
@@ -136,10 +170,24 @@ def anonymise_ip(address: str | None) -> str | None:
         ip = ipaddress.ip_address(address.strip().strip("[]").split("%", 1)[0])
     except ValueError:
         return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = _carried_ipv4(ip) or ip
     prefix = IPV4_PREFIX if ip.version == 4 else IPV6_PREFIX
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 transition address stands for, or None."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # (server, client); ipaddress undoes the obfuscation
+    # ``::`` and ``::1`` lie in ::/96 too, but they are IPv6's unspecified and loopback.
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def truncate_user_agent(user_agent: str | None, limit: int = USER_AGENT_LENGTH) -> str | None:
@@ -204,8 +252,74 @@ def _client_host(scope: Mapping[str, Any]) -> str | None:
 
 
 def _page_path(path: str) -> str:
-    # Query strings and fragments can carry personal data (emails, tokens): keep the path only.
-    return path.split("?", 1)[0].split("#", 1)[0][:MAX_PATH_LENGTH] or "/"
+    """The path alone, with control characters and lone surrogates percent-encoded.
+
+    Query strings and fragments can carry personal data (emails, tokens). A real URL
+    path never holds a raw control character (browsers send them percent-encoded),
+    so encoding them keeps what the visitor's URL said in a form every store takes.
+    """
+    path = path.split("?", 1)[0].split("#", 1)[0][:MAX_PATH_LENGTH]
+    if not all(_storable_char(ch) for ch in path):
+        path = "".join(
+            ch if _storable_char(ch) else quote(ch.encode("utf-8", "surrogatepass"), safe="")
+            for ch in path
+        )[:MAX_PATH_LENGTH]
+        path = re.sub(r"%[0-9A-F]?\Z", "", path)  # an escape cut in half by the limit
+    return path or "/"
+
+
+def _storable_char(ch: str) -> bool:
+    return unicodedata.category(ch) not in ("Cc", "Cs")
+
+
+def _text_problem(value: object) -> str | None:
+    """Why no store can keep ``value`` as text (without quoting it), or None."""
+    if not isinstance(value, str):
+        return f"expected text, not {type(value).__name__}"
+    if "\x00" in value:
+        return "NUL cannot be stored (PostgreSQL text refuses it)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"U+{ord(value[exc.start]):04X} is a lone surrogate, not valid UTF-8"
+    return None
+
+
+def check_storable(record: ConsentRecord) -> None:
+    """Raise `RecordDataError` naming the first field no store could keep as it is.
+
+    Every store runs this before writing, so SQLite and PostgreSQL accept the same
+    records (a record SQLite took but PostgreSQL refuses would break a migration).
+    """
+    texts: list[tuple[str, object]] = [
+        ("record_id", record.record_id),
+        ("consent_id", record.consent_id),
+        ("method", record.method),
+        ("locale", record.locale),
+        ("texts_hash", record.texts_hash),
+        ("path", record.path),
+        *(("granted", key) for key in record.granted),
+        *(("denied", key) for key in record.denied),
+    ]
+    texts += [
+        (name, value)
+        for name, value in (("user_agent", record.user_agent), ("ip_prefix", record.ip_prefix))
+        if value is not None
+    ]
+    for name, value in texts:
+        problem = _text_problem(value)
+        if problem is not None:
+            raise RecordDataError(f"{name}: {problem}")
+    revision = record.revision
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        raise RecordDataError(f"revision: expected a whole number, not {type(revision).__name__}")
+    if not 0 <= revision <= _INT32_MAX:
+        raise RecordDataError(f"revision: must lie between 0 and {_INT32_MAX}")
+    moment = record.recorded_at
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise RecordDataError("recorded_at: expected a timezone-aware time")
+    if not EARLIEST <= moment < LATEST:
+        raise RecordDataError("recorded_at: outside 1970-01-01 .. 9999-12-30, where stores search")
 
 
 def record_from_decision(
@@ -214,9 +328,17 @@ def record_from_decision(
     user_agent_length: int = USER_AGENT_LENGTH,
     now: datetime | None = None,
 ) -> tuple[ConsentRecord, str]:
-    """The record for ``decision`` and the canonical JSON of the texts it was made on."""
+    """The record for ``decision`` and the canonical JSON of the texts it was made on.
+
+    The user agent and path are cleaned until every store can keep them; a field that
+    cannot be made storable without changing what it means (the consent id, the texts)
+    raises `RecordDataError`.
+    """
     consent = decision.consent
     canonical = canonical_texts(decision.texts)
+    problem = _text_problem(canonical)
+    if problem is not None:
+        raise RecordDataError(f"texts: {problem}")
     recorded_at = consent.given_at or now or datetime.now(timezone.utc)
     record = ConsentRecord(
         record_id=new_record_id(),
@@ -233,4 +355,5 @@ def record_from_decision(
         ip_prefix=anonymise_ip(_client_host(decision.scope)),
         gpc=consent.gpc,
     )
+    check_storable(record)
     return record, canonical

@@ -17,6 +17,7 @@ from typing import Any
 
 from consent.records.base import (
     SCHEMA_VERSION,
+    RecordDataError,
     RecordStats,
     RecordStore,
     SchemaError,
@@ -26,7 +27,7 @@ from consent.records.base import (
     redact_url,
     time_bounds,
 )
-from consent.records.model import ConsentRecord
+from consent.records.model import ConsentRecord, check_storable
 
 __all__ = ["MISSING_ASYNCPG", "PostgresStore"]
 
@@ -191,6 +192,30 @@ class PostgresStore(RecordStore):
             detail = str(exc) or type(exc).__name__
             raise StoreError(f"{self.display_url}: {detail}") from exc
 
+    @contextmanager
+    def _refused_data(self) -> Iterator[None]:
+        """A refusal caused by the values written becomes `RecordDataError` (no retry helps).
+
+        SQLSTATE classes 22 (data exception: a NUL, an integer out of range) and 23
+        (integrity), and arguments asyncpg cannot encode (a lone surrogate). Nest it
+        inside `_errors`, which turns every other driver failure into a `StoreError`.
+        """
+        import asyncpg
+
+        try:
+            yield
+        except (
+            asyncpg.DataError,
+            asyncpg.IntegrityConstraintViolationError,
+            ValueError,
+            TypeError,
+            OverflowError,
+        ) as exc:
+            # asyncpg's message may quote the value (personal data): name the kind only.
+            state = getattr(exc, "sqlstate", None)
+            kind = f"{type(exc).__name__}, SQLSTATE {state}" if state else type(exc).__name__
+            raise RecordDataError(f"{self.display_url} refused the data ({kind})") from exc
+
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
         if self._pool is not None:
@@ -265,15 +290,17 @@ class PostgresStore(RecordStore):
     async def write(self, records: Sequence[ConsentRecord]) -> None:
         if not records:
             return
+        for record in records:
+            check_storable(record)
         pool = await self._pool_ready()
-        with self._errors():
+        with self._errors(), self._refused_data():
             async with pool.acquire() as conn, conn.transaction():
                 await conn.executemany(_INSERT, [_row(r) for r in records])
 
     async def put_texts(self, digest: str, texts: Mapping[str, str]) -> None:
         canonical = checked_canonical(digest, texts)
         pool = await self._pool_ready()
-        with self._errors():
+        with self._errors(), self._refused_data():
             await pool.execute(_INSERT_TEXTS, digest, canonical)
 
     async def texts(self, digest: str) -> dict[str, str] | None:

@@ -4,7 +4,14 @@ The decision request waits at most ``timeout_seconds`` for the store. If the
 store is slow or down, the record goes to the durable spool instead and a
 background task delivers it later, in order. Once anything is spooled, newer
 records queue behind it until the spool is empty again, so records reach the
-store in the order they were made. Nothing here ever raises into a request.
+store in the order they were made.
+
+Outages and data errors are told apart. A store that cannot be reached or does
+not answer is an outage: the record waits in the spool. A record that cannot be
+built, or that the store refuses for its data (`RecordDataError`), would fail
+the same way on every retry: it is never spooled, the store is not marked down,
+and `Recorder.record` raises, so the decision is refused rather than taking
+effect without its record. Nothing else raises into a request.
 """
 
 from __future__ import annotations
@@ -19,7 +26,12 @@ from typing import TYPE_CHECKING
 import anyio
 
 from consent.records.base import RecordStore, open_store
-from consent.records.model import USER_AGENT_LENGTH, ConsentRecord, record_from_decision
+from consent.records.model import (
+    USER_AGENT_LENGTH,
+    ConsentRecord,
+    RecordDataError,
+    record_from_decision,
+)
 from consent.records.spool import Spool, SpoolEntry
 
 if TYPE_CHECKING:
@@ -29,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = [
     "LOG_DELIVERED",
     "LOG_LOST",
+    "LOG_REFUSED",
+    "LOG_REJECTED",
     "LOG_SPOOLED",
     "LOG_STORE_DOWN",
     "Recorder",
@@ -42,6 +56,12 @@ LOG_SPOOLED = "record %s spooled (%s)"
 LOG_DELIVERED = "records store %s is back: delivered %d spooled record(s)"
 LOG_LOST = "record could not be stored nor spooled, logged here instead: %s"
 LOG_DRAIN_FAILED = "delivering spooled records failed (%s); retrying in %.1f s"
+#: Only the reason is logged: a `RecordDataError` names a field, never its value.
+LOG_REFUSED = "consent record refused for its data (%s): neither stored nor spooled"
+LOG_REJECTED = (
+    "spooled record %s refused by the store for its data (%s): "
+    "moved aside to the rejected table of %s"
+)
 
 #: The background task's own time budget per batch (it blocks no visitor).
 _DRAIN_TIMEOUT = 10.0
@@ -62,6 +82,10 @@ class Recorder:
     Starts lazily on the first decision (lifespan is optional for ASGI servers)
     or explicitly with `start`; `stop` delivers what it can and leaves the rest
     in the spool for the next start. One event loop per running recorder.
+
+    Recorder.record raises RecordDataError only for a record that could be stored
+    nowhere; the caller must then refuse the decision (no decision without its
+    record). Store outages never raise: the record is spooled.
     """
 
     def __init__(
@@ -103,14 +127,22 @@ class Recorder:
     # -- the hook ---------------------------------------------------------------------------
 
     async def record(self, decision: Decision) -> None:
-        """Record one decision: the store within the timeout, else the spool. Never raises."""
+        """Record one decision: the store within the timeout, else the spool.
+
+        Raises `RecordDataError` when the record cannot be built or the store refuses
+        its data (logged once, at error level, without personal data).
+        """
         try:
             record, canonical = record_from_decision(
                 decision, user_agent_length=self._user_agent_length
             )
-        except Exception:
-            logger.exception("could not build a consent record")
-            return
+        except RecordDataError as exc:
+            logger.error(LOG_REFUSED, exc)
+            raise
+        except Exception as exc:  # a bug or a malformed decision: no record, so no decision
+            error = RecordDataError(f"the record could not be built ({type(exc).__name__})")
+            logger.error(LOG_REFUSED, error)
+            raise error from exc
         self._inflight += 1
         try:
             await self.start()
@@ -121,6 +153,9 @@ class Recorder:
             if not self._backlog and await self._try_store(record, canonical):
                 return
             await self._spool(record, canonical)
+        except RecordDataError as exc:
+            logger.error(LOG_REFUSED, exc)
+            raise
         except Exception:
             logger.exception(LOG_LOST, json.dumps(record.to_dict()))
         finally:
@@ -134,7 +169,9 @@ class Recorder:
                 await self.store.open()
                 await self._put_texts(record.texts_hash, canonical)
                 await self.store.write([record])
-            except Exception as exc:  # any store failure means: spool it
+            except RecordDataError:
+                raise  # the data, not the store: spooling would only postpone the refusal
+            except Exception as exc:  # any other store failure means: spool it
                 self._note_down(exc)
                 return False
             self._note_up(0)
@@ -145,7 +182,11 @@ class Recorder:
     async def _put_texts(self, digest: str, canonical: str) -> None:
         if digest in self._known_texts:
             return
-        await self.store.put_texts(digest, json.loads(canonical))
+        try:
+            texts = json.loads(canonical)
+        except ValueError:
+            raise RecordDataError("texts: not JSON") from None
+        await self.store.put_texts(digest, texts)
         if len(self._known_texts) >= _KNOWN_TEXTS_LIMIT:
             self._known_texts.clear()
         self._known_texts.add(digest)
@@ -247,7 +288,9 @@ class Recorder:
     async def drain(self) -> int:
         """Deliver spooled records in order until the spool is empty; return how many.
 
-        Raises what the store raises; entries leave the spool only once confirmed.
+        Raises what the store raises for an outage; entries leave the spool only once
+        confirmed. An entry the store refuses for its data is moved aside (see `Spool`)
+        with an error log, so it cannot hold up the spool for ever.
         """
         delivered = 0
         while True:
@@ -257,15 +300,41 @@ class Recorder:
                 if self._appended == appended:
                     self._backlog = False
                 return delivered
-            with anyio.fail_after(max(_DRAIN_TIMEOUT, self.timeout)):
+            budget = max(_DRAIN_TIMEOUT, self.timeout)
+            with anyio.fail_after(budget):
                 await self.store.open()
-                for entry in entries:
-                    if entry.texts is not None:
-                        await self._put_texts(entry.record.texts_hash, entry.texts)
-                await self.store.write([entry.record for entry in entries])
-            await self.spool.remove(entries)
-            delivered += len(entries)
+                try:
+                    await self._deliver(entries)
+                    refused = False
+                except RecordDataError:
+                    refused = True
+            if refused:
+                # One batch is one transaction: find the refused entries one at a time.
+                with anyio.fail_after(budget):
+                    delivered += await self._deliver_singly(entries)
+            else:
+                await self.spool.remove(entries)
+                delivered += len(entries)
             self._note_up(delivered)
+
+    async def _deliver(self, entries: list[SpoolEntry]) -> None:
+        for entry in entries:
+            if entry.texts is not None:
+                await self._put_texts(entry.record.texts_hash, entry.texts)
+        await self.store.write([entry.record for entry in entries])
+
+    async def _deliver_singly(self, entries: list[SpoolEntry]) -> int:
+        delivered = 0
+        for entry in entries:
+            try:
+                await self._deliver([entry])
+            except RecordDataError as exc:
+                await self.spool.reject(entry, str(exc))
+                logger.error(LOG_REJECTED, entry.record.record_id, exc, self.spool.path)
+                continue
+            await self.spool.remove([entry])
+            delivered += 1
+        return delivered
 
     async def _deliver_forever(self) -> None:
         """The background task: drain, back off on failure, wait for news when idle."""

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from consent.records._sqlite_conn import SQLiteConnection, write_transaction
 from consent.records.base import (
     SCHEMA_VERSION,
+    RecordDataError,
     RecordStats,
     RecordStore,
     SchemaError,
@@ -25,7 +26,7 @@ from consent.records.base import (
     checked_canonical,
     time_bounds,
 )
-from consent.records.model import ConsentRecord, format_time, parse_time
+from consent.records.model import ConsentRecord, check_storable, format_time, parse_time
 
 __all__ = ["SQLiteStore"]
 
@@ -98,6 +99,10 @@ _STATS_DENIED = """
     WHERE r.recorded_at >= ? AND r.recorded_at < ? GROUP BY j.value"""
 _INSERT_TEXTS = "INSERT INTO consent_texts VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING"
 _SELECT_TEXTS = "SELECT texts FROM consent_texts WHERE hash = ?"
+
+#: What sqlite3 raises for the values themselves (a constraint, a value it cannot bind:
+#: UnicodeEncodeError is a ValueError, a too large int an OverflowError), not the database.
+_DATA_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, ValueError, TypeError, OverflowError)
 
 
 def _row(record: ConsentRecord) -> tuple[Any, ...]:
@@ -189,6 +194,18 @@ class SQLiteStore(RecordStore):
         except sqlite3.Error as exc:
             raise StoreError(f"{self.display_url}: {exc}") from exc
 
+    async def _write(self, fn: Callable[..., T], *args: object) -> T:
+        """`_call` for writes: a refusal caused by the data is a `RecordDataError`."""
+        try:
+            return await self._sqlite.run(fn, *args)
+        except _DATA_ERRORS as exc:
+            # The driver's message may quote the value (personal data): name the kind only.
+            raise RecordDataError(
+                f"{self.display_url} refused the data ({type(exc).__name__})"
+            ) from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.display_url}: {exc}") from exc
+
     # -- operations -------------------------------------------------------------------------
 
     async def schema_version(self) -> int:
@@ -197,12 +214,14 @@ class SQLiteStore(RecordStore):
 
     async def write(self, records: Sequence[ConsentRecord]) -> None:
         if records:
-            await self._call(self._sqlite.executemany, _INSERT, [_row(r) for r in records])
+            for record in records:
+                check_storable(record)
+            await self._write(self._sqlite.executemany, _INSERT, [_row(r) for r in records])
 
     async def put_texts(self, digest: str, texts: Mapping[str, str]) -> None:
         canonical = checked_canonical(digest, texts)
         now = format_time(datetime.now(timezone.utc))
-        await self._call(self._rowcount, _INSERT_TEXTS, (digest, canonical, now))
+        await self._write(self._rowcount, _INSERT_TEXTS, (digest, canonical, now))
 
     def _rowcount(self, sql: str, params: Sequence[Any]) -> int:
         return self._sqlite.execute(sql, params).rowcount
