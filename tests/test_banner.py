@@ -21,7 +21,7 @@ from consent import ConsentMiddleware, ConsentSettings
 from consent.banner import BannerRenderer
 from consent.state import Consent
 from consent.texts import SHIPPED_LOCALES, UI_TEXTS
-from tests.support import BASE_URL, decide, host_app, make_settings
+from tests.support import BASE_URL, consent_id, decide, host_app, make_settings
 
 OPTIONAL = ["preferences", "analytics", "marketing"]
 XSS = "<img src=x onerror=alert(1)>"
@@ -543,10 +543,10 @@ def test_preferences_page_shows_consent_id_and_current_grants(
     app: tuple[TestClient, BannerRenderer],
 ) -> None:
     client, _ = app
-    state = decide(client, "save", "analytics").json()
+    decide(client, "save", "analytics")
     root = document(client.get("/_consent/preferences?saved=1").text)
     assert text_of(by_id(root, "consent-id")) == (
-        f"{UI_TEXTS['en']['preferences.consent_id']} {state['id']}"
+        f"{UI_TEXTS['en']['preferences.consent_id']} {consent_id(client)}"
     )
     assert by_id(root, "consent-saved").get("role") == "status"
     assert checked(root) == {"analytics"}

@@ -8,10 +8,24 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.responses import HTMLResponse
 from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
+from consent import ConsentMiddleware
+from consent.endpoints import Decision
+from consent.records import RecordDataError
 from tests.conftest import ClientFactory
-from tests.support import BASE_URL, decide
+from tests.support import (
+    BASE_URL,
+    consent_id,
+    decide,
+    host_app,
+    http_scope,
+    make_settings,
+    response_body,
+    run_asgi,
+)
 
 SAME_ORIGIN = {"origin": BASE_URL}
 FORM = "application/x-www-form-urlencoded"
@@ -26,7 +40,7 @@ def consent_cookie(response: Any) -> str | None:
 
 def test_get_state_of_a_new_visitor(client_for: ClientFactory) -> None:
     body = client_for().get("/_consent").json()
-    assert body["id"] is None
+    assert "id" not in body  # page scripts have no business with the consent id
     assert body["revision"] == 1
     assert body["decided"] is False
     assert body["granted"] == ["necessary"]
@@ -104,7 +118,7 @@ def test_json_post_answers_the_new_state(client_for: ClientFactory) -> None:
     body = response.json()
     assert body["granted"] == ["necessary", "marketing"]
     assert body["decided"] is True
-    assert body["id"]
+    assert "id" not in body
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -126,16 +140,19 @@ def test_https_cookie_is_secure(client_for: ClientFactory) -> None:
         json={"action": "reject_all"},
         headers={"origin": "https://testserver"},
     )
-    cookie = consent_cookie(response)
-    assert cookie is not None
-    assert "; Secure" in cookie
+    # Secure, host-only and on "/": the __Host- prefix makes browsers refuse a planted copy.
+    cookies = response.headers.get_list("set-cookie")
+    assert [c.split("=", 1)[0] for c in cookies] == ["__Host-consent"]
+    assert "; Secure" in cookies[0]
+    assert "Domain=" not in cookies[0]
 
 
 def test_consent_id_survives_a_change_of_mind(client_for: ClientFactory) -> None:
     client = client_for()
-    first = decide(client, "accept_all").json()["id"]
-    second = decide(client, "reject_all").json()["id"]
-    assert first == second
+    decide(client, "accept_all")
+    first = consent_id(client)
+    decide(client, "reject_all")
+    assert consent_id(client) == first
 
 
 def test_withdrawal_expires_cookies_of_withdrawn_categories(client_for: ClientFactory) -> None:
@@ -315,3 +332,148 @@ def test_no_request_body_yields_a_500(
     assert response.status_code in {200, 303, 400, 413, 415}
     if response.status_code >= 400:
         assert consent_cookie(response) is None
+
+
+# -- the no-JS form on every real page (issue 8, deliverable 6) -----------------------------
+
+
+def test_origin_null_from_our_own_page_is_accepted(client_for: ClientFactory) -> None:
+    # A page with `Referrer-Policy: no-referrer` posts its forms with `Origin: null`;
+    # Sec-Fetch-Site, which no page script can set, says the post is ours.
+    client = client_for()
+    response = client.post(
+        "/_consent",
+        data={"action": "accept_all", "next": "/news"},
+        headers={"origin": "null", "sec-fetch-site": "same-origin"},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/news"
+    assert client.get("/_consent").json()["decided"] is True
+
+
+@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site", "none"])
+def test_origin_null_from_elsewhere_is_refused(client_for: ClientFactory, fetch_site: str) -> None:
+    client = client_for()
+    response = client.post(
+        "/_consent",
+        data={"action": "accept_all"},
+        headers={"origin": "null", "sec-fetch-site": fetch_site},
+    )
+    assert response.status_code == 403
+    assert_nothing_set(client, response)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # `next=/café` posted by a windows-1252 page (no accept-charset on its form)
+        (b"action=accept_all&next=/caf%E9", "application/x-www-form-urlencoded"),
+        (b"action=accept_all&next=/caf\xe9", "application/x-www-form-urlencoded"),
+        (b"action=accept_all&next=/caf%E9", "application/x-www-form-urlencoded; charset=cp1252"),
+    ],
+)
+def test_undecodable_next_keeps_the_decision_and_goes_home(
+    client_for: ClientFactory, body: bytes, content_type: str
+) -> None:
+    client = client_for()
+    response = client.post(
+        "/_consent", content=body, headers={**SAME_ORIGIN, "content-type": content_type}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    assert client.get("/_consent").json()["decided"] is True
+
+
+def test_utf8_next_survives(client_for: ClientFactory) -> None:
+    response = client_for().post(
+        "/_consent", data={"action": "reject_all", "next": "/café?q=ü"}, headers=SAME_ORIGIN
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/caf%C3%A9?q=%C3%BC"
+
+
+def test_a_next_that_cannot_be_encoded_never_reaches_the_records(
+    client_for: ClientFactory,
+) -> None:
+    client = client_for()
+    seen: list[Decision] = []
+
+    async def hook(decision: Decision) -> None:
+        seen.append(decision)
+
+    middleware = client.app
+    middleware.endpoints.on_decision.append(hook)  # type: ignore[attr-defined]
+    response = client.post(
+        "/_consent",
+        content=b'{"action": "accept_all", "next": "/x\\ud800y"}',
+        headers={**SAME_ORIGIN, "content-type": "application/json"},
+    )
+    assert response.status_code == 200
+    assert [d.path for d in seen] == ["/"]
+
+
+@pytest.mark.parametrize(
+    "declared",
+    # b"\xb2" is "²" in latin-1: str.isdigit() says yes, int() says no
+    [b"\xb2", b"1\xb9", "١٢".encode(), b"12a", b"-1", b" ", b"+5", b"1" * 30],
+)
+@pytest.mark.anyio
+async def test_odd_content_length_is_400_not_500(declared: bytes) -> None:
+    app = ConsentMiddleware(host_app(), make_settings())
+    headers = [
+        (b"host", b"testserver"),
+        (b"origin", b"http://testserver"),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"content-length", declared),
+    ]
+    sent = await run_asgi(
+        app, http_scope("/_consent", method="POST", headers=headers), b"action=accept_all"
+    )
+    assert sent[0]["status"] == 400
+    assert not [v for k, v in sent[0]["headers"] if k == b"set-cookie"]
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "query", "expected"),
+    [
+        (b"/a%3Fb", b"", "/a%3Fb"),
+        (b"/a%23b", b"x=1", "/a%23b?x=1"),
+        (b"/100%25", b"", "/100%25"),
+        (b"/a%2Fb", b"", "/a%2Fb"),
+        (b"/caf\xc3\xa9", b"q=\xc3\xbc", "/caf%C3%A9?q=%C3%BC"),
+    ],
+)
+@pytest.mark.anyio
+async def test_banner_next_is_the_page_as_requested(
+    raw_path: bytes, query: bytes, expected: str
+) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await HTMLResponse("<html><head></head><body><p>x</p></body></html>")(scope, receive, send)
+
+    scope = http_scope(raw_path.decode("latin-1"), query_string=query)
+    scope["path"] = raw_path.decode("latin-1").replace("%3F", "?").replace("%23", "#")
+    scope["raw_path"] = raw_path
+    sent = await run_asgi(ConsentMiddleware(app, make_settings()), scope)
+    body = response_body(sent).decode()
+    assert f'name="next" value="{expected}"' in body
+    assert 'accept-charset="utf-8"' in body
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_a_decision_that_cannot_be_recorded_is_refused(
+    client_for: ClientFactory, as_json: bool
+) -> None:
+    client = client_for()
+
+    async def refusing_store(decision: Decision) -> None:
+        raise RecordDataError("path: not storable")
+
+    client.app.endpoints.on_decision.append(refusing_store)  # type: ignore[attr-defined]
+    if as_json:
+        response = client.post("/_consent", json={"action": "accept_all"}, headers=SAME_ORIGIN)
+        assert "cannot be recorded" in response.json()["error"]
+    else:
+        response = client.post("/_consent", data={"action": "accept_all"}, headers=SAME_ORIGIN)
+        assert "cannot be recorded" in response.text
+    assert response.status_code == 400
+    assert_nothing_set(client, response)

@@ -137,10 +137,14 @@ def test_non_html_passes_untouched(client: TestClient) -> None:
     assert client.get("/plain").content == PAGE
 
 
-def test_head_and_204_pass_untouched(client: TestClient) -> None:
-    head = client.head("/")
+def test_head_gets_the_headers_get_would_and_204_passes_untouched(client: TestClient) -> None:
+    head = client.head("/?etag=1")
+    get = client.get("/?etag=1")
     assert head.content == b""
-    assert head.headers["content-length"] == str(len(PAGE))
+    # The app's length describes its own bytes, not the rewritten page a GET would get.
+    assert "content-length" not in head.headers
+    assert head.headers["vary"] == get.headers["vary"] == "Cookie, Accept-Language"
+    assert head.headers["etag"] == get.headers["etag"] != '"v1"'
     assert client.get("/empty").status_code == 204
 
 
@@ -178,6 +182,10 @@ def test_etag_is_consent_specific_and_304_still_works(client: TestClient) -> Non
     assert etag.startswith('"v1-c')
     again = client.get("/", params={"etag": "1"}, headers={"if-none-match": etag})
     assert again.status_code == 304
+    # The 304 names our tag again: a browser storing the app's own would later revalidate
+    # a page with a stale banner against it and keep it after the visitor decided.
+    assert again.headers["etag"] == etag
+    assert again.headers["vary"] == first.headers["vary"]
     decide(client, "accept_all")
     after = client.get("/", params={"etag": "1"}, headers={"if-none-match": etag})
     assert after.status_code == 200  # the old page had a banner; this visitor needs another

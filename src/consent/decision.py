@@ -92,6 +92,10 @@ def safe_next(value: str | None) -> str:
         return "/"
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
         return "/"
+    try:
+        value.encode("utf-8")  # a lone surrogate (from JSON) can be stored nowhere
+    except UnicodeEncodeError:
+        return "/"
     return value
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from consent.decision import Choice, ChoiceError, Method, apply_choice
 from consent.i18n import negotiate_locale
+from consent.records.model import RecordDataError
 from consent.runtime import ConsentRuntime, RequestView
 from consent.state import Consent
 
@@ -31,6 +33,7 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
 NO_STORE = {"cache-control": "no-store"}
 _MAX_FORM_FIELDS = 64
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 class Decision:
@@ -69,16 +72,25 @@ class _RefusedError(Exception):
 class ConsentEndpoints:
     """A tiny ASGI app for everything under the consent path."""
 
-    def __init__(self, runtime: ConsentRuntime) -> None:
+    def __init__(
+        self,
+        runtime: ConsentRuntime,
+        *,
+        pages: Mapping[str, PageHandler] | None = None,
+        prefix_pages: Mapping[str, PageHandler] | None = None,
+        texts_for: Callable[[str], Mapping[str, str]] | None = None,
+        on_decision: Sequence[DecisionHook] = (),
+    ) -> None:
         self.runtime = runtime
         self.locales = frozenset(runtime.settings.banner.locales)
         self.default_locale = runtime.settings.banner.default_locale
-        self.on_decision: list[DecisionHook] = []
+        #: Called with every decision before it takes effect (the records writer).
+        self.on_decision: list[DecisionHook] = list(on_decision)
         #: Extra ``GET`` pages below the consent path (``preferences``, ``static/...``).
-        self.pages: dict[str, PageHandler] = {}
-        self.prefix_pages: dict[str, PageHandler] = {}
+        self.pages: dict[str, PageHandler] = dict(pages or {})
+        self.prefix_pages: dict[str, PageHandler] = dict(prefix_pages or {})
         #: The exact texts a visitor sees in ``locale`` (recorded with each decision).
-        self.texts_for: Callable[[str], Mapping[str, str]] = self._category_texts
+        self.texts_for: Callable[[str], Mapping[str, str]] = texts_for or self._category_texts
 
     def _category_texts(self, locale: str) -> Mapping[str, str]:
         texts: dict[str, str] = {}
@@ -147,27 +159,42 @@ class ConsentEndpoints:
 
         consent, method = apply_choice(self.runtime.settings, view.consent, choice)
         wants_json = wants_json or content_type == JSON_TYPE
+        locale = self.locale_for(view)
+        decision = Decision(consent, method, locale, choice.next, scope, self.texts_for(locale))
+        try:
+            for hook in self.on_decision:
+                await hook(decision)
+        except RecordDataError as exc:
+            # No decision without its record: nothing is set, the visitor is asked again.
+            message = f"this decision cannot be recorded ({exc}); nothing was changed"
+            if wants_json:
+                return JSONResponse({"error": message}, 400, headers=NO_STORE)
+            return PlainTextResponse(message, 400, headers=NO_STORE)
         response: Response
         if wants_json:
             response = self._state_response(view, consent)
         else:
             response = RedirectResponse(choice.next, status_code=303, headers=NO_STORE)
-        secure = scope.get("scheme") == "https"
-        name, value = self.runtime.consent_cookie_header(consent, secure=secure)
+        name, value = self.runtime.consent_cookie_header(consent, secure=view.secure)
         response.raw_headers.append((name, value))
         response.raw_headers.extend(self.runtime.expired_cookie_headers(view.cookies, consent))
-        locale = self.locale_for(view)
-        decision = Decision(consent, method, locale, choice.next, scope, self.texts_for(locale))
-        for hook in self.on_decision:
-            await hook(decision)
         return response
 
     def _check_origin(self, scope: Scope, headers: Headers) -> None:
-        """Refuse cross-origin posts (CSRF); non-browser clients send no Origin at all."""
+        """Refuse cross-origin posts (CSRF); non-browser clients send no Origin at all.
+
+        A page with ``Referrer-Policy: no-referrer`` makes the browser send ``Origin: null``
+        with its own forms; ``Sec-Fetch-Site`` (which no page script can set) then tells
+        whether the post came from our own origin.
+        """
         host = headers.get("host", "").lower()
         origin = headers.get("origin")
+        fetch_site = headers.get("sec-fetch-site")
+        if origin is not None and origin.strip().lower() == "null":
+            if fetch_site == "same-origin":
+                return
+            raise _RefusedError(403, "cross-origin request refused")
         if origin is None:
-            fetch_site = headers.get("sec-fetch-site")
             if fetch_site is not None:
                 if fetch_site in ("same-origin", "none"):
                     return
@@ -197,15 +224,17 @@ class ConsentEndpoints:
                 f"use {FORM_TYPE} or {JSON_TYPE}",
             )
         charset = params.strip().lower()
-        if charset and charset.replace(" ", "") not in ("charset=utf-8", 'charset="utf-8"'):
-            raise _RefusedError(415, "only UTF-8 bodies are accepted")
+        utf8 = charset.replace(" ", "") in ("", "charset=utf-8", 'charset="utf-8"')
+        if media_type == JSON_TYPE and not utf8:
+            raise _RefusedError(415, "JSON bodies must be UTF-8")
+        # A form's fields are percent-encoded ASCII whatever its charset; see `_parse_form`.
         return media_type
 
     async def _read_body(self, receive: Receive, headers: Headers) -> bytes:
         limit = self.runtime.settings.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None:
-            if not declared.isdigit():
+            if not _DIGITS.fullmatch(declared):
                 raise _RefusedError(400, "invalid Content-Length")
             if int(declared) > limit:
                 raise _RefusedError(413, f"body larger than {limit} bytes")
@@ -225,26 +254,51 @@ class ConsentEndpoints:
 
     @staticmethod
     def _parse(body: bytes, content_type: str) -> dict[str, list[str]]:
+        if content_type == FORM_TYPE:
+            return _parse_form(body)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise _RefusedError(400, "body is not valid UTF-8") from None
-        if content_type == FORM_TYPE:
-            return _parse_form(text)
         return _parse_json(text)
 
 
-def _parse_form(text: str) -> dict[str, list[str]]:
+def _parse_form(body: bytes) -> dict[str, list[str]]:
+    """Fields of a form body; a ``next`` that is not UTF-8 becomes ``/``.
+
+    Our forms say ``accept-charset="utf-8"``, but a page served in another encoding (or an
+    old template) may still post its own: the decision stays valid, only the way back is
+    lost. Field names and the other values are ASCII in every encoding.
+    """
     try:
         pairs = parse_qsl(
-            text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS, errors="strict"
+            body.decode("latin-1"),
+            keep_blank_values=True,
+            max_num_fields=_MAX_FORM_FIELDS,
+            encoding="latin-1",
         )
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         raise _RefusedError(400, "malformed form body") from None
     fields: dict[str, list[str]] = {}
-    for key, value in pairs:
+    for raw_key, raw_value in pairs:
+        key = _utf8(raw_key)
+        value = _utf8(raw_value)
+        if key is None:
+            raise _RefusedError(400, "malformed form body: a field name is not UTF-8")
+        if value is None:
+            if key != "next":
+                raise _RefusedError(400, f"malformed form body: `{key[:40]}` is not UTF-8")
+            value = "/"
         fields.setdefault(key, []).append(value)
     return fields
+
+
+def _utf8(text: str) -> str | None:
+    """``text`` (bytes read as latin-1) decoded as UTF-8, or None if it is not UTF-8."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _parse_json(text: str) -> dict[str, list[str]]:

@@ -1,73 +1,136 @@
-"""HTML responses: decide whether to rewrite, fix the headers, stream the body through.
+"""Which responses are HTML pages we rewrite, and how their headers change.
 
-Rules (SPEC section 5): only ``text/html`` responses outside ``exclude_paths``;
-HEAD, 204, 304 and anything else pass untouched; gzip and deflate bodies are
-decoded and re-encoded, other encodings pass with a one-time warning. The
-start message is held back until the first body chunk tells whether the body
-comes in one piece (then ``Content-Length`` is set) or streams (then it is
-removed), as Starlette's GZip middleware does.
+Rules (SPEC section 5), all on header names compared case-insensitively:
+
+* rewritten: ``text/html`` bodies (any status but those below) in a coding we decode;
+* headers only: a ``HEAD`` answer gets the headers its ``GET`` would get (``Vary``, the
+  consent-specific ``ETag``, no ``Content-Length`` that would describe another body);
+* untouched: 1xx/204/304, a slice of a body (``206``, any ``Content-Range``), a download
+  (``Content-Disposition: attachment``), non-HTML, and codings we cannot decode (the
+  middleware narrows ``Accept-Encoding`` so a well-behaved app never sends those).
+
+``Cache-Control: no-transform`` binds intermediaries, not the app's own middleware, so such
+pages are rewritten like any other; ``exclude_paths`` is the operator's opt-out.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 import re
-import zlib
-from collections.abc import Callable
+from collections.abc import Sequence
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import Message
-
-from consent.rewriter import HtmlRewriter
+from consent.body_codec import DECODABLE
+from consent.headers import HeaderList, merge_vary, remove, replace
 
 __all__ = [
     "LOG_UNSUPPORTED_ENCODING",
-    "BodyCodec",
+    "HtmlPolicy",
+    "Treatment",
     "consent_etag",
     "csp_nonce",
-    "is_rewritable",
+    "prepare_headers",
+    "set_content_length",
     "strip_etag_suffix",
 ]
 
 logger = logging.getLogger("consent")
 
-LOG_UNSUPPORTED_ENCODING = "HTML with Content-Encoding %r passes through unrewritten"
-_warned_encodings: set[str] = set()
+LOG_UNSUPPORTED_ENCODING = (
+    "HTML with Content-Encoding %r passes through unrewritten: the app ignored the narrowed "
+    "Accept-Encoding; let it compress with gzip, or compress after this middleware"
+)
 
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]{1,128})'")
 _ETAG_SUFFIX = re.compile(r'-c[0-9a-f]{10}"$')
+#: Headers that describe the app's bytes and would be wrong for the rewritten body.
+_STALE_AFTER_REWRITE = (
+    b"content-length",
+    b"content-md5",
+    b"digest",
+    b"content-digest",
+    b"repr-digest",
+    b"accept-ranges",
+)
+_WARNED_ENCODINGS_LIMIT = 16
 
 
-def is_rewritable(message: Message, *, method: str) -> tuple[bool, str]:
-    """Whether a response start belongs to an HTML body we rewrite, and its encoding."""
-    if method == "HEAD" or message.get("status", 200) in (204, 304):
-        return False, ""
-    content_type = b""
-    encoding = b""
-    for name, value in message.get("headers", ()):
-        lowered = name.lower()
-        if lowered == b"content-type":
-            content_type = value
-        elif lowered == b"content-encoding":
-            encoding = value
-    if content_type[:9].lower() != b"text/html":
-        return False, ""
-    coding = encoding.decode("latin-1").strip().lower()
-    if coding in ("", "identity", "gzip", "x-gzip", "deflate"):
-        return True, coding
-    if coding not in _warned_encodings and len(_warned_encodings) < 16:
-        _warned_encodings.add(coding)
-        logger.warning(LOG_UNSUPPORTED_ENCODING, coding)
-    return False, ""
+class Treatment(enum.Enum):
+    """What happens to one response."""
+
+    UNTOUCHED = "untouched"  # not a page we rewrite
+    HEADERS = "headers"  # an HTML answer without a body to see (HEAD): headers only
+    REWRITE = "rewrite"  # an HTML body: rewritten as a stream
 
 
-def csp_nonce(headers: MutableHeaders) -> str | None:
+class HtmlPolicy:
+    """Sorts response starts into a `Treatment`; one per middleware (it owns its warnings)."""
+
+    def __init__(self) -> None:
+        self._warned_encodings: set[str] = set()
+
+    def treatment(
+        self, headers: Sequence[tuple[bytes, bytes]], *, status: int, method: str
+    ) -> tuple[Treatment, str]:
+        """How to handle a response with ``headers`` (names in any case), and its coding."""
+        if status < 200 or status in (204, 206, 304):
+            return Treatment.UNTOUCHED, ""
+        html = False
+        coding = ""
+        for raw_name, value in headers:
+            name = raw_name.lower()
+            if name == b"content-type":
+                html = html or value.lstrip()[:9].lower() == b"text/html"
+            elif name == b"content-encoding":
+                coding = value.decode("latin-1").strip().lower()
+            elif name == b"content-range" or (
+                name == b"content-disposition" and value.lstrip()[:10].lower() == b"attachment"
+            ):
+                return Treatment.UNTOUCHED, ""
+        if not html:
+            return Treatment.UNTOUCHED, ""
+        if coding not in DECODABLE:
+            self._warn_encoding(coding)
+            return Treatment.UNTOUCHED, ""
+        if method == "HEAD":
+            return Treatment.HEADERS, coding
+        return Treatment.REWRITE, coding
+
+    def _warn_encoding(self, coding: str) -> None:
+        warned = self._warned_encodings
+        if coding not in warned and len(warned) < _WARNED_ENCODINGS_LIMIT:
+            warned.add(coding)
+            logger.warning(LOG_UNSUPPORTED_ENCODING, coding)
+
+
+def prepare_headers(headers: HeaderList, *, vary: Sequence[str], variant: str) -> None:
+    """Headers of a rewritten page (names in lowercase), changed in place.
+
+    ``Vary`` gains ``vary``; the ``ETag`` becomes specific to the consent ``variant``;
+    headers describing the app's own bytes (length, digests, ranges) go.
+    """
+    merge_vary(headers, vary)
+    for name in _STALE_AFTER_REWRITE:
+        remove(headers, name)
+    for index, (name, value) in enumerate(headers):
+        if name == b"etag":
+            etag = consent_etag(value.decode("latin-1"), variant).encode("latin-1")
+            headers[index] = (name, etag)
+
+
+def set_content_length(headers: HeaderList, length: int) -> None:
+    """Exactly one ``Content-Length`` header (names in lowercase)."""
+    replace(headers, b"content-length", str(length).encode("ascii"))
+
+
+def csp_nonce(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
     """The nonce of the response's Content-Security-Policy, for our injected tags."""
-    for policy in headers.getlist("content-security-policy"):
-        match = _NONCE.search(policy)
-        if match:
-            return match.group(1)
+    for name, value in headers:
+        if name == b"content-security-policy":
+            match = _NONCE.search(value.decode("latin-1"))
+            if match:
+                return match.group(1)
     return None
 
 
@@ -94,42 +157,3 @@ def strip_etag_suffix(if_none_match: str, variant: str) -> str:
         elif tag.endswith(token):
             kept.append(tag[: -len(token)] + '"')
     return ", ".join(kept)
-
-
-class BodyCodec:
-    """Streaming decode/encode of a gzip or deflate body around the rewriter."""
-
-    def __init__(self, coding: str) -> None:
-        self.coding = coding
-        self._decoder: zlib._Decompress | None = None
-        self._encoder: zlib._Compress | None = None
-        if coding in ("gzip", "x-gzip"):
-            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            self._encoder = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        elif coding == "deflate":
-            self._encoder = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS)
-
-    def decode(self, data: bytes) -> bytes:
-        """Plain bytes of a body chunk (raises ``zlib.error`` on a corrupt body)."""
-        if self.coding == "deflate" and self._decoder is None and data:
-            # "deflate" is meant to be zlib-wrapped, but some servers send raw deflate.
-            wrapped = (
-                (data[0] & 0x0F) == 8 and len(data) > 1 and (data[0] * 256 + data[1]) % 31 == 0
-            )
-            self._decoder = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-        if self._decoder is None:
-            return data
-        return self._decoder.decompress(data)
-
-    def encode(self, data: bytes, *, final: bool) -> bytes:
-        """Encoded bytes of a rewritten chunk; ``final`` closes the stream."""
-        if self._encoder is None:
-            return data
-        out = self._encoder.compress(data)
-        if final:
-            return out + self._encoder.flush(zlib.Z_FINISH)
-        # Sync flush so every chunk reaches the browser at once (streaming stays streaming).
-        return out + self._encoder.flush(zlib.Z_SYNC_FLUSH) if data else out
-
-
-RewriterFactory = Callable[[str | None], HtmlRewriter]

@@ -5,31 +5,24 @@ attach the `Consent` to the scope, answer the consent endpoints itself, and on
 the way out sort the host app's ``Set-Cookie`` headers by category (dropping
 what the visitor has not granted, expiring declined cookies the browser sent)
 and stream HTML bodies through the rewriter that blocks trackers and adds the
-banner.
+banner (`consent.responder`).
 """
 
 from __future__ import annotations
 
 import logging
-import zlib
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent.banner import BannerRenderer
 from consent.blocking import BlockingRules
 from consent.endpoints import ConsentEndpoints
-from consent.html_response import (
-    BodyCodec,
-    consent_etag,
-    csp_nonce,
-    is_rewritable,
-    strip_etag_suffix,
-)
-from consent.i18n import negotiate_locale
+from consent.headers import HeaderList
+from consent.html_response import consent_etag, strip_etag_suffix
+from consent.pages import PageRewriting
 from consent.records import Recorder, recorder_for
-from consent.rewriter import HtmlRewriter, PageInjection
+from consent.responder import Responder, ResponsePlan, WebSocketResponder
 from consent.runtime import ConsentRuntime, RequestView
 from consent.settings import ConsentSettings
 from consent.state import Consent
@@ -42,6 +35,14 @@ logger = logging.getLogger("consent")
 SCOPE_KEY = "consent"
 #: Set on the scope by the outermost instance, so a second instance passes through.
 _ACTIVE_KEY = "consent.active"
+#: Server extensions that send a body we cannot see (a file by path): not offered for pages.
+_UNSEEN_BODY_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopy")
+#: ``Sec-Fetch-Dest`` values whose answer is never rendered as a page: their
+#: ``Accept-Encoding`` stays as the browser sent it.
+_SUBRESOURCES = frozenset(
+    b"audio audioworklet font image json manifest paintworklet report script serviceworker "
+    b"sharedworker style track video webidentity worker xslt".split()
+)
 
 
 class ConsentMiddleware:
@@ -51,26 +52,40 @@ class ConsentMiddleware:
     they are read from ``CONSENT_*`` environment variables (and the TOML file
     named by ``CONSENT_CONFIG_FILE``); keyword overrides win over both.
 
+    Per request, data flows one way: the request is read once into a
+    `RequestView`; the consent endpoints answer themselves; otherwise the app
+    gets a scope fit for rewriting (narrowed ``Accept-Encoding``, the app's own
+    ``ETag``s) and a `Responder` that follows a `ResponsePlan` made from the view.
+
     References:
-        SPEC.md sections 2-7; GDPR Art. 7; ePrivacy Directive Art. 5(3).
+        SPEC.md sections 2-8; GDPR Art. 7; ePrivacy Directive Art. 5(3).
     """
 
     def __init__(
         self, app: ASGIApp, settings: ConsentSettings | None = None, **overrides: Any
     ) -> None:
         self.app = app
-        self.settings = _resolve_settings(settings, overrides)
-        self.runtime = ConsentRuntime(self.settings)
-        self.endpoints = ConsentEndpoints(self.runtime)
-        self.rules = BlockingRules.from_categories(self.settings.categories)
-        self.banner = BannerRenderer(self.settings, endpoint_path=self.settings.path)
-        self.endpoints.pages["preferences"] = self.banner.preferences_endpoint
-        self.endpoints.prefix_pages["static"] = self.banner.static_endpoint
-        self.endpoints.texts_for = self.banner.texts
-        self.recorder: Recorder | None = recorder_for(self.settings)
-        if self.recorder is not None:
-            self.endpoints.on_decision.append(self.recorder.record)
-        self._multilingual = len(self.settings.banner.locales) > 1
+        self.settings = settings = _resolve_settings(settings, overrides)
+        self.runtime = ConsentRuntime(settings)
+        self.banner = BannerRenderer(settings, endpoint_path=settings.path)
+        self.recorder: Recorder | None = recorder_for(settings)
+        self.endpoints = ConsentEndpoints(
+            self.runtime,
+            pages={"preferences": self.banner.preferences_endpoint},
+            prefix_pages={"static": self.banner.static_endpoint},
+            texts_for=self.banner.texts,
+            on_decision=[self.recorder.record] if self.recorder is not None else [],
+        )
+        self.pages = PageRewriting(
+            BlockingRules.from_categories(settings.categories),
+            self.banner,
+            locales=settings.banner.locales,
+            default_locale=settings.banner.default_locale,
+        )
+        self._filter_request_cookies = settings.filter_request_cookies
+        self._exclude_prefixes = self.runtime.exclude_prefixes
+        self._endpoint_path = settings.path  # `/_consent` itself and everything below it
+        self._endpoint_prefix = settings.path + "/"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -88,48 +103,67 @@ class ConsentMiddleware:
         state[SCOPE_KEY] = view.consent
         scope[_ACTIVE_KEY] = True
 
-        if scope_type == "http" and runtime.is_endpoint(scope["path"]):
-            await self.endpoints(scope, receive, send, view)
-            return
-        filtered = view.cookie_state.filtered_header
-        if filtered is not None and self.settings.filter_request_cookies:
-            scope = _replace_header(scope, b"cookie", filtered)
+        path = scope["path"]
+        pages = None
+        if scope_type == "http":
+            if path == self._endpoint_path or path.startswith(self._endpoint_prefix):
+                await self.endpoints(scope, receive, send, view)
+                return
+            if not path.startswith(self._exclude_prefixes):
+                pages = self.pages
+        plan = ResponsePlan(view, scope, pages)
+        app_scope = scope
+        if (
+            view.accept_encoding is not None
+            or view.if_none_match is not None
+            or self._filter_request_cookies
+            or "extensions" in scope
+        ):
+            app_scope = self._scope_for_app(scope, view, plan)
         if scope_type == "websocket":
-            await self.app(scope, receive, send)
-            return
-        html = not scope["path"].startswith(runtime.exclude_prefixes)
-        responder = _Responder(self, view, scope, send, html)
-        if html and view.if_none_match is not None:
-            # The browser holds our consent-specific ETag; the app knows its own.
-            tags = strip_etag_suffix(view.if_none_match.decode("latin-1"), responder.variant())
-            scope = _replace_header(scope, b"if-none-match", tags.encode("latin-1"))
-        await self.app(scope, receive, responder)
+            await self.app(app_scope, receive, WebSocketResponder(plan, send))
+        else:
+            await self.app(app_scope, receive, Responder(plan, send))
 
-    def locale_for(self, view: RequestView) -> str:
-        """The visitor's language among the configured ones."""
-        return negotiate_locale(
-            view.locale_header, self.endpoints.locales, self.endpoints.default_locale
-        )
+    def _scope_for_app(self, scope: Scope, view: RequestView, plan: ResponsePlan) -> Scope:
+        """The scope the app sees: a copy only when something in it has to change.
 
-    def rewriter_for(self, view: RequestView, scope: Scope, nonce: str | None) -> HtmlRewriter:
-        """A rewriter for one HTML response, with this visitor's grants and banner."""
-        consent = view.consent
-        locale = self.locale_for(view)
-        next_path = scope["path"]
-        if scope.get("query_string"):
-            next_path += "?" + scope["query_string"].decode("latin-1")
-        injection = PageInjection(
-            head=self.banner.head_html(consent, nonce=nonce),
-            body=self.banner.body_html(consent, locale, next_path=next_path, nonce=nonce),
-        )
-        banner = self.banner
-
-        def placeholder(key: str) -> str:
-            return banner.placeholder_html(key, locale, next_path=next_path)
-
-        return HtmlRewriter(
-            self.rules, consent.granted, injection=injection, placeholder=placeholder
-        )
+        * declined cookies hidden (``filter_request_cookies``);
+        * for requests that may be answered with a page: ``If-None-Match`` as the app knows
+          its ETags, ``Accept-Encoding`` narrowed to codings we decode, and no extension that
+          would send a body we cannot see.
+        """
+        changes: dict[bytes, bytes] = {}
+        filtered = view.cookie_state.filtered_header
+        if filtered is not None and self._filter_request_cookies:
+            changes[b"cookie"] = filtered
+        extensions: dict[str, Any] = scope.get("extensions") or {}
+        drop_extensions = False
+        if plan.pages is not None:
+            if view.if_none_match is not None:
+                # The browser holds our consent-specific ETag; the app knows its own.
+                variant = plan.page().variant
+                sent = view.if_none_match.decode("latin-1")
+                tags = strip_etag_suffix(sent, variant)
+                plan.revalidating = consent_etag('"', variant)[:-1] in sent
+                changes[b"if-none-match"] = tags.encode("latin-1")
+            if view.accept_encoding is not None and view.fetch_dest not in _SUBRESOURCES:
+                narrowed = self.runtime.narrowed_accept_encoding(view.accept_encoding)
+                if narrowed is not None:
+                    changes[b"accept-encoding"] = narrowed
+            drop_extensions = any(name in extensions for name in _UNSEEN_BODY_EXTENSIONS)
+        if not changes and not drop_extensions:
+            return scope
+        scope = dict(scope)
+        if changes:
+            scope["headers"] = _changed_headers(scope["headers"], changes)
+        if drop_extensions:
+            scope["extensions"] = {
+                name: value
+                for name, value in extensions.items()
+                if name not in _UNSEEN_BODY_EXTENSIONS
+            }
+        return scope
 
 
 class _LifespanHook:
@@ -148,152 +182,11 @@ class _LifespanHook:
         await self._send(message)
 
 
-class _BodyStream:
-    """One HTML body on its way through: decoder/encoder around the rewriter."""
-
-    __slots__ = ("codec", "rewriter")
-
-    def __init__(self, rewriter: HtmlRewriter, codec: BodyCodec) -> None:
-        self.rewriter = rewriter
-        self.codec = codec
-
-
-class _Responder:
-    """The per-request ``send`` wrapper: sorts cookies, then rewrites HTML bodies.
-
-    States: ``held`` (an HTML start message waits for the first body chunk),
-    ``stream`` (body chunks go through the rewriter), or neither (pass through).
-    """
-
-    __slots__ = ("held", "html", "middleware", "scope", "send", "stream", "view")
-
-    def __init__(
-        self,
-        middleware: ConsentMiddleware,
-        view: RequestView,
-        scope: Scope,
-        send: Send,
-        html: bool,
-    ) -> None:
-        self.middleware = middleware
-        self.view = view
-        self.scope = scope
-        self.send = send
-        self.html = html
-        self.held: tuple[Message, BodyCodec] | None = None
-        self.stream: _BodyStream | None = None
-
-    def variant(self) -> str:
-        """What the rewritten body depends on, for a consent-specific ETag."""
-        consent: Consent = self.view.consent
-        locale = self.middleware.locale_for(self.view) if self.middleware._multilingual else ""
-        granted = "+".join(sorted(consent.granted))
-        return f"{granted}|{int(consent.decided)}|{int(consent.gpc)}|{locale}"
-
-    async def __call__(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            message = self._filter_cookies(message)
-            if self.html:
-                rewritable, coding = is_rewritable(message, method=self.scope["method"])
-                if rewritable:
-                    self.held = (message, BodyCodec(coding))
-                    return
-            await self.send(message)
-        elif kind != "http.response.body":
-            # e.g. http.response.pathsend: a body we cannot see goes out as it is.
-            if self.held is not None:
-                await self.send(self.held[0])
-                self.held = None
-            await self.send(message)
-        elif self.held is not None:
-            start, codec = self.held
-            self.held = None
-            await self._first_body(start, codec, message)
-        elif self.stream is not None:
-            await self._next_body(self.stream, message)
-        else:
-            await self.send(message)
-
-    # -- cookies ----------------------------------------------------------------------------
-
-    def _filter_cookies(self, message: Message) -> Message:
-        runtime = self.middleware.runtime
-        consent = self.view.consent
-        headers = message.get("headers", ())
-        kept: list[tuple[bytes, bytes]] | None = None
-        for index, (name, value) in enumerate(headers):
-            if name.lower() == b"set-cookie" and not runtime.set_cookie_allowed(value, consent):
-                if kept is None:
-                    kept = list(headers[:index])
-            elif kept is not None:
-                kept.append((name, value))
-        expired = self.view.cookie_state.expired_headers
-        if kept is None and not expired:
-            return message
-        new_headers = list(headers) if kept is None else kept
-        new_headers.extend(expired)
-        return {**message, "headers": new_headers}
-
-    # -- HTML bodies ------------------------------------------------------------------------
-
-    def _rewritten_start(self, start: Message, codec: BodyCodec) -> tuple[Message, _BodyStream]:
-        start = {**start, "headers": list(start.get("headers", ()))}
-        headers = MutableHeaders(scope=start)
-        rewriter = self.middleware.rewriter_for(self.view, self.scope, csp_nonce(headers))
-        vary = "Cookie, Accept-Language" if self.middleware._multilingual else "Cookie"
-        headers.add_vary_header(vary)
-        etag = headers.get("etag")
-        if etag:
-            headers["etag"] = consent_etag(etag, self.variant())
-        return start, _BodyStream(rewriter, codec)
-
-    async def _first_body(self, start: Message, codec: BodyCodec, message: Message) -> None:
-        if message.get("more_body", False):
-            start, stream = self._rewritten_start(start, codec)
-            del MutableHeaders(scope=start)["content-length"]
-            self.stream = stream
-            await self.send(start)
-            await self._next_body(stream, message)
-            return
-        # The whole body in one message: rewrite it and send the exact length.
-        try:
-            plain = codec.decode(message.get("body", b""))
-        except zlib.error:
-            logger.warning("undecodable %s HTML body passed through", codec.coding)
-            await self.send(start)
-            await self.send(message)
-            return
-        start, stream = self._rewritten_start(start, codec)
-        out = stream.rewriter.feed(plain) + stream.rewriter.close()
-        encoded = codec.encode(out, final=True)
-        MutableHeaders(scope=start)["content-length"] = str(len(encoded))
-        await self.send(start)
-        await self.send({**message, "body": encoded})
-
-    async def _next_body(self, stream: _BodyStream, message: Message) -> None:
-        more = message.get("more_body", False)
-        try:
-            plain = stream.codec.decode(message.get("body", b""))
-        except zlib.error:
-            logger.warning("undecodable %s HTML body: rest passed through", stream.codec.coding)
-            self.stream = None
-            await self.send(message)
-            return
-        out = stream.rewriter.feed(plain)
-        if not more:
-            out += stream.rewriter.close()
-            self.stream = None
-        encoded = stream.codec.encode(out, final=not more)
-        if encoded or not more:
-            await self.send({"type": "http.response.body", "body": encoded, "more_body": more})
-
-
-def _replace_header(scope: Scope, name: bytes, value: bytes) -> Scope:
-    headers = [(k, v) for k, v in scope["headers"] if k != name]
-    if value:
-        headers.append((name, value))
-    return {**scope, "headers": headers}
+def _changed_headers(headers: HeaderList, changes: dict[bytes, bytes]) -> HeaderList:
+    """``headers`` with each named header (any case) replaced; an empty value removes it."""
+    kept = [(name, value) for name, value in headers if name.lower() not in changes]
+    kept.extend((name, value) for name, value in changes.items() if value)
+    return kept
 
 
 def _resolve_settings(

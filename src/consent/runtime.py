@@ -11,11 +11,13 @@ import logging
 import secrets
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 
 from starlette.requests import cookie_parser
 from starlette.types import Scope
 
+from consent.body_codec import DECODABLE
 from consent.categories import CookieClassifier
 from consent.settings import ConsentSettings
 from consent.state import Consent, ConsentCodec
@@ -31,25 +33,39 @@ EPHEMERAL_KEY_WARNING = (
 )
 LOG_UNCLASSIFIED = "cookie %r matches no consent category; allowed (unclassified_cookies=allow)"
 LOG_DROPPED = "dropped Set-Cookie %r: category %r not granted"
+LOG_LONG_COOKIE_HEADER = (
+    "a Cookie header of %d bytes was cut to max_cookie_header_bytes=%d; cookies past the cut "
+    "were ignored (logged once)"
+)
 
 #: Cookie headers up to this size are cached (bounds the cache's memory).
 _CACHEABLE_COOKIE_HEADER = 2048
 _COOKIE_STATE_CACHE_LIMIT = 4096
 #: Undecided states hold no signature that could expire; refresh them now and then anyway.
 _UNDECIDED_STATE_TTL = 3600.0
+#: Cookies of declined categories expired per response, at most (the rest on later requests).
+MAX_EXPIRED_PER_RESPONSE = 16
+HOST_PREFIX = "__Host-"
 _EXPIRED = "=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/"
 _SECONDS_PER_DAY = 86_400
 
 
 class CookieState:
-    """Everything derived from one ``Cookie`` header (and the GPC flag).
+    """Everything derived from one ``Cookie`` header (and the GPC flag and the scheme).
 
     Browsers repeat the same header on every request, so instances are cached
     by the raw header: the hot path is then one dict lookup. Shared between
     requests, hence never mutated after construction.
     """
 
-    __slots__ = ("consent", "cookies", "expired_headers", "expires_at", "filtered_header")
+    __slots__ = (
+        "consent",
+        "cookies",
+        "expired_headers",
+        "expires_at",
+        "filtered_header",
+        "keep_cookie",
+    )
 
     def __init__(
         self,
@@ -58,28 +74,44 @@ class CookieState:
         expired_headers: tuple[tuple[bytes, bytes], ...],
         filtered_header: bytes | None,
         expires_at: float,
+        keep_cookie: Callable[[bytes], bool],
     ) -> None:
         self.consent = consent
+        self.keep_cookie = keep_cookie  # whether one Set-Cookie value may reach the browser
         self.cookies = cookies
         self.expired_headers = expired_headers  # Set-Cookie headers deleting declined cookies
-        self.filtered_header = filtered_header  # Cookie header without them; None: unchanged
+        # The Cookie header without them (None: unchanged, or `filter_request_cookies` is off).
+        self.filtered_header = filtered_header
         self.expires_at = expires_at
 
 
 class RequestView:
     """The few facts about one request the middleware needs, read in one pass."""
 
-    __slots__ = ("cookie_state", "if_none_match", "locale_header")
+    __slots__ = (
+        "accept_encoding",
+        "cookie_state",
+        "fetch_dest",
+        "if_none_match",
+        "locale_header",
+        "secure",
+    )
 
     def __init__(
         self,
         cookie_state: CookieState,
         locale_header: str | None,
         if_none_match: bytes | None = None,
+        accept_encoding: bytes | None = None,
+        fetch_dest: bytes | None = None,
+        secure: bool = False,
     ) -> None:
         self.cookie_state = cookie_state
         self.locale_header = locale_header
         self.if_none_match = if_none_match
+        self.accept_encoding = accept_encoding
+        self.fetch_dest = fetch_dest
+        self.secure = secure  # the consent cookie is (or would be) sent with `Secure`
 
     @property
     def consent(self) -> Consent:
@@ -90,6 +122,19 @@ class RequestView:
     def cookies(self) -> Mapping[str, str]:
         """The request's cookies, by name (read-only)."""
         return self.cookie_state.cookies
+
+
+# Request headers read by `ConsentRuntime.read`, by their role.
+_COOKIE, _GPC, _LANGUAGE, _IF_NONE_MATCH, _ACCEPT_ENCODING, _FETCH_DEST = range(6)
+_SECURE_SCHEMES = ("https", "wss")
+_ROLES = {
+    b"cookie": _COOKIE,
+    b"sec-gpc": _GPC,
+    b"accept-language": _LANGUAGE,
+    b"if-none-match": _IF_NONE_MATCH,
+    b"accept-encoding": _ACCEPT_ENCODING,
+    b"sec-fetch-dest": _FETCH_DEST,
+}
 
 
 class ConsentRuntime:
@@ -116,16 +161,28 @@ class ConsentRuntime:
             settings.categories, builtin=settings.builtin_cookie_patterns
         )
         self.cookie_name = settings.cookie_name
+        # `__Host-` cookies must be Secure, host-only and on `/`: browsers enforce all three.
+        self._host_prefixed = (
+            settings.cookie_host_prefix
+            and settings.cookie_domain is None
+            and settings.cookie_path == "/"
+            and settings.cookie_secure is not False
+        )
+        self._cookie_secure = settings.cookie_secure
+        self._filter_request_cookies = settings.filter_request_cookies
+        self._our_names = frozenset({self.cookie_name, HOST_PREFIX + self.cookie_name})
         self._honour_gpc = settings.honour_gpc
-        self._cookie_states: dict[tuple[bytes, bool], CookieState] = {}
+        self._cookie_states: dict[tuple[bytes, bool, bool], CookieState] = {}
+        self._max_cookie_header = settings.max_cookie_header_bytes
+        self._warned_long_cookie_header = False
         self._block_unclassified = settings.unclassified_cookies == "block"
         self._warned_unclassified: set[str] = set()
         self.endpoint_path = settings.path
-        self._endpoint_prefix = settings.path + "/"
         self.exclude_prefixes = tuple(settings.exclude_paths)
         self._cookie_attrs = self._consent_cookie_attributes(settings)
         domains = settings.expire_cookie_domains
         self._expire_suffixes = ("", *(f"; Domain={domain}" for domain in domains))
+        self._narrowed_codings: dict[bytes, bytes | None] = {}
 
     @staticmethod
     def _consent_cookie_attributes(settings: ConsentSettings) -> str:
@@ -141,60 +198,129 @@ class ConsentRuntime:
 
     # -- requests -----------------------------------------------------------------------
 
-    def is_endpoint(self, path: str) -> bool:
-        """Whether ``path`` belongs to the consent endpoints."""
-        return path == self.endpoint_path or path.startswith(self._endpoint_prefix)
+    def is_secure(self, scope: Scope) -> bool:
+        """Whether the consent cookie goes out with ``Secure`` for this request."""
+        if self._cookie_secure is not None:
+            return self._cookie_secure
+        return scope.get("scheme") in _SECURE_SCHEMES
+
+    def consent_cookie_name(self, *, secure: bool) -> str:
+        """The consent cookie's name: ``__Host-`` prefixed on secure requests when allowed."""
+        if secure and self._host_prefixed:
+            return HOST_PREFIX + self.cookie_name
+        return self.cookie_name
 
     def read(self, scope: Scope) -> RequestView:
-        """Consent, cookies and language of a request (one pass over its headers)."""
+        """Consent, cookies and language of a request (one pass over its headers).
+
+        Header names are compared in lowercase: ASGI servers send them so, but a
+        hand-built scope or an unusual server need not.
+        """
         cookie_header = b""
         gpc = False
         locale_header: str | None = None
         if_none_match: bytes | None = None
+        accept_encoding: bytes | None = None
+        fetch_dest: bytes | None = None
+        roles = _ROLES
         for name, value in scope["headers"]:
-            if name == b"cookie":
+            role = roles.get(name)
+            if role is None and (name.islower() or (role := roles.get(name.lower())) is None):
+                continue
+            if role == _COOKIE:
                 cookie_header = value if not cookie_header else cookie_header + b"; " + value
-            elif name == b"sec-gpc":
+            elif role == _GPC:
                 gpc = value.strip() == b"1" and self._honour_gpc
-            elif name == b"accept-language":
+            elif role == _LANGUAGE:
                 locale_header = value.decode("latin-1")
-            elif name == b"if-none-match":
+            elif role == _IF_NONE_MATCH:
                 if_none_match = value
-        key = (cookie_header, gpc)
+            elif role == _ACCEPT_ENCODING:
+                accept_encoding = value
+            else:
+                fetch_dest = value
+        secure = self._cookie_secure
+        if secure is None:
+            secure = scope.get("scheme") in _SECURE_SCHEMES
+        key = (cookie_header, gpc, secure)
         state = self._cookie_states.get(key)
         if state is None or state.expires_at <= time.time():
-            state = self._cookie_state(cookie_header, gpc)
+            state = self._cookie_state(cookie_header, gpc, secure)
             if len(cookie_header) <= _CACHEABLE_COOKIE_HEADER:
                 if len(self._cookie_states) >= _COOKIE_STATE_CACHE_LIMIT:
                     self._cookie_states.clear()
                 self._cookie_states[key] = state
-        return RequestView(state, locale_header, if_none_match)
+        return RequestView(state, locale_header, if_none_match, accept_encoding, fetch_dest, secure)
 
-    def _cookie_state(self, cookie_header: bytes, gpc: bool) -> CookieState:
-        cookies = cookie_parser(cookie_header.decode("latin-1")) if cookie_header else {}
-        consent = self.codec.loads(cookies.get(self.cookie_name), gpc=gpc)
+    def _cookie_state(self, cookie_header: bytes, gpc: bool, secure: bool) -> CookieState:
+        """Parse and judge one ``Cookie`` header: linear in its length, which is bounded."""
+        if len(cookie_header) > self._max_cookie_header:
+            cookie_header = self._cut_cookie_header(cookie_header)
+        text = cookie_header.decode("latin-1")
+        cookies = cookie_parser(text) if text else {}
+        name = self.consent_cookie_name(secure=secure)
+        values = _values_of(text, name)
+        consent = (
+            self.codec.loads_many(values, gpc=gpc) if values else self.codec.loads(None, gpc=gpc)
+        )
         expires_at = time.time() + _UNDECIDED_STATE_TTL
         if consent.given_at is not None:
             expires_at = consent.given_at.timestamp() + self.codec.max_age
-        hidden = [name for name in cookies if not self.cookie_allowed(name, consent)]
         filtered_header: bytes | None = None
-        if hidden:
-            filtered_header = "; ".join(
-                f"{name}={value}" for name, value in cookies.items() if name not in hidden
-            ).encode("latin-1")
+        if self._filter_request_cookies:
+            kept = [name for name in cookies if self.cookie_allowed(name, consent)]
+            if len(kept) < len(cookies):
+                filtered_header = "; ".join(f"{n}={cookies[n]}" for n in kept).encode("latin-1")
+        expired = self.expired_cookie_headers(cookies, consent)
+        if len(values) > 1:
+            expired.extend(self._expired_duplicates(name))
+        keep_cookie = partial(self.set_cookie_allowed, consent=consent)
         return CookieState(
-            consent,
-            cookies,
-            tuple(self.expired_cookie_headers(cookies, consent)),
-            filtered_header,
-            expires_at,
+            consent, cookies, tuple(expired), filtered_header, expires_at, keep_cookie
         )
+
+    def _cut_cookie_header(self, cookie_header: bytes) -> bytes:
+        if not self._warned_long_cookie_header:
+            self._warned_long_cookie_header = True
+            logger.warning(LOG_LONG_COOKIE_HEADER, len(cookie_header), self._max_cookie_header)
+        cut = cookie_header.rfind(b";", 0, self._max_cookie_header + 1)
+        return cookie_header[: max(cut, 0)]
+
+    def _expired_duplicates(self, name: str) -> list[tuple[bytes, bytes]]:
+        """Delete planted copies of the consent cookie on the configured parent domains."""
+        own = f"; Domain={self.settings.cookie_domain}" if self.settings.cookie_domain else ""
+        return [
+            (b"set-cookie", f"{name}{_EXPIRED}{suffix}".encode("latin-1"))
+            for suffix in self._expire_suffixes
+            if suffix != own
+        ]
+
+    def narrowed_accept_encoding(self, value: bytes) -> bytes | None:
+        """``Accept-Encoding`` without the codings we cannot decode; None if nothing changes.
+
+        An HTML page compressed with brotli or zstd could not be rewritten: asking the app
+        only for what we can decode keeps its trackers from passing unseen.
+        """
+        if value in self._narrowed_codings:
+            return self._narrowed_codings[value]
+        kept = []
+        for part in value.split(b","):
+            coding = part.split(b";", 1)[0].strip().lower()
+            if coding and coding.decode("latin-1") in DECODABLE:
+                kept.append(part.strip())
+        narrowed = b", ".join(kept) or b"identity"
+        result = None if narrowed == value.strip() else narrowed
+        if len(value) <= 256:  # browsers send a handful of spellings; others are not cached
+            if len(self._narrowed_codings) >= 256:
+                self._narrowed_codings.clear()
+            self._narrowed_codings[value] = result
+        return result
 
     # -- cookies --------------------------------------------------------------------------
 
     def cookie_allowed(self, name: str, consent: Consent) -> bool:
         """Whether a cookie called ``name`` may exist for this visitor."""
-        if name == self.cookie_name:
+        if name in self._our_names:
             return True
         key = self.classifier.classify(name)
         if key is None:
@@ -208,7 +334,7 @@ class ConsentRuntime:
         key = self.classifier.classify(name)  # memoised: a dict hit
         if not allowed:
             logger.debug(LOG_DROPPED, name, key)
-        elif key is None and name != self.cookie_name and self._first_warning(name):
+        elif key is None and name not in self._our_names and self._first_warning(name):
             logger.warning(LOG_UNCLASSIFIED, name)
         return allowed
 
@@ -225,32 +351,36 @@ class ConsentRuntime:
         """``Set-Cookie`` headers that delete every cookie in ``names`` of a non-granted category.
 
         One header for the host-only cookie and one per configured domain, because
-        a browser only deletes a cookie when name, domain and path all match.
+        a browser only deletes a cookie when name, domain and path all match. At most
+        `MAX_EXPIRED_PER_RESPONSE` cookies per response: the browser deletes those, so the
+        next request carries the rest (a flood of cookie names cannot inflate a response).
         """
         headers: list[tuple[bytes, bytes]] = []
+        expired = 0
         for name in names:
-            if name == self.cookie_name:
+            if name in self._our_names:
                 continue
             key = self.classifier.classify(name)
             if key is None or key in consent.granted:
                 continue
+            expired += 1
+            if expired > MAX_EXPIRED_PER_RESPONSE:
+                break
             for suffix in self._expire_suffixes:
                 headers.append((b"set-cookie", f"{name}{_EXPIRED}{suffix}".encode("latin-1")))
         return headers
 
     def consent_cookie_header(self, consent: Consent, *, secure: bool) -> tuple[bytes, bytes]:
-        """The ``Set-Cookie`` header that stores ``consent``."""
+        """The ``Set-Cookie`` header that stores ``consent`` (``secure``: see `is_secure`)."""
         value = self.codec.dumps(consent)
-        secure_attr = secure if self.settings.cookie_secure is None else self.settings.cookie_secure
-        header = f"{self.cookie_name}={value}; {self._cookie_attrs}"
-        if secure_attr:
+        header = f"{self.consent_cookie_name(secure=secure)}={value}; {self._cookie_attrs}"
+        if secure:
             header += "; Secure"
         return (b"set-cookie", header.encode("latin-1"))
 
     def state_json(self, consent: Consent, locale: str) -> Mapping[str, object]:
-        """The ``GET /_consent`` document."""
+        """The ``GET /_consent`` document; no consent id (page scripts have no use for it)."""
         return {
-            "id": consent.id,
             "revision": consent.revision,
             "decided": consent.decided,
             "granted": [c.key for c in self.settings.categories if c.key in consent.granted],
@@ -266,3 +396,16 @@ class ConsentRuntime:
                 for c in self.settings.categories
             ],
         }
+
+
+def _values_of(cookie_header: str, name: str) -> list[str]:
+    """Every value of cookie ``name`` in a ``Cookie`` header (browsers may send several)."""
+    probe = name + "="
+    if probe not in cookie_header:
+        return []
+    values = []
+    for part in cookie_header.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == name:
+            values.append(value.strip())
+    return values

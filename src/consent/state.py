@@ -27,6 +27,8 @@ SALT = "consent.cookie.v1"
 FORMAT_VERSION = "1"
 #: Values longer than this are not even verified (browsers cap a cookie at 4 KB).
 MAX_COOKIE_VALUE_LENGTH = 1024
+#: At most this many cookies of our name are read from one request (a flood costs nothing).
+MAX_DUPLICATE_COOKIES = 4
 
 LOG_COOKIE_EXPIRED = "consent cookie expired (signed %s); visitor is undecided"
 LOG_COOKIE_INVALID = "consent cookie rejected (%s); visitor is undecided"
@@ -148,6 +150,41 @@ class ConsentCodec:
                 self._cache[value] = verified
                 return verified.consent_gpc if gpc else verified.consent
         return Consent.undecided(self._required, self._revision, gpc=gpc)
+
+    def loads_many(self, values: Sequence[str], *, gpc: bool = False) -> Consent:
+        """The `Consent` of several cookies of our name arriving at once: the least they grant.
+
+        A sibling subdomain can plant a second cookie of the same name (cookie tossing),
+        e.g. a valid one it obtained by accepting everything itself. The browser sends both
+        and no server can tell which is the visitor's own, so the visitor gets only what
+        every one of them grants, and is undecided unless every one of them is decided.
+        """
+        if len(values) <= 1:
+            return self.loads(values[0] if values else None, gpc=gpc)
+        if len(values) > MAX_DUPLICATE_COOKIES:
+            return Consent.undecided(self._required, self._revision, gpc=gpc)
+        consents = [self.loads(value, gpc=gpc) for value in values]
+        granted = frozenset.intersection(*(c.granted for c in consents))
+        consent_id = next((c.id for c in consents if c.id is not None), None)
+        if not all(c.decided for c in consents):
+            previous = frozenset.intersection(*(c.granted | c.previous for c in consents))
+            return Consent.undecided(
+                self._required,
+                self._revision,
+                gpc=gpc,
+                consent_id=consent_id,
+                previous=previous - {self._required},
+            )
+        given = [c.given_at for c in consents if c.given_at is not None]
+        return Consent(
+            id=consent_id,
+            revision=self._revision,
+            granted=granted,
+            denied=self._optional - granted,
+            decided=True,
+            given_at=min(given) if given else None,
+            gpc=gpc,
+        )
 
     def _verify(self, value: str) -> _Verified | None:
         if len(value) > MAX_COOKIE_VALUE_LENGTH:
