@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO_ROOT / "../shared/data/open-cookie-database/open-cookie-database.csv"
+DEFAULT_SOURCE = REPO_ROOT / "data/open-cookie-database/open-cookie-database.csv"
 DEFAULT_OUTPUT = REPO_ROOT / "src/consent/data/cookies.json"
 
 SOURCE = "Open Cookie Database (https://github.com/jkwakman/Open-Cookie-Database)"

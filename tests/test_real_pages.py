@@ -1,4 +1,4 @@
-"""The rewriter on real-world pages and vendor snippets (see real-pages/SOURCE.md)."""
+"""The rewriter on real-world pages and vendor snippets (see fixtures/real-pages/SOURCE.md)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tests._html import (
     scripts_naming,
 )
 
-PAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-pages"
+PAGES = Path(__file__).resolve().parent / "fixtures" / "real-pages"
 FILES = sorted(PAGES.glob("*.html")) if PAGES.is_dir() else []
 
 
