@@ -5,8 +5,9 @@ In-process through ASGI (no server), the whole middleware in front of a bare app
 1. **Cookie floods.** Requests whose ``Cookie`` header holds 1, 100, 1,000 and 6,000 names,
    tracker-like (``_ga_<n>``, analytics: each one is judged and, undecided, expired),
    unknown (``c<n>``, the same names on every request) or unknown and new on every request
-   (no name is ever looked up twice: what a flood of made-up names costs). Every request's header is distinct (a counter in one value), so the
-   per-header cache never flatters the figure. Reported: time per request, time per KB of
+   (no name is ever looked up twice: what a flood of made-up names costs). Every request's
+   header is distinct (a counter in one value), so the per-header cache never flatters the
+   figure. Reported: time per request, time per KB of
    header actually read, and the ``Set-Cookie`` headers the response carries.
 2. **A gzip bomb.** An HTML page of ``--bomb-gb`` GB (default 2) of markup, gzip-compressed
    by the app into a few MB and sent as one body message, with a tracker at the very end.

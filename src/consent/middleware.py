@@ -86,6 +86,9 @@ class ConsentMiddleware:
         self._exclude_prefixes = self.runtime.exclude_prefixes
         self._endpoint_path = settings.path  # `/_consent` itself and everything below it
         self._endpoint_prefix = settings.path + "/"
+        from consent.integrations.litestar import warn_if_route_local
+
+        warn_if_route_local(app, settings.path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]

@@ -1,0 +1,1 @@
+"""A real Django project (admin, auth, sessions, messages) served through the middleware."""
