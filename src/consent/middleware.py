@@ -22,7 +22,7 @@ from consent.headers import HeaderList
 from consent.html_response import consent_etag, strip_etag_suffix
 from consent.pages import PageRewriting
 from consent.records import Recorder, recorder_for
-from consent.responder import Responder, ResponsePlan, WebSocketResponder
+from consent.responder import Responder, WebSocketResponder
 from consent.runtime import ConsentRuntime, RequestView
 from consent.settings import ConsentSettings
 from consent.state import Consent
@@ -55,7 +55,7 @@ class ConsentMiddleware:
     Per request, data flows one way: the request is read once into a
     `RequestView`; the consent endpoints answer themselves; otherwise the app
     gets a scope fit for rewriting (narrowed ``Accept-Encoding``, the app's own
-    ``ETag``s) and a `Responder` that follows a `ResponsePlan` made from the view.
+    ``ETag``s) and a `Responder` made from the view alone.
 
     References:
         SPEC.md sections 2-8; GDPR Art. 7; ePrivacy Directive Art. 5(3).
@@ -114,7 +114,11 @@ class ConsentMiddleware:
                 return
             if not path.startswith(self._exclude_prefixes):
                 pages = self.pages
-        plan = ResponsePlan(view, scope, pages)
+        if scope_type == "websocket":
+            app_scope = self._scope_for_app(scope, view, None)
+            await self.app(app_scope, receive, WebSocketResponder(view.cookie_state, send))
+            return
+        responder = Responder(view, scope, pages, send)
         app_scope = scope
         if (
             view.accept_encoding is not None
@@ -122,13 +126,10 @@ class ConsentMiddleware:
             or self._filter_request_cookies
             or "extensions" in scope
         ):
-            app_scope = self._scope_for_app(scope, view, plan)
-        if scope_type == "websocket":
-            await self.app(app_scope, receive, WebSocketResponder(plan, send))
-        else:
-            await self.app(app_scope, receive, Responder(plan, send))
+            app_scope = self._scope_for_app(scope, view, responder)
+        await self.app(app_scope, receive, responder)
 
-    def _scope_for_app(self, scope: Scope, view: RequestView, plan: ResponsePlan) -> Scope:
+    def _scope_for_app(self, scope: Scope, view: RequestView, responder: Responder | None) -> Scope:
         """The scope the app sees: a copy only when something in it has to change.
 
         * declined cookies hidden (``filter_request_cookies``);
@@ -142,13 +143,13 @@ class ConsentMiddleware:
             changes[b"cookie"] = filtered
         extensions: dict[str, Any] = scope.get("extensions") or {}
         drop_extensions = False
-        if plan.pages is not None:
+        if responder is not None and responder.pages is not None:
             if view.if_none_match is not None:
                 # The browser holds our consent-specific ETag; the app knows its own.
-                variant = plan.page().variant
+                variant = responder.page().variant
                 sent = view.if_none_match.decode("latin-1")
                 tags = strip_etag_suffix(sent, variant)
-                plan.revalidating = consent_etag('"', variant)[:-1] in sent
+                responder.revalidating = consent_etag('"', variant)[:-1] in sent
                 changes[b"if-none-match"] = tags.encode("latin-1")
             if view.accept_encoding is not None and view.fetch_dest not in _SUBRESOURCES:
                 narrowed = self.runtime.narrowed_accept_encoding(view.accept_encoding)

@@ -1,9 +1,10 @@
 """The per-request ``send`` wrappers: cookies sorted, HTML pages rewritten as a stream.
 
-A `ResponsePlan` is made from the request alone; the `Responder` follows it and
-knows nothing else. Like Starlette's GZip middleware it holds an HTML start
-message back until the first body chunk: a body that arrives whole (and small)
-gets an exact ``Content-Length``, a streamed one gets none.
+A `Responder` is made from the request alone (its `RequestView`, its scope and,
+unless the path is excluded, the middleware's `PageRewriting`) and knows nothing
+else: nothing flows back into the middleware. Like Starlette's GZip middleware it
+holds an HTML start message back until the first body chunk: a body that arrives
+whole (and small) gets an exact ``Content-Length``, a streamed one gets none.
 
 Bodies go through in slices (`SLICE_SIZE` of decoded bytes at most): a gzip
 bomb is decoded, rewritten and re-encoded slice by slice with bounded memory,
@@ -24,7 +25,7 @@ from consent.pages import PagePlan, PageRewriting
 from consent.rewriter import HtmlRewriter
 from consent.runtime import CookieState, RequestView
 
-__all__ = ["SLICE_SIZE", "WHOLE_BODY_LIMIT", "Responder", "ResponsePlan", "WebSocketResponder"]
+__all__ = ["SLICE_SIZE", "WHOLE_BODY_LIMIT", "Responder", "WebSocketResponder"]
 
 logger = logging.getLogger("consent")
 
@@ -38,43 +39,6 @@ LOG_CORRUPT_BODY = "HTML body cut short where it stopped decoding (%s); the rest
 LOG_UNSEEN_BODY = "HTML response sent as %r passes through unrewritten"
 
 
-class ResponsePlan:
-    """What the responder does for one request, decided before the app answers.
-
-    The page plan (language, ETag variant, rewriter) is made on first use: most
-    responses are not pages and never need it.
-    """
-
-    __slots__ = ("_page", "pages", "revalidating", "scope", "view")
-
-    def __init__(self, view: RequestView, scope: Scope, pages: PageRewriting | None) -> None:
-        self.view = view
-        self.scope = scope
-        self.pages = pages  # None: the path is excluded, pages pass unrewritten
-        # The browser revalidates a page we rewrote for this very consent variant: the
-        # app's 304 must name our ETag again, or the browser would store the app's own.
-        self.revalidating = False
-        self._page: PagePlan | None = None
-
-    @property
-    def cookies(self) -> CookieState:
-        """Which ``Set-Cookie`` values may pass, and which cookies to expire."""
-        return self.view.cookie_state
-
-    @property
-    def method(self) -> str:
-        """The request method (``HEAD`` answers get headers only)."""
-        method: str = self.scope.get("method", "GET")
-        return method
-
-    def page(self) -> PagePlan:
-        """The plan for an HTML answer (only called when ``pages`` is set)."""
-        if self._page is None:
-            assert self.pages is not None  # callers check `pages` first
-            self._page = self.pages.plan(self.view, self.scope)
-        return self._page
-
-
 def sort_cookies(
     headers: list[tuple[bytes, bytes]], cookies: CookieState
 ) -> tuple[list[tuple[bytes, bytes]] | None, bool]:
@@ -84,47 +48,70 @@ def sort_cookies(
     One pass over the headers, names compared in lowercase, for every response.
     """
     kept: list[tuple[bytes, bytes]] | None = None
-    keep_cookie = cookies.keep_cookie
     html = False
-    for index, (name, value) in enumerate(headers):
-        lowered = name.lower()
-        if lowered == b"set-cookie" and not keep_cookie(value):
-            if kept is None:
-                kept = headers[:index]
-            continue
-        if lowered == b"content-type" and value.lstrip()[:9].lower() == b"text/html":
+    for header in headers:
+        name = header[0].lower()
+        if name == b"set-cookie":
+            if not cookies.keep_cookie(header[1]):
+                if kept is None:
+                    # Everything before the first dropped header stays. (An equal header
+                    # earlier on would have been dropped too: this is its first occurrence.)
+                    kept = headers[: headers.index(header)]
+                continue
+        elif name == b"content-type" and header[1].lstrip()[:9].lower() == b"text/html":
             html = True
         if kept is not None:
-            kept.append((name, value))
+            kept.append(header)
     if cookies.expired_headers:
         kept = (headers if kept is None else kept) + list(cookies.expired_headers)
     return kept, html
 
 
+# Responder modes: pass everything through, hold a page's start for its first body,
+# rewrite the page, the page has ended.
+_PASS, _HELD, _REWRITING, _DONE = range(4)
+
+
 class Responder:
-    """The ``send`` of one HTTP request, following its `ResponsePlan`."""
+    """The ``send`` of one HTTP request: what it does was decided from the request.
+
+    The page plan (language, ETag variant, rewriter) is made on first use: most
+    responses are not pages and never need it.
+    """
 
     __slots__ = (
         "_decoded",
         "_decoder",
-        "_done",
         "_encoder",
         "_held",
+        "_mode",
+        "_page",
         "_pending",
         "_rewriter",
         "_start",
         "_started",
-        "plan",
+        "pages",
+        "revalidating",
+        "scope",
         "send",
+        "view",
     )
 
-    def __init__(self, plan: ResponsePlan, send: Send) -> None:
-        self.plan = plan
+    def __init__(
+        self, view: RequestView, scope: Scope, pages: PageRewriting | None, send: Send
+    ) -> None:
+        self.view = view
+        self.scope = scope
+        self.pages = pages  # None: the path is excluded, pages pass unrewritten
         self.send = send
-        self._held: tuple[Message, str] | None = None  # an HTML start and its coding
-        self._rewriter: HtmlRewriter | None = None  # set while a page streams through
-        self._done = False  # the rewritten page has ended
-        # The rest is set by `_begin_rewrite`, for pages only:
+        # The browser revalidates a page we rewrote for this very consent variant: the
+        # app's 304 must name our ETag again, or the browser would store the app's own.
+        self.revalidating = False
+        self._page: PagePlan | None = None
+        self._mode = _PASS
+        # Set on the way, for pages only:
+        self._held: tuple[Message, str]  # an HTML start and its coding (_HELD)
+        self._rewriter: HtmlRewriter  # (_REWRITING)
         self._decoder: BodyDecoder
         self._encoder: BodyEncoder
         self._start: Message | None  # the rewritten start, until it is sent
@@ -135,52 +122,63 @@ class Responder:
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.body":
-            if self._held is not None:
-                await self._begin_rewrite(message)
-            elif self._rewriter is not None:
-                await self._rewrite(message)
-            elif not self._done:
+            mode = self._mode
+            if mode == _PASS:
                 await self.send(message)
+            elif mode == _REWRITING:
+                await self._rewrite(message)
+            elif mode == _HELD:
+                await self._begin_rewrite(message)
+            # _DONE: anything the app still sends after the end of the page is dropped
         elif kind == "http.response.start":
-            await self._on_start(message)
+            start = self._on_start(message)
+            if start is not None:
+                await self.send(start)
         else:
-            if self._held is not None:
+            if self._mode == _HELD:
                 # e.g. http.response.pathsend: a body we cannot see. The middleware takes the
                 # extension away from pages it rewrites, so only a misbehaving app gets here.
                 logger.warning(LOG_UNSEEN_BODY, kind)
+                self._mode = _PASS
                 await self.send(self._held[0])
-                self._held = None
             await self.send(message)
 
     # -- start ------------------------------------------------------------------------------
 
-    async def _on_start(self, message: Message) -> None:
-        plan = self.plan
+    def page(self) -> PagePlan:
+        """The plan for an HTML answer (only called when ``pages`` is set)."""
+        if self._page is None:
+            assert self.pages is not None  # callers check `pages` first
+            self._page = self.pages.plan(self.view, self.scope)
+        return self._page
+
+    def _on_start(self, message: Message) -> Message | None:
+        """The start message to send now, or None when a page's start is held back."""
         raw = message.get("headers") or []
         headers = raw if isinstance(raw, list) else list(raw)
-        filtered, html = sort_cookies(headers, plan.cookies)
+        filtered, html = sort_cookies(headers, self.view.cookie_state)
         if filtered is not None:
             headers = filtered
             message = {**message, "headers": headers}
-        if not html or plan.pages is None:
-            if plan.revalidating and message.get("status") == 304:
+        if not html or self.pages is None:
+            if self.revalidating and message.get("status") == 304:
                 message = self._page_headers(message, headers)
-            await self.send(message)
-            return
-        page = plan.page()
+            return message
+        page = self.page()
         treatment, coding = page.policy.treatment(
-            headers, status=message.get("status", 200), method=plan.method
+            headers, status=message.get("status", 200), method=self.scope.get("method", "GET")
         )
         if treatment is Treatment.REWRITE:
             self._held = ({**message, "headers": lowercased(headers)}, coding)
-            return
+            self._mode = _HELD
+            return None
         if treatment is Treatment.HEADERS:
             message = self._page_headers(message, headers)
-        await self.send(message)
+        return message
 
     def _page_headers(self, message: Message, headers: list[tuple[bytes, bytes]]) -> Message:
         """``message`` with the headers of a rewritten page (a HEAD answer, a 304)."""
-        page = self.plan.page()
+        page = self.page()
         lowered = lowercased(headers)
         prepare_headers(lowered, vary=page.vary, variant=page.variant)
         return {**message, "headers": lowered}
@@ -188,15 +186,15 @@ class Responder:
     # -- body -------------------------------------------------------------------------------
 
     async def _begin_rewrite(self, message: Message) -> None:
-        held, self._held = self._held, None
-        assert held is not None  # only called while a start is held
-        start, coding = held
-        page = self.plan.page()
+        start, coding = self._held
+        del self._held
+        page = self.page()
         headers: HeaderList = start["headers"]
         nonce = csp_nonce(headers)
         prepare_headers(headers, vary=page.vary, variant=page.variant)
         self._start = start
         self._rewriter = page.rewriter(nonce)
+        self._mode = _REWRITING
         self._decoder = BodyDecoder(coding, slice_size=SLICE_SIZE)
         self._encoder = BodyEncoder(coding)
         self._started = False
@@ -206,7 +204,6 @@ class Responder:
 
     async def _rewrite(self, message: Message) -> None:
         rewriter, decoder, encoder = self._rewriter, self._decoder, self._encoder
-        assert rewriter is not None  # set by _begin_rewrite
         more = bool(message.get("more_body", False))
         try:
             first = True
@@ -229,8 +226,7 @@ class Responder:
                 await self._send_start()
             return
         tail = encoder.encode(rewriter.close()) + encoder.flush(final=True)
-        self._rewriter = None
-        self._done = True  # anything the app still sends after the end is dropped
+        self._mode = _DONE
         if self._started:
             await self.send({"type": "http.response.body", "body": tail, "more_body": False})
             return
@@ -274,17 +270,17 @@ class WebSocketResponder:
     slip in through either.
     """
 
-    __slots__ = ("plan", "send")
+    __slots__ = ("cookies", "send")
 
-    def __init__(self, plan: ResponsePlan, send: Send) -> None:
-        self.plan = plan
+    def __init__(self, cookies: CookieState, send: Send) -> None:
+        self.cookies = cookies
         self.send = send
 
     async def __call__(self, message: Message) -> None:
         if message["type"] in ("websocket.accept", "websocket.http.response.start"):
             raw = message.get("headers") or []
             headers = raw if isinstance(raw, list) else list(raw)
-            filtered, _ = sort_cookies(headers, self.plan.cookies)
+            filtered, _ = sort_cookies(headers, self.cookies)
             if filtered is not None:
                 message = {**message, "headers": filtered}
         await self.send(message)

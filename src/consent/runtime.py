@@ -90,6 +90,7 @@ class RequestView:
 
     __slots__ = (
         "accept_encoding",
+        "consent",
         "cookie_state",
         "fetch_dest",
         "if_none_match",
@@ -107,16 +108,12 @@ class RequestView:
         secure: bool = False,
     ) -> None:
         self.cookie_state = cookie_state
+        self.consent = cookie_state.consent  # the visitor's consent for this request
         self.locale_header = locale_header
         self.if_none_match = if_none_match
         self.accept_encoding = accept_encoding
         self.fetch_dest = fetch_dest
         self.secure = secure  # the consent cookie is (or would be) sent with `Secure`
-
-    @property
-    def consent(self) -> Consent:
-        """The visitor's consent for this request."""
-        return self.cookie_state.consent
 
     @property
     def cookies(self) -> Mapping[str, str]:
