@@ -227,7 +227,7 @@ async def test_a_gzip_bomb_streams_through_in_bounded_memory_and_yields() -> Non
 
 
 async def test_a_large_single_body_streams_instead_of_waiting_for_its_length() -> None:
-    big = PAGE + b"<p>" + b"x" * WHOLE_BODY_LIMIT + b"</p>" * 5 + TRACKER
+    big = PAGE + b"<p>" + b"x" * (2 * WHOLE_BODY_LIMIT) + b"</p>" * 5 + TRACKER
     sent = await run_asgi(middleware(page_app(big)), http_scope())
     assert not header_values(sent[0], b"content-length")
     body = response_body(sent)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 __all__ = ["DECODABLE", "BodyDecoder", "BodyEncoder", "CorruptBodyError"]
 
@@ -42,28 +42,40 @@ class BodyDecoder:
         self._ignore_rest = False
         self._deflate_head = b""
 
-    def decode(self, data: bytes) -> Iterator[bytes]:
-        """Plain slices of one body chunk (raises `CorruptBodyError` on a corrupt body)."""
+    def decode(self, data: bytes) -> Iterable[bytes]:
+        """Plain slices of one body chunk (raises `CorruptBodyError` on a corrupt body).
+
+        A plain chunk no longer than a slice comes back as it is (the usual case: no
+        generator to drive); anything else is produced lazily, slice by slice.
+        """
         if not data or self._ignore_rest:
-            return
+            return ()
         if self.coding == "deflate" and self._inflater is None:
             # Two bytes tell a zlib header from raw deflate; a 1-byte first chunk waits.
             data = self._deflate_head + data
             if len(data) < 2:
                 self._deflate_head = data
-                return
+                return ()
             self._inflater = zlib.decompressobj(_deflate_wbits(data))
         if self._inflater is None:
-            for start in range(0, len(data), self._slice):
-                yield data[start : start + self._slice] if len(data) > self._slice else data
-            return
+            if len(data) <= self._slice:
+                return (data,)
+            return (data[i : i + self._slice] for i in range(0, len(data), self._slice))
+        return self._decoded(data)
+
+    def _decoded(self, data: bytes) -> Iterator[bytes]:
         try:
             yield from self._inflate(data)
         except zlib.error as exc:
             raise CorruptBodyError(f"{self.coding} body does not decode: {exc}") from None
 
-    def finish(self) -> Iterator[bytes]:
+    def finish(self) -> Iterable[bytes]:
         """Whatever the decoder still holds once the body has ended."""
+        if self._inflater is None and not self._deflate_head:
+            return ()
+        return self._finished()
+
+    def _finished(self) -> Iterator[bytes]:
         try:
             if self._deflate_head and self._inflater is None:
                 self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # 1 byte: no zlib header

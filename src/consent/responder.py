@@ -87,6 +87,7 @@ class Responder:
         "_mode",
         "_page",
         "_pending",
+        "_plain_stream",
         "_rewriter",
         "_start",
         "_started",
@@ -114,8 +115,9 @@ class Responder:
         self._rewriter: HtmlRewriter  # (_REWRITING)
         self._decoder: BodyDecoder
         self._encoder: BodyEncoder
-        self._start: Message | None  # the rewritten start, until it is sent
+        self._start: Message  # the rewritten start (sent with the first bytes)
         self._started: bool
+        self._plain_stream: bool
         self._pending: list[bytes]  # rewritten body held while its length may be exact
         self._decoded: int
 
@@ -198,66 +200,72 @@ class Responder:
         self._decoder = BodyDecoder(coding, slice_size=SLICE_SIZE)
         self._encoder = BodyEncoder(coding)
         self._started = False
+        self._plain_stream = False  # streaming a body without coding: the short path
         self._pending = []
         self._decoded = 0
         await self._rewrite(message)
 
     async def _rewrite(self, message: Message) -> None:
-        rewriter, decoder, encoder = self._rewriter, self._decoder, self._encoder
         more = bool(message.get("more_body", False))
+        if self._plain_stream and more:
+            body = message.get("body", b"")
+            if len(body) <= SLICE_SIZE:  # the usual streamed chunk: no coding, one slice
+                chunk = self._rewriter.feed(body)
+                if chunk:
+                    await self.send(
+                        {"type": "http.response.body", "body": chunk, "more_body": True}
+                    )
+                return
+        rewriter, decoder, encoder = self._rewriter, self._decoder, self._encoder
+        out: list[bytes] = []  # encoded output of this message, not sent yet
         try:
-            first = True
             for piece in decoder.decode(message.get("body", b"")):
-                if not first:
-                    await checkpoint()  # a long body: let other requests run between slices
-                first = False
-                await self._emit(encoder.encode(rewriter.feed(piece)), len(piece))
+                if out:  # a long body: send what is ready, let other requests run
+                    await self._flush(out)
+                    await checkpoint()
+                out.append(encoder.encode(rewriter.feed(piece)))
+                self._decoded += len(piece)
             if not more:
-                for piece in decoder.finish():
-                    await self._emit(encoder.encode(rewriter.feed(piece)), len(piece))
+                out.extend(encoder.encode(rewriter.feed(piece)) for piece in decoder.finish())
         except CorruptBodyError as exc:
             # Fail closed: what decoded was rewritten; bytes past the damage never reach the
             # browser unrewritten (a browser would render whatever it could decode).
             logger.warning(LOG_CORRUPT_BODY, exc)
             more = False
         if more:
-            await self._emit(encoder.flush(final=False), 0)
-            if not self._started:
-                await self._send_start()
+            out.append(encoder.flush(final=False))
+            await self._flush(out, streaming=True)
             return
-        tail = encoder.encode(rewriter.close()) + encoder.flush(final=True)
+        out.append(encoder.encode(rewriter.close()))
+        out.append(encoder.flush(final=True))
         self._mode = _DONE
-        if self._started:
-            await self.send({"type": "http.response.body", "body": tail, "more_body": False})
-            return
-        body = b"".join(self._pending) + tail
-        self._pending = []
-        start = self._start
-        assert start is not None
-        set_content_length(start["headers"], len(body))
-        await self.send(start)
-        await self.send({"type": "http.response.body", "body": body, "more_body": False})
+        if not self._started:
+            out = self._pending + out
+            self._started = True
+            if self._decoded <= WHOLE_BODY_LIMIT:
+                # The whole page arrived within the limit: one message, its exact length.
+                out = [b"".join(out)]
+                set_content_length(self._start["headers"], len(out[0]))
+            await self.send(self._start)
+        await self.send({"type": "http.response.body", "body": b"".join(out)})
 
-    async def _emit(self, data: bytes, decoded: int) -> None:
-        """Send rewritten bytes, or hold them while the body may still fit one message."""
-        if self._started:
-            if data:
-                await self.send({"type": "http.response.body", "body": data, "more_body": True})
-            return
-        if data:
-            self._pending.append(data)
-        self._decoded += decoded
-        if self._decoded > WHOLE_BODY_LIMIT:
-            await self._send_start()
+    async def _flush(self, out: list[bytes], *, streaming: bool = False) -> None:
+        """Send ``out`` (emptied), or hold it while the page may still fit one message.
 
-    async def _send_start(self) -> None:
-        """Start streaming: no ``Content-Length`` (removed with the stale headers)."""
-        start, self._start = self._start, None
-        assert start is not None
-        self._started = True
-        await self.send(start)
-        body = b"".join(self._pending)
-        self._pending = []
+        ``streaming``: the app streams its body, so the page streams too from now on.
+        """
+        if not self._started:
+            self._pending.extend(out)
+            out.clear()
+            if not streaming and self._decoded <= WHOLE_BODY_LIMIT:
+                return
+            # Start streaming: no Content-Length (removed with the stale headers).
+            self._started = True
+            self._plain_stream = self._decoder.coding in ("", "identity")
+            await self.send(self._start)
+            out, self._pending = self._pending, []
+        body = b"".join(out)
+        out.clear()
         if body:
             await self.send({"type": "http.response.body", "body": body, "more_body": True})
 

@@ -120,6 +120,10 @@ class ConsentCodec:
         self._required = required_key
         self._optional = frozenset(optional_keys)
         self._cache: dict[str, _Verified] = {}
+        # A visitor without a valid cookie: immutable, so one value serves every such request.
+        self._nobody = {
+            gpc: Consent.undecided(required_key, revision, gpc=gpc) for gpc in (False, True)
+        }
 
     def dumps(self, consent: Consent) -> str:
         """The signed cookie value for ``consent`` (which must carry an id)."""
@@ -149,7 +153,7 @@ class ConsentCodec:
                     self._cache.clear()
                 self._cache[value] = verified
                 return verified.consent_gpc if gpc else verified.consent
-        return Consent.undecided(self._required, self._revision, gpc=gpc)
+        return self._nobody[gpc]
 
     def loads_many(self, values: Sequence[str], *, gpc: bool = False) -> Consent:
         """The `Consent` of several cookies of our name arriving at once: the least they grant.
@@ -162,7 +166,7 @@ class ConsentCodec:
         if len(values) <= 1:
             return self.loads(values[0] if values else None, gpc=gpc)
         if len(values) > MAX_DUPLICATE_COOKIES:
-            return Consent.undecided(self._required, self._revision, gpc=gpc)
+            return self._nobody[gpc]
         consents = [self.loads(value, gpc=gpc) for value in values]
         granted = frozenset.intersection(*(c.granted for c in consents))
         consent_id = next((c.id for c in consents if c.id is not None), None)
