@@ -17,8 +17,10 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.types import Message
 
-from consent import ConsentMiddleware, ConsentSettings
+from consent import ConsentMiddleware
+from consent.assets import StaticAssets
 from consent.banner import BannerRenderer
+from consent.catalogue import TextCatalogue
 from consent.state import Consent
 from consent.texts import SHIPPED_LOCALES, UI_TEXTS
 from tests.support import BASE_URL, consent_id, decide, host_app, make_settings
@@ -32,7 +34,13 @@ XSS = "<img src=x onerror=alert(1)>"
 
 def renderer(**overrides: Any) -> BannerRenderer:
     settings = make_settings(**overrides)
-    return BannerRenderer(settings, endpoint_path=settings.path)
+    return BannerRenderer(
+        settings, catalogue=TextCatalogue(settings), assets=StaticAssets(settings.path)
+    )
+
+
+def middleware(**overrides: Any) -> ConsentMiddleware:
+    return ConsentMiddleware(host_app(), make_settings(**overrides))
 
 
 def undecided(*, gpc: bool = False, previous: frozenset[str] = frozenset()) -> Consent:
@@ -92,20 +100,16 @@ def checked(root: Element) -> set[str]:
 
 @pytest.fixture
 def app() -> Iterator[tuple[TestClient, BannerRenderer]]:
-    """A host app under the middleware, with this renderer answering the consent pages."""
-    mw = ConsentMiddleware(host_app(), make_settings(banner={"privacy_policy_url": "/privacy"}))
-    view = BannerRenderer(mw.settings, endpoint_path=mw.settings.path)
-    mw.endpoints.pages["preferences"] = view.preferences_endpoint
-    mw.endpoints.prefix_pages["static"] = view.static_endpoint
-    mw.endpoints.texts_for = view.texts
+    """A host app under the middleware, and the renderer behind its consent pages."""
+    mw = middleware(banner={"privacy_policy_url": "/privacy"})
     with TestClient(mw, base_url=BASE_URL, follow_redirects=False) as client:
-        yield client, view
+        yield client, mw.banner
 
 
 async def call(
-    handler: Any, path: str, headers: dict[str, str], method: str = "GET"
+    app: Any, path: str, headers: dict[str, str], method: str = "GET"
 ) -> tuple[int, dict[str, str], bytes]:
-    """Call a page handler as raw ASGI: headers and body exactly as sent (no decoding)."""
+    """Call an ASGI app as raw ASGI: headers and body exactly as sent (no decoding)."""
     messages: list[Message] = []
     scope = {
         "type": "http",
@@ -121,7 +125,7 @@ async def call(
     async def send(message: Message) -> None:
         messages.append(message)
 
-    await handler(scope, receive, send, None)
+    await app(scope, receive, send)
     start, body = messages
     sent = {k.decode(): v.decode() for k, v in start["headers"]}
     return start["status"], sent, body["body"]
@@ -268,7 +272,7 @@ def test_custom_endpoint_path() -> None:
     assert (
         by_id(root, "consent-settings").get("href", "").startswith("/privacy-choices/preferences?")
     )
-    assert view.asset_url("banner.js").startswith("/privacy-choices/static/")
+    assert view.assets.url("banner.js").startswith("/privacy-choices/static/")
 
 
 def test_next_path_is_per_request_and_cached_markup_is_reused() -> None:
@@ -341,7 +345,7 @@ def test_every_locale_renders_with_its_lang(locale: str) -> None:
     accept = next(b for b in root.iter("button") if b.get("value") == "accept_all")
     assert text_of(accept) == UI_TEXTS[locale]["banner.accept_all"]
     label = next(lb for lb in root.iter("label") if lb.get("for") == "consent-c-analytics")
-    assert text_of(label) == renderer().texts(locale)["category.analytics.label"]
+    assert text_of(label) == renderer().catalogue.texts(locale)["category.analytics.label"]
 
 
 def test_text_overrides_by_locale_then_base_language() -> None:
@@ -354,14 +358,14 @@ def test_text_overrides_by_locale_then_base_language() -> None:
             },
         }
     )
-    austrian = view.texts("de-AT")
+    austrian = view.catalogue.texts("de-AT")
     assert austrian["banner.title"] == "Datenschutz"  # from the base language override
     assert austrian["banner.accept_all"] == "Passt"
     assert austrian["banner.reject_all"] == UI_TEXTS["de"]["banner.reject_all"]  # shipped
     assert austrian["category.analytics.label"] == "Messung"
-    german = view.texts("de")
+    german = view.catalogue.texts("de")
     assert german["banner.accept_all"] == UI_TEXTS["de"]["banner.accept_all"]
-    assert view.texts("en")["banner.title"] == UI_TEXTS["en"]["banner.title"]
+    assert view.catalogue.texts("en")["banner.title"] == UI_TEXTS["en"]["banner.title"]
     root = fragment(view.body_html(undecided(), "de-AT", next_path="/", nonce=None))
     assert by_id(root, "consent-banner").get("lang") == "de-AT"
     assert text_of(by_id(root, "consent-title")) == "Datenschutz"
@@ -369,13 +373,13 @@ def test_text_overrides_by_locale_then_base_language() -> None:
 
 def test_texts_hold_everything_shown_and_cannot_be_changed() -> None:
     view = renderer()
-    texts = view.texts("fr")
+    texts = view.catalogue.texts("fr")
     assert texts["banner.title"] == UI_TEXTS["fr"]["banner.title"]
     assert texts["category.marketing.description"]
     with pytest.raises(TypeError):
         texts["banner.title"] = "x"  # type: ignore[index]
-    assert view.texts("fr") is texts  # computed once per locale
-    assert view.texts("xx")["banner.title"] == UI_TEXTS["en"]["banner.title"]
+    assert view.catalogue.texts("fr") is texts  # computed once per locale
+    assert view.catalogue.texts("xx")["banner.title"] == UI_TEXTS["en"]["banner.title"]
 
 
 def test_unknown_text_ids_and_locales_fail_at_start_up() -> None:
@@ -454,12 +458,12 @@ def test_head_order_and_nonce_on_every_tag() -> None:
         ("script", "consent-js"),
     ]
     gcm, css, js = tags
-    assert gcm.get("src") == view.asset_url("gcm.js")
+    assert gcm.get("src") == view.assets.url("gcm.js")
     assert gcm.get("async") is None
     assert gcm.get("defer") is None
     assert css.get("rel") == "stylesheet"
-    assert css.get("href") == view.asset_url("banner.css")
-    assert js.get("src") == view.asset_url("banner.js")
+    assert css.get("href") == view.assets.url("banner.css")
+    assert js.get("src") == view.assets.url("banner.js")
     assert js.get("defer") is not None
     assert [t.get("nonce") for t in tags] == ["r4nd0m"] * 3
     assert all(t.get("nonce") is None for t in fragment(view.head_html(undecided(), nonce=None)))
@@ -627,7 +631,7 @@ def test_static_assets_are_served_immutable(
     app: tuple[TestClient, BannerRenderer], name: str, content_type: str
 ) -> None:
     client, view = app
-    url = view.asset_url(name)
+    url = view.assets.url(name)
     assert re.fullmatch(rf"/_consent/static/{name.split('.')[0]}\.[0-9a-f]{{8}}\.\w+", url)
     response = client.get(url, headers={"accept-encoding": "identity"})
     assert response.status_code == 200
@@ -644,29 +648,25 @@ def test_static_assets_are_served_immutable(
 
 @pytest.mark.anyio
 async def test_static_assets_are_pre_gzipped() -> None:
-    view = renderer()
-    url = view.asset_url("banner.css")
-    status, headers, body = await call(
-        view.static_endpoint, url, {"accept-encoding": "br, gzip;q=0.8"}
-    )
+    mw = middleware()
+    url = mw.banner.assets.url("banner.css")
+    status, headers, body = await call(mw, url, {"accept-encoding": "br, gzip;q=0.8"})
     assert status == 200
     assert headers["content-encoding"] == "gzip"
     assert headers["vary"] == "Accept-Encoding"
     assert int(headers["content-length"]) == len(body)
     assert gzip.decompress(body) == shipped("banner.css")
-    _, plain, _ = await call(view.static_endpoint, url, {})
+    _, plain, _ = await call(mw, url, {})
     assert plain["etag"] != headers["etag"]  # two representations, two strong validators
-    _, refused, raw = await call(view.static_endpoint, url, {"accept-encoding": "gzip;q=0"})
+    _, refused, raw = await call(mw, url, {"accept-encoding": "gzip;q=0"})
     assert "content-encoding" not in refused
     assert raw == shipped("banner.css")
 
 
 @pytest.mark.anyio
 async def test_static_head_sends_headers_only() -> None:
-    view = renderer()
-    status, headers, body = await call(
-        view.static_endpoint, view.asset_url("banner.js"), {}, method="HEAD"
-    )
+    mw = middleware()
+    status, headers, body = await call(mw, mw.banner.assets.url("banner.js"), {}, method="HEAD")
     assert status == 200
     assert body == b""
     assert int(headers["content-length"]) == len(shipped("banner.js"))
@@ -692,27 +692,27 @@ def test_static_unknown_names_are_404(app: tuple[TestClient, BannerRenderer], pa
 
 @pytest.mark.anyio
 async def test_static_traversal_in_raw_path_is_404() -> None:
-    view = renderer()
-    hashed = view.asset_url("banner.js").rsplit("/", 1)[1]
+    mw = middleware()
+    hashed = mw.banner.assets.url("banner.js").rsplit("/", 1)[1]
     for path in (
         f"/_consent/static/../static/{hashed}",
         f"/_consent/static/./{hashed}",
         f"/_consent/static/{hashed}/",
     ):
-        status, _, _ = await call(view.static_endpoint, path, {})
+        status, _, _ = await call(mw, path, {})
         assert status == 404, path
 
 
 def test_asset_url_of_unknown_asset() -> None:
     with pytest.raises(KeyError, match=r"nope\.js"):
-        renderer().asset_url("nope.js")
+        renderer().assets.url("nope.js")
 
 
 def test_endpoint_path_with_trailing_slash() -> None:
-    settings: ConsentSettings = make_settings()
-    view = BannerRenderer(settings, endpoint_path="/_consent/")
-    assert view.asset_url("gcm.js").startswith("/_consent/static/gcm.")
+    view = renderer(path="/_consent/")
+    assert view.assets.url("gcm.js").startswith("/_consent/static/gcm.")
     assert view.preferences_url == "/_consent/preferences"
+    assert StaticAssets("/_consent/").url("gcm.js") == view.assets.url("gcm.js")
 
 
 def test_injected_markup_is_ascii_for_pages_of_any_charset() -> None:
@@ -736,14 +736,15 @@ async def test_own_preferences_template_keeps_only_the_framing_rule(tmp_path: Pa
         '<link rel="stylesheet" href="https://cdn.example/site.css"><main>mine</main></html>',
         encoding="utf-8",
     )
-    view = renderer(banner={"template_dir": str(tmp_path)})
+    mw = middleware(banner={"template_dir": str(tmp_path)})
     messages: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: Message) -> None:
         messages.append(message)
 
-    settings = make_settings()
-    mw = ConsentMiddleware(host_app(), settings)
     scope = {
         "type": "http",
         "method": "GET",
@@ -751,7 +752,7 @@ async def test_own_preferences_template_keeps_only_the_framing_rule(tmp_path: Pa
         "query_string": b"next=/a",
         "headers": [(b"accept-language", b"it")],
     }
-    await view.preferences_endpoint(scope, None, send, mw.runtime.read(scope))
+    await mw(scope, receive, send)
     headers = dict(messages[0]["headers"])
     assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
     assert b"<main>mine</main>" in messages[1]["body"]

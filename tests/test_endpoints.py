@@ -307,6 +307,29 @@ def test_unknown_subpath_is_404(client_for: ClientFactory) -> None:
     assert client_for().get("/_consent/nothing-here").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("DELETE", "/_consent", 405, "GET, HEAD, POST"),
+        ("POST", "/_consent/preferences", 405, "GET, HEAD"),
+        ("PUT", "/_consent/static/banner.js", 405, "GET, HEAD"),
+        ("GET", "/_consent/nothing-here", 404, None),
+    ],
+)
+def test_refusals_inside_a_starlette_app_are_ours(
+    method: str, path: str, status: int, allow: str | None
+) -> None:
+    # Starlette sets scope["app"] before its middleware runs; Starlette's own routing then
+    # raises HTTPException for 404/405, which would leave this middleware as a 500.
+    app = host_app()
+    app.add_middleware(ConsentMiddleware, settings=make_settings())
+    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client:
+        response = client.request(method, path, headers=SAME_ORIGIN)
+    assert response.status_code == status
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers.get("allow") == allow
+
+
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     body=st.one_of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consent.i18n import negotiate_locale
+from consent.i18n import LocaleNegotiator, negotiate_locale
 
 OFFERED = ["en", "de", "fr", "pt-BR"]
 
@@ -30,3 +30,22 @@ OFFERED = ["en", "de", "fr", "pt-BR"]
 )
 def test_negotiate(header: str | None, expected: str) -> None:
     assert negotiate_locale(header, OFFERED, "en") == expected
+
+
+@pytest.mark.parametrize(
+    "header", [None, "", "de-AT,de;q=0.9", "pt-br", "ja, fr;q=0.1", "*", ";;;", "x" * 10_000]
+)
+def test_negotiator_agrees_with_the_function(header: str | None) -> None:
+    negotiator = LocaleNegotiator(OFFERED, "en")
+    first = negotiator.negotiate(header)
+    assert first == negotiate_locale(header, OFFERED, "en")
+    assert negotiator.negotiate(header) == first  # memoised answer is the same
+
+
+def test_negotiator_memo_stays_bounded() -> None:
+    negotiator = LocaleNegotiator(OFFERED, "en")
+    for index in range(2_000):
+        assert negotiator.negotiate(f"x{index}, de") == "de"
+    assert len(negotiator._cache) <= 512
+    assert negotiator.multilingual
+    assert not LocaleNegotiator(["en"], "en").multilingual

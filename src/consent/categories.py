@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from consent.cache import MISSING, BoundedCache
+
 __all__ = [
     "GOOGLE_CONSENT_SIGNALS",
     "Category",
@@ -283,7 +285,7 @@ class CookieClassifier:
         if builtin:
             self._load_builtin({c.key for c in categories})
         self._prefix_buckets = _prefix_buckets(self._builtin_prefix)
-        self._cache: dict[str, str | None] = {}
+        self._cache: BoundedCache[str, str | None] = BoundedCache(self._CACHE_LIMIT)
 
     def _load_builtin(self, configured: Iterable[str]) -> None:
         keys = set(configured)
@@ -297,14 +299,9 @@ class CookieClassifier:
 
     def classify(self, name: str) -> str | None:
         """The category key of cookie ``name``, or ``None`` when unclassified."""
-        try:
-            return self._cache[name]
-        except KeyError:
-            pass
-        key = self._lookup(name)
-        if len(self._cache) >= self._CACHE_LIMIT:
-            self._cache.clear()  # cheap and bounded; hot names come straight back
-        self._cache[name] = key
+        key = self._cache.get(name, MISSING)
+        if key is MISSING:
+            return self._cache.set(name, self._lookup(name))
         return key
 
     def _lookup(self, name: str) -> str | None:

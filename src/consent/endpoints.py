@@ -1,9 +1,10 @@
-"""The ``/_consent`` endpoints: read the state, record a choice.
+"""The ``/_consent`` endpoints: read the state, record a choice, the pages below them.
 
 Wire contract (SPEC section 2): ``GET`` answers the JSON state; ``POST`` takes a
-form or JSON body with ``action``, ``categories`` and ``next``; forms get
-``303 See Other``, JSON clients the new state. Bad input changes nothing and
-gets a 4xx that names the problem.
+form or JSON body with ``action``, ``categories`` and ``next`` (both decoded onto one
+pydantic model, `ChoiceBody`); forms get ``303 See Other``, JSON clients the new
+state. Bad input changes nothing and gets a 4xx that names the problem. Routing is a
+Starlette `Router`: ``/``, ``/preferences`` and ``/static/{name}`` below the consent path.
 """
 
 from __future__ import annotations
@@ -11,21 +12,24 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from consent.decision import Choice, ChoiceError, Method, apply_choice
-from consent.i18n import negotiate_locale
+from consent.catalogue import TextCatalogue
+from consent.decision import Action, Choice, Method, apply_choice, safe_next
+from consent.i18n import LocaleNegotiator
 from consent.records.model import RecordDataError
 from consent.runtime import ConsentRuntime, RequestView
 from consent.state import Consent
 
-__all__ = ["ConsentEndpoints", "Decision"]
+__all__ = ["ChoiceBody", "ConsentEndpoints", "Decision", "DecisionHook", "PageHandler"]
 
 logger = logging.getLogger("consent")
 
@@ -34,6 +38,8 @@ JSON_TYPE = "application/json"
 NO_STORE = {"cache-control": "no-store"}
 _MAX_FORM_FIELDS = 64
 _DIGITS = re.compile(r"[0-9]{1,18}")
+#: Where the router's apps find the request's `RequestView` (a key of the routed scope).
+_VIEW = "consent.view"
 
 
 class Decision:
@@ -59,6 +65,7 @@ class Decision:
 
 
 DecisionHook = Callable[[Decision], Awaitable[None]]
+#: A page below the consent path: an ASGI app that also gets the request's view.
 PageHandler = Callable[[Scope, Receive, Send, RequestView], Awaitable[None]]
 
 
@@ -69,72 +76,182 @@ class _RefusedError(Exception):
         self.message = message
 
 
+# -- the POST body --------------------------------------------------------------------------
+
+_BAD_ACTION = "`action` must be accept_all, reject_all or save"
+_NO_ACTION = "exactly one `action` is required: accept_all, reject_all or save"
+_BAD_CATEGORIES = "`categories` must be a list of strings"
+_ACTIONS = frozenset(action.value for action in Action)
+#: Form fields that may repeat (a checkbox per category); every other one is single.
+_LIST_FIELDS = frozenset({"categories"})
+#: What a form that repeats a single field is told (a JSON object cannot repeat a key).
+_REPEATED = {"action": _NO_ACTION, "next": "`next` given more than once"}
+
+
+class ChoiceBody(BaseModel):
+    """A ``POST /_consent`` body; a form and a JSON object decode onto the same fields.
+
+    Validate with ``context={"categories": <the configured keys>}``; `problem` turns a
+    `ValidationError` into the message the 400 answer carries.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    action: str
+    categories: list[str] = Field(default_factory=list, max_length=_MAX_FORM_FIELDS)
+    next: str | None = None
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in _ACTIONS:
+            raise ValueError(_BAD_ACTION)
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        known: Collection[str] = (info.context or {}).get("categories", ())
+        unknown = sorted({key for key in value if key not in known})
+        if unknown:
+            shown = ", ".join(repr(k[:40]) for k in unknown[:5])
+            raise ValueError(f"unknown category: {shown}")
+        return value
+
+    def choice(self) -> Choice:
+        """The validated choice; ``next`` made safe (`safe_next`)."""
+        action = Action(self.action)
+        # A form posts its ticked boxes whichever button was pressed: only `save` reads them.
+        chosen = frozenset(self.categories) if action is Action.SAVE else frozenset()
+        return Choice(action=action, categories=chosen, next=safe_next(self.next))
+
+    @staticmethod
+    def problem(error: ValidationError) -> str:
+        """What a 400 answer says about ``error`` (its first problem, unknown fields first)."""
+        problems = error.errors(include_url=False)
+        extra = sorted(str(p["loc"][0])[:40] for p in problems if p["type"] == "extra_forbidden")
+        if extra:
+            return f"unknown field: {', '.join(extra)}"
+        first = problems[0]
+        if not first["loc"]:
+            return "JSON body must be an object"
+        field, kind = first["loc"][0], first["type"]
+        if kind == "value_error":
+            return str(first["ctx"]["error"])
+        if kind == "missing":
+            return _NO_ACTION
+        if field == "categories":
+            return "too many categories" if kind == "too_long" else _BAD_CATEGORIES
+        return f"`{field}` must be a string"
+
+
+# -- routing ------------------------------------------------------------------------------
+
+
+class _WithView:
+    """An ASGI app for the router, from a handler that also takes the request's view."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: PageHandler) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handler(scope, receive, send, scope[_VIEW])
+
+
+class _Route(Route):
+    """A `Route` whose wrong-method answer is ours: 405 with ``Allow`` and ``no-store``.
+
+    Starlette's own raises ``HTTPException`` when the scope has an ``app`` (any Starlette
+    app outside this middleware sets one), which would escape the middleware as a 500.
+    """
+
+    def __init__(self, path: str, app: ASGIApp, *, methods: Sequence[str]) -> None:
+        super().__init__(path, app, methods=methods)
+        self.app = app  # always ASGI: a plain function is not a request handler here
+        # Fixed order, not the route's set: the header reads the same on every answer.
+        self.allow = ", ".join(m for m in ("GET", "HEAD", "POST") if m in (self.methods or ()))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            response = PlainTextResponse(
+                "Method Not Allowed", 405, headers={"allow": self.allow, **NO_STORE}
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    await PlainTextResponse("Not Found", 404, headers=NO_STORE)(scope, receive, send)
+
+
 class ConsentEndpoints:
-    """A tiny ASGI app for everything under the consent path."""
+    """The ASGI app for everything under the consent path (called with the request's view).
+
+    Collaborators come in through the constructor: the pages below the path
+    (``preferences``, ``assets``), the text catalogue a decision records, the locale
+    negotiator, and ``on_decision``: hooks awaited with every decision before it takes
+    effect (the records writer). ``on_decision`` stays a public list so that tests and
+    benchmarks can put their own recorder in place of the configured one.
+    """
 
     def __init__(
         self,
         runtime: ConsentRuntime,
         *,
-        pages: Mapping[str, PageHandler] | None = None,
-        prefix_pages: Mapping[str, PageHandler] | None = None,
-        texts_for: Callable[[str], Mapping[str, str]] | None = None,
+        locales: LocaleNegotiator,
+        catalogue: TextCatalogue,
+        preferences: PageHandler,
+        assets: ASGIApp,
         on_decision: Sequence[DecisionHook] = (),
     ) -> None:
         self.runtime = runtime
-        self.locales = frozenset(runtime.settings.banner.locales)
-        self.default_locale = runtime.settings.banner.default_locale
-        #: Called with every decision before it takes effect (the records writer).
+        self.locales = locales
+        self.catalogue = catalogue
         self.on_decision: list[DecisionHook] = list(on_decision)
-        #: Extra ``GET`` pages below the consent path (``preferences``, ``static/...``).
-        self.pages: dict[str, PageHandler] = dict(pages or {})
-        self.prefix_pages: dict[str, PageHandler] = dict(prefix_pages or {})
-        #: The exact texts a visitor sees in ``locale`` (recorded with each decision).
-        self.texts_for: Callable[[str], Mapping[str, str]] = texts_for or self._category_texts
-
-    def _category_texts(self, locale: str) -> Mapping[str, str]:
-        texts: dict[str, str] = {}
-        for category in self.runtime.settings.categories:
-            texts[f"category.{category.key}.label"] = category.label_for(locale)
-            texts[f"category.{category.key}.description"] = category.description_for(locale)
-        return texts
+        self._path = runtime.endpoint_path
+        self._category_keys = frozenset(c.key for c in runtime.settings.categories)
+        routes = [
+            _Route("/", _WithView(self._root), methods=["GET", "HEAD", "POST"]),
+            _Route("/preferences", _WithView(preferences), methods=["GET", "HEAD"]),
+            _Route("/static/{name:path}", assets, methods=["GET", "HEAD"]),
+        ]
+        self.router = Router(routes, redirect_slashes=False, default=_not_found)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, view: RequestView) -> None:
         """Answer one request below the consent path."""
-        sub = scope["path"][len(self.runtime.endpoint_path) :].strip("/")
-        method = scope["method"]
-        if sub == "":
-            if method in ("GET", "HEAD"):
-                response = self._state_response(view)
-            elif method == "POST":
-                response = await self._post(scope, receive, view)
-            else:
-                response = PlainTextResponse(
-                    "Method Not Allowed", 405, headers={"allow": "GET, HEAD, POST", **NO_STORE}
-                )
-            await response(scope, receive, send)
-            return
-        handler = self.pages.get(sub)
-        if handler is None:
-            head, _, _ = sub.partition("/")
-            handler = self.prefix_pages.get(head)
-        if handler is None:
-            await PlainTextResponse("Not Found", 404, headers=NO_STORE)(scope, receive, send)
-        elif method not in ("GET", "HEAD"):
-            response = PlainTextResponse(
-                "Method Not Allowed", 405, headers={"allow": "GET, HEAD", **NO_STORE}
-            )
-            await response(scope, receive, send)
+        routed = {**scope, "path": self._route_path(scope["path"]), "root_path": "", _VIEW: view}
+        await self.router(routed, receive, send)
+
+    def _route_path(self, path: str) -> str:
+        """The path below the consent path that the routes match.
+
+        Surplus slashes are forgiven (``/_consent/``, ``/_consent/preferences/``), except
+        under ``static/``: assets exist only under their exact names. A static path that
+        would need forgiving still goes to the static route (methods are checked alike),
+        with a name that starts with ``/`` and so names no asset.
+        """
+        rest = path[len(self._path) :]
+        sub = rest.strip("/")
+        if sub == "static" or sub.startswith("static/"):
+            return rest if rest.startswith("/static/") else "/static//" + sub
+        return "/" + sub
+
+    # -- GET and POST /_consent ----------------------------------------------------------
+
+    async def _root(self, scope: Scope, receive: Receive, send: Send, view: RequestView) -> None:
+        response: Response
+        if scope["method"] == "POST":
+            response = await self._post(scope, receive, view)
         else:
-            await handler(scope, receive, send, view)
+            locale = self.locales.negotiate(view.locale_header)
+            response = self._state_response(view.consent, locale)
+        await response(scope, receive, send)
 
-    def locale_for(self, view: RequestView) -> str:
-        """The visitor's language among the shipped ones."""
-        return negotiate_locale(view.locale_header, self.locales, self.default_locale)
-
-    def _state_response(self, view: RequestView, consent: Consent | None = None) -> Response:
-        body = self.runtime.state_json(consent or view.consent, self.locale_for(view))
-        return JSONResponse(body, headers=NO_STORE)
+    def _state_response(self, consent: Consent, locale: str) -> Response:
+        return JSONResponse(self.runtime.state_json(consent, locale), headers=NO_STORE)
 
     # -- POST -----------------------------------------------------------------------------
 
@@ -142,25 +259,23 @@ class ConsentEndpoints:
         headers = Headers(scope=scope)
         wants_json = JSON_TYPE in headers.get("accept", "")
         try:
-            self._check_origin(scope, headers)
+            self._check_origin(headers)
             content_type = self._content_type(headers)
             body = await self._read_body(receive, headers)
-            fields = self._parse(body, content_type)
-            choice = Choice.from_fields(fields, self.runtime.settings)
-        except (_RefusedError, ChoiceError) as exc:
-            status = exc.status if isinstance(exc, _RefusedError) else 400
-            message = exc.message if isinstance(exc, _RefusedError) else str(exc)
-            logger.debug("consent POST refused (%s): %s", status, message)
+            choice = self._choice(body, content_type)
+        except _RefusedError as exc:
+            logger.debug("consent POST refused (%s): %s", exc.status, exc.message)
             if wants_json or (
-                status == 400 and headers.get("content-type", "").startswith(JSON_TYPE)
+                exc.status == 400 and headers.get("content-type", "").startswith(JSON_TYPE)
             ):
-                return JSONResponse({"error": message}, status, headers=NO_STORE)
-            return PlainTextResponse(message, status, headers=NO_STORE)
+                return JSONResponse({"error": exc.message}, exc.status, headers=NO_STORE)
+            return PlainTextResponse(exc.message, exc.status, headers=NO_STORE)
 
         consent, method = apply_choice(self.runtime.settings, view.consent, choice)
         wants_json = wants_json or content_type == JSON_TYPE
-        locale = self.locale_for(view)
-        decision = Decision(consent, method, locale, choice.next, scope, self.texts_for(locale))
+        locale = self.locales.negotiate(view.locale_header)
+        texts = self.catalogue.texts(locale)
+        decision = Decision(consent, method, locale, choice.next, scope, texts)
         try:
             for hook in self.on_decision:
                 await hook(decision)
@@ -172,7 +287,7 @@ class ConsentEndpoints:
             return PlainTextResponse(message, 400, headers=NO_STORE)
         response: Response
         if wants_json:
-            response = self._state_response(view, consent)
+            response = self._state_response(consent, locale)
         else:
             response = RedirectResponse(choice.next, status_code=303, headers=NO_STORE)
         name, value = self.runtime.consent_cookie_header(consent, secure=view.secure)
@@ -180,7 +295,7 @@ class ConsentEndpoints:
         response.raw_headers.extend(self.runtime.expired_cookie_headers(view.cookies, consent))
         return response
 
-    def _check_origin(self, scope: Scope, headers: Headers) -> None:
+    def _check_origin(self, headers: Headers) -> None:
         """Refuse cross-origin posts (CSRF); non-browser clients send no Origin at all.
 
         A page with ``Referrer-Policy: no-referrer`` makes the browser send ``Origin: null``
@@ -227,7 +342,7 @@ class ConsentEndpoints:
         utf8 = charset.replace(" ", "") in ("", "charset=utf-8", 'charset="utf-8"')
         if media_type == JSON_TYPE and not utf8:
             raise _RefusedError(415, "JSON bodies must be UTF-8")
-        # A form's fields are percent-encoded ASCII whatever its charset; see `_parse_form`.
+        # A form's fields are percent-encoded ASCII whatever its charset; see `_form_fields`.
         return media_type
 
     async def _read_body(self, receive: Receive, headers: Headers) -> bytes:
@@ -252,19 +367,18 @@ class ConsentEndpoints:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    @staticmethod
-    def _parse(body: bytes, content_type: str) -> dict[str, list[str]]:
-        if content_type == FORM_TYPE:
-            return _parse_form(body)
+    def _choice(self, body: bytes, content_type: str) -> Choice:
+        """The choice a body describes: decoded by its type, validated by `ChoiceBody`."""
+        data = _form_fields(body) if content_type == FORM_TYPE else _json_fields(body)
         try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _RefusedError(400, "body is not valid UTF-8") from None
-        return _parse_json(text)
+            parsed = ChoiceBody.model_validate(data, context={"categories": self._category_keys})
+        except ValidationError as exc:
+            raise _RefusedError(400, ChoiceBody.problem(exc)) from None
+        return parsed.choice()
 
 
-def _parse_form(body: bytes) -> dict[str, list[str]]:
-    """Fields of a form body; a ``next`` that is not UTF-8 becomes ``/``.
+def _form_fields(body: bytes) -> dict[str, Any]:
+    """A form body as `ChoiceBody` input; a ``next`` that is not UTF-8 becomes ``/``.
 
     Our forms say ``accept-charset="utf-8"``, but a page served in another encoding (or an
     old template) may still post its own: the decision stays valid, only the way back is
@@ -290,7 +404,15 @@ def _parse_form(body: bytes) -> dict[str, list[str]]:
                 raise _RefusedError(400, f"malformed form body: `{key[:40]}` is not UTF-8")
             value = "/"
         fields.setdefault(key, []).append(value)
-    return fields
+    data: dict[str, Any] = {}
+    for key, values in fields.items():
+        if key in _LIST_FIELDS or key not in ChoiceBody.model_fields:
+            data[key] = values
+        elif len(values) == 1:
+            data[key] = values[0]
+        else:
+            raise _RefusedError(400, _REPEATED.get(key, f"`{key}` given more than once"))
+    return data
 
 
 def _utf8(text: str) -> str | None:
@@ -301,25 +423,14 @@ def _utf8(text: str) -> str | None:
         return None
 
 
-def _parse_json(text: str) -> dict[str, list[str]]:
+def _json_fields(body: bytes) -> Any:
+    """A JSON body as `ChoiceBody` input (``json``, not pydantic's parser: a lone surrogate
+    in ``next`` is a valid JSON string, and `safe_next` replaces it with ``/``)."""
     try:
-        data: Any = json.loads(text)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _RefusedError(400, "body is not valid UTF-8") from None
+    try:
+        return json.loads(text)
     except (ValueError, RecursionError):
         raise _RefusedError(400, "malformed JSON body") from None
-    if not isinstance(data, dict):
-        raise _RefusedError(400, "JSON body must be an object")
-    fields: dict[str, list[str]] = {}
-    for key, value in data.items():
-        if key == "categories":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise _RefusedError(400, "`categories` must be a list of strings")
-            if len(value) > _MAX_FORM_FIELDS:
-                raise _RefusedError(400, "too many categories")
-            fields[key] = list(value)
-        elif isinstance(value, str):
-            fields[key] = [value]
-        elif value is None and key == "next":
-            continue
-        else:
-            raise _RefusedError(400, f"`{str(key)[:40]}` must be a string")
-    return fields

@@ -15,12 +15,16 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from consent.assets import StaticAssets
 from consent.banner import BannerRenderer
 from consent.blocking import BlockingRules
+from consent.catalogue import TextCatalogue
 from consent.endpoints import ConsentEndpoints
 from consent.headers import HeaderList
 from consent.html_response import consent_etag, strip_etag_suffix
+from consent.i18n import LocaleNegotiator
 from consent.pages import PageRewriting
+from consent.preferences import PreferencesPage
 from consent.records import Recorder, recorder_for
 from consent.responder import Responder, WebSocketResponder
 from consent.runtime import ConsentRuntime, RequestView
@@ -67,20 +71,21 @@ class ConsentMiddleware:
         self.app = app
         self.settings = settings = _resolve_settings(settings, overrides)
         self.runtime = ConsentRuntime(settings)
-        self.banner = BannerRenderer(settings, endpoint_path=settings.path)
+        locales = LocaleNegotiator(settings.banner.locales, settings.banner.default_locale)
+        catalogue = TextCatalogue(settings)
+        assets = StaticAssets(settings.path)
+        self.banner = BannerRenderer(settings, catalogue=catalogue, assets=assets)
         self.recorder: Recorder | None = recorder_for(settings)
         self.endpoints = ConsentEndpoints(
             self.runtime,
-            pages={"preferences": self.banner.preferences_endpoint},
-            prefix_pages={"static": self.banner.static_endpoint},
-            texts_for=self.banner.texts,
+            locales=locales,
+            catalogue=catalogue,
+            preferences=PreferencesPage(self.banner, locales),
+            assets=assets,
             on_decision=[self.recorder.record] if self.recorder is not None else [],
         )
         self.pages = PageRewriting(
-            BlockingRules.from_categories(settings.categories),
-            self.banner,
-            locales=settings.banner.locales,
-            default_locale=settings.banner.default_locale,
+            BlockingRules.from_categories(settings.categories), self.banner, locales
         )
         self._filter_request_cookies = settings.filter_request_cookies
         self._exclude_prefixes = self.runtime.exclude_prefixes

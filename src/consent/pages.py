@@ -1,21 +1,21 @@
 """How the HTML pages of one request are rewritten: locale, ETag variant, rewriter.
 
-`PageRewriting` is built once per middleware from its collaborators; per request
-it hands out a `PagePlan`, which negotiates the visitor's language once and
-builds a rewriter only when the app really answers with a page.
+`PageRewriting` is built once per middleware from its collaborators (the blocking
+rules, the `BannerRenderer`, the `LocaleNegotiator`); per request it hands out a
+`PagePlan`, which negotiates the visitor's language once and builds a rewriter only
+when the app really answers with a page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from urllib.parse import quote
 
 from starlette.types import Scope
 
 from consent.banner import BannerRenderer
-from consent.blocking import BlockingRules
 from consent.html_response import HtmlPolicy
-from consent.i18n import negotiate_locale
+from consent.i18n import LocaleNegotiator
+from consent.blocking import BlockingRules
 from consent.rewriter import HtmlRewriter, PageInjection
 from consent.runtime import RequestView
 
@@ -34,16 +34,13 @@ class PageRewriting:
         self,
         rules: BlockingRules,
         banner: BannerRenderer,
-        *,
-        locales: Collection[str],
-        default_locale: str,
+        locales: LocaleNegotiator,
     ) -> None:
         self.rules = rules
         self.banner = banner
         self.policy = HtmlPolicy()
-        self._locales = frozenset(locales)
-        self._default_locale = default_locale
-        self.multilingual = len(self._locales) > 1
+        self.locales = locales
+        self.multilingual = locales.multilingual
         # The rewritten page depends on the consent cookie, and on the language if several.
         self.vary = ("Cookie", "Accept-Language") if self.multilingual else ("Cookie",)
 
@@ -53,7 +50,7 @@ class PageRewriting:
 
     def locale_for(self, view: RequestView) -> str:
         """The visitor's language among the configured ones."""
-        return negotiate_locale(view.locale_header, self._locales, self._default_locale)
+        return self.locales.negotiate(view.locale_header)
 
 
 class PagePlan:

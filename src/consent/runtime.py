@@ -18,6 +18,7 @@ from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 from consent.body_codec import DECODABLE
+from consent.cache import MISSING, BoundedCache
 from consent.categories import CookieClassifier
 from consent.settings import ConsentSettings
 from consent.state import Consent, ConsentCodec
@@ -41,6 +42,9 @@ LOG_LONG_COOKIE_HEADER = (
 #: Cookie headers up to this size are cached (bounds the cache's memory).
 _CACHEABLE_COOKIE_HEADER = 2048
 _COOKIE_STATE_CACHE_LIMIT = 4096
+#: Browsers send a handful of ``Accept-Encoding`` spellings; longer values are not cached.
+_CACHEABLE_ACCEPT_ENCODING = 256
+_ACCEPT_ENCODING_CACHE_LIMIT = 256
 #: Undecided states hold no signature that could expire; refresh them now and then anyway.
 _UNDECIDED_STATE_TTL = 3600.0
 #: Cookies of declined categories expired per response, at most (the rest on later requests).
@@ -169,7 +173,9 @@ class ConsentRuntime:
         self._filter_request_cookies = settings.filter_request_cookies
         self._our_names = frozenset({self.cookie_name, HOST_PREFIX + self.cookie_name})
         self._honour_gpc = settings.honour_gpc
-        self._cookie_states: dict[tuple[bytes, bool, bool], CookieState] = {}
+        self._cookie_states: BoundedCache[tuple[bytes, bool, bool], CookieState] = BoundedCache(
+            _COOKIE_STATE_CACHE_LIMIT
+        )
         self._max_cookie_header = settings.max_cookie_header_bytes
         self._warned_long_cookie_header = False
         self._block_unclassified = settings.unclassified_cookies == "block"
@@ -179,7 +185,9 @@ class ConsentRuntime:
         self._cookie_attrs = self._consent_cookie_attributes(settings)
         domains = settings.expire_cookie_domains
         self._expire_suffixes = ("", *(f"; Domain={domain}" for domain in domains))
-        self._narrowed_codings: dict[bytes, bytes | None] = {}
+        self._narrowed_codings: BoundedCache[bytes, bytes | None] = BoundedCache(
+            _ACCEPT_ENCODING_CACHE_LIMIT
+        )
 
     @staticmethod
     def _consent_cookie_attributes(settings: ConsentSettings) -> str:
@@ -244,9 +252,7 @@ class ConsentRuntime:
         if state is None or state.expires_at <= time.time():
             state = self._cookie_state(cookie_header, gpc, secure)
             if len(cookie_header) <= _CACHEABLE_COOKIE_HEADER:
-                if len(self._cookie_states) >= _COOKIE_STATE_CACHE_LIMIT:
-                    self._cookie_states.clear()
-                self._cookie_states[key] = state
+                self._cookie_states.set(key, state)
         return RequestView(state, locale_header, if_none_match, accept_encoding, fetch_dest, secure)
 
     def _cookie_state(self, cookie_header: bytes, gpc: bool, secure: bool) -> CookieState:
@@ -298,8 +304,9 @@ class ConsentRuntime:
         An HTML page compressed with brotli or zstd could not be rewritten: asking the app
         only for what we can decode keeps its trackers from passing unseen.
         """
-        if value in self._narrowed_codings:
-            return self._narrowed_codings[value]
+        cached = self._narrowed_codings.get(value, MISSING)
+        if cached is not MISSING:
+            return cached
         kept = []
         for part in value.split(b","):
             coding = part.split(b";", 1)[0].strip().lower()
@@ -307,10 +314,8 @@ class ConsentRuntime:
                 kept.append(part.strip())
         narrowed = b", ".join(kept) or b"identity"
         result = None if narrowed == value.strip() else narrowed
-        if len(value) <= 256:  # browsers send a handful of spellings; others are not cached
-            if len(self._narrowed_codings) >= 256:
-                self._narrowed_codings.clear()
-            self._narrowed_codings[value] = result
+        if len(value) <= _CACHEABLE_ACCEPT_ENCODING:
+            self._narrowed_codings.set(value, result)
         return result
 
     # -- cookies --------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 
 from itsdangerous import BadSignature, BadTimeSignature, SignatureExpired, TimestampSigner
 
+from consent.cache import BoundedCache
+
 __all__ = ["Consent", "ConsentCodec", "new_consent_id"]
 
 logger = logging.getLogger("consent")
@@ -119,7 +121,7 @@ class ConsentCodec:
         self._revision = revision
         self._required = required_key
         self._optional = frozenset(optional_keys)
-        self._cache: dict[str, _Verified] = {}
+        self._cache: BoundedCache[str, _Verified] = BoundedCache(self._CACHE_LIMIT)
         # A visitor without a valid cookie: immutable, so one value serves every such request.
         self._nobody = {
             gpc: Consent.undecided(required_key, revision, gpc=gpc) for gpc in (False, True)
@@ -149,9 +151,7 @@ class ConsentCodec:
                 return cached.consent_gpc if gpc else cached.consent
             verified = self._verify(value)
             if verified is not None:
-                if len(self._cache) >= self._CACHE_LIMIT:
-                    self._cache.clear()
-                self._cache[value] = verified
+                self._cache.set(value, verified)
                 return verified.consent_gpc if gpc else verified.consent
         return self._nobody[gpc]
 

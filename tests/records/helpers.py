@@ -1,5 +1,5 @@
 """Builders shared by the records tests: decisions, records, a store that fails on demand,
-and the middleware wiring (until middleware.py does it itself)."""
+and a recorder of the test's own in the middleware's place."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import anyio
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from consent import ConsentMiddleware, ConsentSettings
 from consent.decision import Method
@@ -143,32 +143,14 @@ class FlakyStore(RecordStore):
 def wire(middleware: ConsentMiddleware, recorder: Recorder) -> ASGIApp:
     """Make ``recorder`` the middleware's records writer (tests inject stores and timings).
 
-    When middleware.py already made its own recorder, ours takes its place (hook and
-    lifespan); otherwise we do that wiring here.
+    Ours takes the configured recorder's place in the endpoints' ``on_decision`` hooks
+    (the documented way to swap it) and in the lifespan hook.
     """
-    existing: Recorder | None = getattr(middleware, "recorder", None)
-    if existing is not None:
-        middleware.endpoints.on_decision.remove(existing.record)
-        middleware.endpoints.on_decision.append(recorder.record)
-        middleware.recorder = recorder
-        return middleware
+    if middleware.recorder is not None:
+        middleware.endpoints.on_decision.remove(middleware.recorder.record)
     middleware.endpoints.on_decision.append(recorder.record)
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await middleware(scope, receive, send)
-            return
-
-        async def lifespan_send(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                await recorder.start()
-            elif message["type"] == "lifespan.shutdown.complete":
-                await recorder.stop()
-            await send(message)
-
-        await middleware(scope, receive, lifespan_send)
-
-    return app
+    middleware.recorder = recorder
+    return middleware
 
 
 def settings_with_records(**records: Any) -> ConsentSettings:

@@ -76,7 +76,7 @@ def test_every_decision_is_recorded_with_its_texts(tmp_path: Path) -> None:
     assert first.revision == 1
     assert "analytics" in first.granted
     assert "analytics" in history[1].denied
-    assert texts == dict(middleware.endpoints.texts_for("en"))
+    assert texts == dict(middleware.endpoints.catalogue.texts("en"))
 
 
 @pytest.mark.parametrize("client_ip", ["203.0.113.77", "2001:db8:1234:5678::42"])

@@ -1,0 +1,147 @@
+"""`StaticAssets`: the banner's JS and CSS under content-hashed names, and their endpoint.
+
+Everything is done once, in ``__init__``: the files are read from the package, hashed,
+gzipped and given strong ETags. A name embeds the content's hash, so an asset is
+immutable under its name and cached for a year; a new release gets new names.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+
+from starlette.types import Receive, Scope, Send
+
+from consent.headers import HeaderList
+
+__all__ = ["ASSET_FILES", "STATIC_CACHE_CONTROL", "StaticAssets", "respond"]
+
+#: Assets are immutable under their content-hashed names: cache them for a year.
+STATIC_CACHE_CONTROL = b"public, max-age=31536000, immutable"
+#: The shipped files, in ``consent/static/banner/``.
+ASSET_FILES = ("banner.js", "banner.css", "gcm.js")
+
+_CONTENT_TYPES = {
+    ".js": b"text/javascript; charset=utf-8",
+    ".css": b"text/css; charset=utf-8",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Asset:
+    """One static file, ready to send as it is or gzipped."""
+
+    body: bytes
+    gzipped: bytes
+    content_type: bytes
+    etag: bytes
+    etag_gzip: bytes
+
+
+class StaticAssets:
+    """The shipped assets, served by name below ``<endpoint_path>/static/``.
+
+    An ASGI app for the ``/static/{name}`` route: it reads ``path_params["name"]``,
+    and only the precomputed hashed names exist (no file system lookup at all).
+    """
+
+    __slots__ = ("_assets", "_names", "prefix")
+
+    def __init__(self, endpoint_path: str) -> None:
+        self.prefix = endpoint_path.rstrip("/") + "/static/"
+        self._assets: dict[str, _Asset] = {}
+        self._names: dict[str, str] = {}
+        for name in ASSET_FILES:
+            self._load(name)
+
+    def _load(self, name: str) -> None:
+        body = (resources.files("consent") / "static" / "banner" / name).read_bytes()
+        digest = hashlib.sha256(body).hexdigest()
+        stem, dot, suffix = name.rpartition(".")
+        hashed = f"{stem}.{digest[:8]}.{suffix}"
+        # mtime=0: the gzipped bytes (and so their length) do not change between starts
+        gzipped = gzip.compress(body, compresslevel=9, mtime=0)
+        self._names[name] = hashed
+        self._assets[hashed] = _Asset(
+            body=body,
+            gzipped=gzipped,
+            content_type=_CONTENT_TYPES[dot + suffix],
+            etag=f'"{digest[:20]}"'.encode(),
+            etag_gzip=f'"{digest[:20]}-gz"'.encode(),
+        )
+
+    def url(self, name: str) -> str:
+        """The content-hashed URL of a shipped asset, e.g. ``banner.js``."""
+        try:
+            return self.prefix + self._names[name]
+        except KeyError:
+            raise KeyError(f"no banner asset called {name!r}") from None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``GET /_consent/static/<name>.<hash>.<ext>``, gzipped when the client takes it."""
+        asset = self._assets.get(scope.get("path_params", {}).get("name", ""))
+        head = scope["method"] == "HEAD"
+        if asset is None:
+            body = b"Not Found"
+            headers = [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ]
+            await respond(send, 404, headers, body, head=head)
+            return
+        accept_encoding = b""
+        if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accept_encoding = value
+            elif name == b"if-none-match":
+                if_none_match = value
+        gzipped = _accepts_gzip(accept_encoding)
+        etag = asset.etag_gzip if gzipped else asset.etag
+        headers = [
+            (b"cache-control", STATIC_CACHE_CONTROL),
+            (b"etag", etag),
+            (b"vary", b"Accept-Encoding"),
+        ]
+        if if_none_match is not None and _etag_matches(if_none_match, etag):
+            await respond(send, 304, headers, b"", head=True)
+            return
+        body = asset.gzipped if gzipped else asset.body
+        headers += [
+            (b"content-type", asset.content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        if gzipped:
+            headers.append((b"content-encoding", b"gzip"))
+        await respond(send, 200, headers, body, head=head)
+
+
+def _accepts_gzip(header: bytes) -> bool:
+    for part in header.decode("latin-1").lower().split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip() not in ("gzip", "x-gzip"):
+            continue
+        params = params.replace(" ", "")
+        if params.startswith("q="):
+            try:
+                return float(params[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
+def _etag_matches(header: bytes, etag: bytes) -> bool:
+    if header.strip() == b"*":
+        return True
+    return any(tag.strip().removeprefix(b"W/") == etag for tag in header.split(b","))
+
+
+async def respond(send: Send, status: int, headers: HeaderList, body: bytes, *, head: bool) -> None:
+    """Send a whole response (headers only for ``HEAD``)."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
