@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import html5lib
 
 from consent.blocking import BlockingRules
-from consent.rewriter import HtmlRewriter, PageInjection
+from consent.rewriter import BlockingPolicy, HtmlRewriter, PageInjection
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,14 @@ DEFAULT_CATEGORIES = (
 )
 ALL_OPTIONAL = frozenset({"preferences", "analytics", "marketing"})
 RULES = BlockingRules.from_categories(DEFAULT_CATEGORIES)
+#: Shared by every `rewrite` call, as the middleware's is by every response.
+POLICY = BlockingPolicy(RULES)
+
+
+def reset_caches() -> None:
+    """Forget every decided tag (the next rewrite starts cold)."""
+    POLICY.clear()
+
 
 HEAD = b'<script id="consent-mode" src="/_consent/static/mode.js"></script>'
 BODY = b'<div id="consent-banner" lang="en"><form method="post" action="/_consent"></form></div>'
@@ -46,7 +54,7 @@ def rewrite(
     chunks: Sequence[int] | int | None = None,
     injection: PageInjection | None = None,
     placeholder: Callable[[str], str] | None = None,
-    rules: BlockingRules = RULES,
+    rules: BlockingRules | BlockingPolicy = POLICY,
 ) -> bytes:
     """Rewrite ``data``; ``chunks`` is a chunk size or a list of split points."""
     rewriter = HtmlRewriter(rules, frozenset(granted), injection=injection, placeholder=placeholder)
@@ -73,31 +81,51 @@ def split(data: bytes, chunks: Sequence[int] | int | None) -> Iterator[bytes]:
 
 # --- html5lib trees ----------------------------------------------------------------------------
 
-CHANGED_ATTRS = frozenset({"type", "src", "srcset", "srcdoc"})
+#: What the rewriter may change, per element (docs/blocking-contract.md): its fetching
+#: attributes (renamed data-consent-*), a script's type, an iframe's srcdoc, lazy-load URLs.
+CHANGED_ATTRS = {
+    "script": frozenset({"type", "src", "href", "xlink:href"}),
+    "img": frozenset({"src", "srcset", "data-src", "data-srcset", "data-lazy-src"}),
+    "image": frozenset({"href", "xlink:href"}),
+    "source": frozenset({"src", "srcset", "data-src", "data-srcset", "data-lazy-src"}),
+    "iframe": frozenset({"src", "srcdoc", "data-src", "data-lazy-src"}),
+    "frame": frozenset({"src"}),
+    "input": frozenset({"src"}),
+    "embed": frozenset({"src", "data-src"}),
+    "audio": frozenset({"src", "data-src"}),
+    "track": frozenset({"src"}),
+    "video": frozenset({"src", "poster", "data-src"}),
+    "object": frozenset({"data"}),
+    "link": frozenset({"href", "imagesrcset"}),
+    "base": frozenset({"href"}),
+    "use": frozenset({"href", "xlink:href"}),
+    "feImage": frozenset({"href", "xlink:href"}),
+}
 
 
 def parse(data: bytes) -> ET.Element:
     return html5lib.parse(data, namespaceHTMLElements=False)  # type: ignore[no-any-return]
 
 
-def _changeable(name: str) -> bool:
-    return name in CHANGED_ATTRS or name.startswith("data-consent")
+def _changeable(tag: str, name: str) -> bool:
+    return name in CHANGED_ATTRS[tag] or name.startswith("data-consent")
 
 
 def normalise(root: ET.Element) -> list[tuple[object, ...]]:
     """A comparable form of ``root`` without what the rewriter may change.
 
-    Drops elements whose ``id`` starts with ``consent-`` (the injection) and, on ``script``,
-    ``iframe`` and ``img`` elements, the ``type``, ``src``, ``srcset``, ``srcdoc`` and
-    ``data-consent*`` attributes. Text of dropped elements' tails is kept in place.
+    Drops elements whose ``id`` starts with ``consent-`` (the injection) and, on elements
+    that fetch, the attributes in `CHANGED_ATTRS` and ``data-consent*``. Text of dropped
+    elements' tails is kept in place.
     """
     out: list[tuple[object, ...]] = []
 
     def walk(element: ET.Element, depth: int) -> None:
         tag = element.tag if isinstance(element.tag, str) else "#comment"
         attrs = dict(element.attrib)
-        if tag in ("script", "iframe", "img"):
-            attrs = {k: v for k, v in attrs.items() if not _changeable(k)}
+        local = tag.rpartition("}")[2]  # html5lib names SVG elements "{namespace}name"
+        if local in CHANGED_ATTRS:
+            attrs = {k: v for k, v in attrs.items() if not _changeable(local, k)}
         out.append(("start", depth, tag, tuple(sorted(attrs.items()))))
         text = element.text or ""
         for child in element:

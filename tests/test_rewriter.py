@@ -9,17 +9,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from consent.html.blocking import BlockingHandler
+from consent.html.lexer import TAG_REST as _TAG_REST
+from consent.html.lexer import fast as _fast
+from consent.html.lexer import tag_body as _tag_body
+from consent.html.lexer import tag_end as _tag_end
+from consent.html.tokenizer import STATE_STARTS
 from consent.rewriter import (
-    _BASE_STARTS,
-    _TAG_REST,
     SCRIPT_LIMIT,
     TAG_LIMIT,
     WHITESPACE_LIMIT,
     HtmlRewriter,
     PageInjection,
-    _fast,
-    _tag_body,
-    _tag_end,
 )
 from tests._html import (
     ALL_OPTIONAL,
@@ -29,6 +30,7 @@ from tests._html import (
     RULES,
     parse,
     placeholder,
+    reset_caches,
     rewrite,
 )
 
@@ -146,12 +148,23 @@ SCRIPT_CASES = [
         b'data-cookieconsent="statistics, marketing" src="/x.js"></script>',
     ),
     case(
+        # Labelled with our resolved keys, so banner.js runs it in place once granted.
         "cookiebot pre-blocked, not granted",
         b'<script type="text/plain" data-cookieconsent="statistics" src="/x.js"></script>',
+        b'<script data-consent="analytics" type="text/plain" data-cookieconsent="statistics" '
+        b'src="/x.js"></script>',
     ),
     case(
         "vanilla-cookieconsent pre-blocked, not granted",
         b'<script type="text/plain" data-category="analytics">ga()</script>',
+        b'<script data-consent="analytics" type="text/plain" data-category="analytics">'
+        b"ga()</script>",
+    ),
+    case(
+        "vanilla-cookieconsent data-src, not granted: our name for it",
+        b'<script type="text/plain" data-category="analytics" data-src="' + GTM + b'"></script>',
+        b'<script data-consent="analytics" type="text/plain" data-category="analytics" '
+        b'data-consent-src="' + GTM + b'"></script>',
     ),
     case(
         "duplicate type: the first wins",
@@ -277,7 +290,9 @@ def test_partial_grant() -> None:
         b'<script type="text/plain" data-cookieconsent="statistics, marketing" src="/x.js">'
         b'</script><script src="' + GTM + b'"></script>'
     )
-    assert rewrite(page, {"analytics"}) == page
+    assert rewrite(page, {"analytics"}) == page.replace(
+        b"<script type", b'<script data-consent="marketing" type', 1
+    )
 
 
 # --- tokenizer ----------------------------------------------------------------------------------
@@ -539,16 +554,20 @@ def test_placeholder_is_ascii_safe() -> None:
             b'<iframe data-name="gtm" data-src="//www.googletagmanager.com/ns.html"></iframe>',
         ),
         case(
-            "cookiebot pre-blocked, not granted",
+            "cookiebot pre-blocked, not granted: our names for it",
             b'<iframe data-cookieconsent="marketing" data-cookieblock-src="' + YT + b'"></iframe>',
+            b'<iframe data-consent="marketing" data-cookieconsent="marketing" data-consent-src="'
+            + YT
+            + b'"></iframe>',
         ),
         case(
             "cookiebot ignore",
             b'<iframe data-cookieconsent="ignore" src="' + YT + b'"></iframe>',
         ),
         case(
-            "labelled data-src, not granted",
+            "labelled data-src, not granted: our name for it",
             b'<iframe data-consent="preferences" data-src="' + YT + b'"></iframe>',
+            b'<iframe data-consent="preferences" data-consent-src="' + YT + b'"></iframe>',
         ),
         case(
             "img with srcset",
@@ -767,10 +786,16 @@ def test_memory_stays_bounded_on_a_long_stream() -> None:
     rewriter.close()
 
 
-def test_long_tag_passes_through_unchanged() -> None:
+# A tag too long to hold cannot be read before it streams on: it is made safe at its head,
+# where the first of duplicate attributes wins (fail closed: never restorable).
+SAFE_IMG = b'<img data-consent-long="" src="" srcset=""'
+SAFE_SCRIPT = b'<script data-consent-long="" type="text/plain" src=""'
+
+
+def test_long_tag_is_made_safe_at_its_head() -> None:
     big = b"x" * (TAG_LIMIT + 10)
     page = b'<img alt="' + big + b'" src="' + T + b'"><img src=' + T + b">"
-    expected = b'<img alt="' + big + b'" src="' + T + b'">' + PIX
+    expected = SAFE_IMG + b' alt="' + big + b'" src="' + T + b'">' + PIX
     for chunks in (None, 1000, 4096, 65536):
         assert rewrite(page, chunks=chunks) == expected
 
@@ -788,7 +813,7 @@ def test_long_script_tag_still_starts_script_data() -> None:
         + T
         + b">"
     )
-    expected = page[: -len(b"<img src=" + T + b">")] + PIX
+    expected = SAFE_SCRIPT + page[len(b"<script") : -len(b"<img src=" + T + b">")] + PIX
     for chunks in (None, 999, 4096):
         assert rewrite(page, chunks=chunks) == expected
 
@@ -1006,7 +1031,8 @@ def test_big_tag_in_tiny_chunks_is_scanned_once() -> None:
         + b'"><p>b</p>'
     )
     assert rewrite(page, chunks=3) == expected
-    assert rewrite(page + b"<img alt='" + big * 2, chunks=5) == expected + b"<img alt='" + big * 2
+    long = rewrite(page + b"<img alt='" + big * 2, chunks=5)
+    assert long == expected + SAFE_IMG + b" alt='" + big * 2
 
 
 def test_whitespace_after_head_in_tiny_chunks() -> None:
@@ -1027,6 +1053,9 @@ def test_tag_end_shortcut_agrees_with_the_tag_pattern(text: bytes) -> None:
     for data in (b"<img" + text, b"<img " + text, b"<img/" + text):
         m = _TAG_REST.match(data, 4)
         assert _tag_end(data, 4) == (m.end() if m else -1)
+
+
+_BASE_STARTS = STATE_STARTS | BlockingHandler.names
 
 
 def _reference_candidates(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
@@ -1055,6 +1084,7 @@ def test_fast_search_finds_the_same_candidates(text: bytes) -> None:
     for starts, ends in (
         (_BASE_STARTS | {b"template", b"head", b"body"}, frozenset()),
         (_BASE_STARTS | {b"template"}, frozenset({b"template"})),
+        (_BASE_STARTS, frozenset({b"template", b"select"})),
     ):
         expected = [m.start() for m in _reference_candidates(starts, ends).finditer(text)]
         expected = [at for at in expected if text[at : at + 2] != b"</" or at + 2 < len(text)]
@@ -1080,9 +1110,7 @@ WARM_CACHE_PAGE = (
 def test_tags_decided_by_earlier_requests_rewrite_the_same(granted: tuple[str, ...]) -> None:
     """The fast path reuses cached decisions for <img> and <script> directly; a cold rewriter
     (decisions cleared) and warm ones, fed whole, in pieces or exactly, give the same bytes."""
-    from consent import rewriter as rewriter_module
-
-    rewriter_module._CACHES.clear()
+    reset_caches()
     cold = rewrite(WARM_CACHE_PAGE, granted, injection=INJECTION)
     assert rewrite(WARM_CACHE_PAGE, granted, injection=INJECTION) == cold
     assert rewrite(WARM_CACHE_PAGE, granted, chunks=7, injection=INJECTION) == cold
@@ -1097,9 +1125,7 @@ def test_tags_decided_by_earlier_requests_rewrite_the_same(granted: tuple[str, .
 def test_an_inline_script_seen_before_is_decided_by_its_text_each_time() -> None:
     """Decisions are cached per start tag and text: the same tag with other text, or with
     none, is decided again, whichever was seen first."""
-    from consent import rewriter as rewriter_module
-
-    rewriter_module._CACHES.clear()
+    reset_caches()
     tracker = b"<script>x('" + GTM + b"');</script>"
     plain = b"<script>x('/app.js');</script>"
     empty = b"<script></script>"

@@ -203,10 +203,24 @@ def _split_url(url: str) -> tuple[str, str] | None:
     host = host[: host.find("]") + 1] if host.startswith("[") else host.partition(":")[0]
     if "%" in host:
         host = unquote(host)
+    if not host.isascii():
+        host = _ascii_host(host)
     host = host.lower().rstrip(".")
     if not host:
         return None
     return host, path or "/"
+
+
+def _ascii_host(host: str) -> str:
+    """A host as the browser's URL parser maps it (IDNA): full-width letters and the
+    ideographic full stop (U+FF46 ... U+3002 ...) become ``facebook.com``.
+
+    A name that does not map is left as it is: browsers refuse to fetch from it.
+    """
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
 
 
 class BlockingRules:

@@ -21,6 +21,7 @@ from consent.blocking import BlockingRules
 from consent.catalogue import TextCatalogue
 from consent.endpoints import ConsentEndpoints
 from consent.headers import HeaderList
+from consent.html.blocking import BlockingPolicy
 from consent.html_response import consent_etag, strip_etag_suffix
 from consent.i18n import LocaleNegotiator
 from consent.pages import PageRewriting
@@ -84,9 +85,8 @@ class ConsentMiddleware:
             assets=assets,
             on_decision=[self.recorder.record] if self.recorder is not None else [],
         )
-        self.pages = PageRewriting(
-            BlockingRules.from_categories(settings.categories), self.banner, locales
-        )
+        blocking = BlockingPolicy(BlockingRules.from_categories(settings.categories))
+        self.pages = PageRewriting(blocking, self.banner, locales)
         self._filter_request_cookies = settings.filter_request_cookies
         self._exclude_prefixes = self.runtime.exclude_prefixes
         self._endpoint_path = settings.path  # `/_consent` itself and everything below it

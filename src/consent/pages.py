@@ -1,7 +1,7 @@
 """How the HTML pages of one request are rewritten: locale, ETag variant, rewriter.
 
 `PageRewriting` is built once per middleware from its collaborators (the blocking
-rules, the `BannerRenderer`, the `LocaleNegotiator`); per request it hands out a
+policy, the `BannerRenderer`, the `LocaleNegotiator`); per request it hands out a
 `PagePlan`, which negotiates the visitor's language once and builds a rewriter only
 when the app really answers with a page.
 """
@@ -15,8 +15,7 @@ from starlette.types import Scope
 from consent.banner import BannerRenderer
 from consent.html_response import HtmlPolicy
 from consent.i18n import LocaleNegotiator
-from consent.blocking import BlockingRules
-from consent.rewriter import HtmlRewriter, PageInjection
+from consent.rewriter import BlockingPolicy, HtmlRewriter, PageInjection
 from consent.runtime import RequestView
 
 __all__ = ["PagePlan", "PageRewriting", "page_path"]
@@ -32,11 +31,11 @@ class PageRewriting:
 
     def __init__(
         self,
-        rules: BlockingRules,
+        blocking: BlockingPolicy,
         banner: BannerRenderer,
         locales: LocaleNegotiator,
     ) -> None:
-        self.rules = rules
+        self.blocking = blocking  # the consent rules, and the caches of what they decided
         self.banner = banner
         self.policy = HtmlPolicy()
         self.locales = locales
@@ -107,7 +106,7 @@ class PagePlan:
             return banner.placeholder_html(key, locale, next_path=next_path)
 
         return HtmlRewriter(
-            self._pages.rules, consent.granted, injection=injection, placeholder=placeholder
+            self._pages.blocking, consent.granted, injection=injection, placeholder=placeholder
         )
 
 

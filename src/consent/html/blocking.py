@@ -1,0 +1,466 @@
+"""The consent handler: which elements fetch, for which category, and how they are neutralised.
+
+Every element that makes a browser fetch is judged by the categories its URLs belong to
+(or by the category it is labelled with: ``data-consent``, Cookiebot's
+``data-cookieconsent``, vanilla-cookieconsent's ``data-category``). Until all of them are
+granted its fetching attributes are renamed ``data-consent-<name>`` (scripts get
+``type="text/plain"``) and it carries ``data-consent`` with the resolved category keys, so
+``banner.js`` can restore it in place without knowing other tools' names. A granted element
+that arrives neutralised (by us, Cookiebot or vanilla-cookieconsent) is restored, so the
+browser runs it natively. The table is in ``docs/blocking-contract.md``.
+
+`BlockingPolicy` is built once per middleware; it owns the decision caches (one per set of
+granted categories: the same templates are served again and again, so most tags are
+decided once per process). `BlockingHandler` is what one response's tokenizer talks to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from consent.blocking import BlockingRules
+from consent.html.lexer import Attr, Edits, parse_attrs
+from consent.html.tokenizer import NEEDS_TEXT, Tokenizer
+
+__all__ = ["FETCHING", "BlockingHandler", "BlockingPolicy"]
+
+#: The attributes through which each element fetches (lower-case names). SVG's ``image``,
+#: ``use`` and ``feImage`` fetch through ``href``/``xlink:href``; so does an SVG ``script``.
+FETCHING: dict[bytes, tuple[bytes, ...]] = {
+    b"img": (b"src", b"srcset"),
+    b"source": (b"src", b"srcset"),
+    b"iframe": (b"src",),
+    b"frame": (b"src",),
+    b"input": (b"src",),
+    b"embed": (b"src",),
+    b"audio": (b"src",),
+    b"track": (b"src",),
+    b"video": (b"src", b"poster"),
+    b"object": (b"data",),
+    b"link": (b"href", b"imagesrcset"),
+    b"base": (b"href",),
+    b"image": (b"href", b"xlink:href"),
+    b"use": (b"href", b"xlink:href"),
+    b"feimage": (b"href", b"xlink:href"),
+}
+_SVG_SCRIPT = (b"href", b"xlink:href")
+#: Lazy-loading conventions: a loader script (lazysizes, lozad, ...) copies these into the
+#: real attributes later, for elements that carry its class.
+_LAZY = (b"data-src", b"data-srcset", b"data-lazy-src")
+_LAZY_CLASS = re.compile(r"lazy|lozad", re.IGNORECASE)
+_LAZY_ELEMENTS = frozenset({b"img", b"source", b"iframe", b"video", b"audio", b"embed"})
+_SRCSETS = frozenset({b"srcset", b"imagesrcset", b"data-srcset"})
+#: Where a pre-blocked script keeps its URL: ours, Cookiebot's, vanilla-cookieconsent's.
+_SCRIPT_SAVED_SRC = (b"data-consent-src", b"data-cookieblock-src", b"data-src")
+# JavaScript MIME types (HTML standard) plus "module": other script types are data, never run.
+_JS_TYPES = frozenset(
+    {
+        "",
+        "module",
+        "application/ecmascript",
+        "application/javascript",
+        "application/x-ecmascript",
+        "application/x-javascript",
+        "text/ecmascript",
+        "text/javascript",
+        "text/javascript1.0",
+        "text/javascript1.1",
+        "text/javascript1.2",
+        "text/javascript1.3",
+        "text/javascript1.4",
+        "text/javascript1.5",
+        "text/jscript",
+        "text/livescript",
+        "text/x-ecmascript",
+        "text/x-javascript",
+    }
+)
+_HTML_SPACE = "\t\n\f\r "
+_KEY_SPLIT = re.compile(r"[\s,;]+")
+_IGNORE = "ignore"
+_SAVED = b"data-consent-"
+_CACHE_SIZE = 512  # decided tags per set of granted categories
+_CACHE_SETS = 16  # sets of granted categories with a cache
+_SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc ...: deeper ones lose their srcdoc
+
+
+class BlockingPolicy:
+    """The consent rules of one middleware, and the caches of what they decided."""
+
+    def __init__(self, rules: BlockingRules) -> None:
+        self.rules = rules
+        self._caches: dict[frozenset[str], dict[bytes, bytes | None]] = {}
+
+    def handler(
+        self,
+        granted: Iterable[str],
+        *,
+        placeholder: Callable[[str], str] | None = None,
+        depth: int = 0,
+    ) -> BlockingHandler:
+        """The handler for one response: ``granted`` categories, a blocked iframe's
+        placeholder document (``placeholder(key)``), ``depth`` of srcdoc nesting."""
+        granted = frozenset(granted) | self.rules.required
+        return BlockingHandler(self, granted, placeholder=placeholder, depth=depth)
+
+    def clear(self) -> None:
+        """Forget every decided tag."""
+        self._caches.clear()
+
+    def cache_for(self, granted: frozenset[str]) -> dict[bytes, bytes | None]:
+        """The decided tags for ``granted`` (shared by every response with those grants)."""
+        cache = self._caches.get(granted)
+        if cache is None:
+            if len(self._caches) >= _CACHE_SETS:
+                self._caches.clear()
+            cache = self._caches[granted] = {}
+        return cache
+
+
+class BlockingHandler:
+    """Judges the start tags of one response (a `consent.html.tokenizer.Handler`)."""
+
+    names = frozenset(FETCHING)
+
+    def __init__(
+        self,
+        policy: BlockingPolicy,
+        granted: frozenset[str],
+        *,
+        placeholder: Callable[[str], str] | None,
+        depth: int,
+    ) -> None:
+        self._policy = policy
+        self._rules = policy.rules
+        self._granted = granted
+        self._placeholder = placeholder
+        self._placeholders: dict[str, str] = {}
+        self._depth = depth
+        self.decided = policy.cache_for(granted)
+
+    # -- the tokenizer's questions --------------------------------------------------------
+
+    def start_tag(self, name: bytes, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
+        """The replacement for a start tag that may fetch, or None."""
+        attrs = parse_attrs(tag, body, len(tag) - 1)
+        edits = self._element_edits(name, tag, body, attrs)
+        done = edits.apply(0, len(tag)) if edits else None
+        # An iframe's placeholder and srcdoc are per response: never kept for others.
+        if not foreign and len(tag) <= _CACHE_SIZE and name != b"iframe":
+            self._remember(tag, done)
+        return done
+
+    def script(self, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
+        """A script start tag's replacement; `NEEDS_TEXT` when its inline text decides it."""
+        edits = self._script_edits(tag, body, foreign=foreign)
+        done = NEEDS_TEXT if edits is None else edits.apply(0, len(tag)) if edits else None
+        if not foreign and len(tag) <= _CACHE_SIZE:
+            self._remember(tag, done)
+        return done
+
+    def script_text(self, tag: bytes, text: bytes, *, foreign: bool) -> bytes:
+        """The start tag of an inline script, decided by the tracker its text loads."""
+        category = self._rules.category_of_inline_script(text)
+        key = b"\0" + (category or "").encode() + (b"\0svg\0" if foreign else b"\0") + tag
+        done = self.decided.get(key, _MISSING)
+        if done is _MISSING:
+            name_end = 1
+            while name_end < len(tag) and tag[name_end] not in b"\t\n\f\r />":
+                name_end += 1
+            edits = self._script_edits(tag, name_end, foreign=foreign, text=(category,))
+            done = edits.apply(0, len(tag)) if edits else None
+            self._remember(key, done)
+        return tag if done is None else done
+
+    def long_tag(self, name: bytes, head: bytes, *, foreign: bool) -> bytes:
+        """The head (``<name``) of a tag too long to read: attributes first win, so empty
+        fetching attributes right after the name keep whatever follows from fetching."""
+        extra = [b' data-consent-long=""']
+        names: tuple[bytes, ...]
+        if name == b"script":
+            extra.append(b' type="text/plain"')
+            names = _SVG_SCRIPT if foreign else (b"src",)
+        else:
+            names = FETCHING.get(name, ())
+            if name == b"iframe":
+                extra.append(b' srcdoc=""')
+        extra.extend(b" " + attr + b'=""' for attr in names)
+        return head + b"".join(extra)
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def _remember(self, key: bytes, done: bytes | None) -> None:
+        cache = self.decided
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = done
+
+    def _keys(self, value: str) -> list[str | None]:
+        return [self._rules.alias(name) for name in _KEY_SPLIT.split(value.strip()) if name]
+
+    def _allowed(self, keys: list[str | None]) -> bool:
+        return all(key is not None and key in self._granted for key in keys)
+
+    def _marker(self, attrs: dict[bytes, Attr]) -> list[str | None] | None:
+        """Category keys an element is labelled with: ours, Cookiebot's or vanilla-cc's."""
+        for name in (b"data-consent", b"data-cookieconsent", b"data-category"):
+            attr = attrs.get(name)
+            if attr is not None:
+                keys = self._keys(attr.value)
+                if keys:
+                    return keys
+        return None
+
+    def _categories(self, attrs: dict[bytes, Attr], fetching: Iterable[bytes]) -> list[str | None]:
+        """The categories of the URLs an element would fetch (first-party URLs have none)."""
+        found: list[str | None] = []
+        for attr_name in fetching:
+            attr = attrs.get(attr_name)
+            if attr is None:
+                continue
+            urls = _srcset_urls(attr.value) if attr_name in _SRCSETS else (attr.value,)
+            for url in urls:
+                category = self._rules.category_of_url(url)
+                if category is not None and category not in found:
+                    found.append(category)
+        return found
+
+    def _element_edits(self, name: bytes, tag: bytes, body: int, attrs: dict[bytes, Attr]) -> Edits:
+        """Edits for any element that fetches through attributes (not scripts)."""
+        edits = Edits(tag, body)
+        cookiebot = attrs.get(b"data-cookieconsent")
+        if cookiebot is not None and cookiebot.value.strip(_HTML_SPACE).lower() == _IGNORE:
+            return edits
+        if name == b"input":
+            kind = attrs.get(b"type")
+            if kind is None or kind.value.strip(_HTML_SPACE).lower() != "image":
+                return edits
+        if name == b"iframe" and b"srcdoc" in attrs and b"data-consent-src" not in attrs:
+            # srcdoc wins: the browser never loads src. The document may hold trackers of its
+            # own: rewritten like a page (without a banner), whatever src says. (Beside a
+            # saved src, srcdoc is our placeholder: see `_restore`.)
+            rewritten = self._rewrite_srcdoc(attrs[b"srcdoc"].value)
+            if rewritten is not None:
+                edits.replace(attrs[b"srcdoc"], "srcdoc", rewritten)
+            return edits
+        fetching = FETCHING[name]
+        if name in _LAZY_ELEMENTS and _is_lazy(attrs):
+            fetching = fetching + _LAZY
+        keys = self._marker(attrs)
+        saved = self._saved(attrs, fetching, labelled=keys is not None)
+        if saved and any(original == b"src" for original, _ in saved):
+            fetching = tuple(a for a in fetching if a != b"data-src")  # Klaro's saved src
+        live = [(a, attrs[a]) for a in fetching if a in attrs]
+        live = [(a, attr) for a, attr in live if attr.value.strip(_HTML_SPACE)]
+        if keys is None:
+            keys = self._categories(attrs, [a for a, _ in live] + [s.name for _, s in saved])
+            if not keys:
+                return edits  # first-party or unknown: nothing to decide
+        if self._allowed(keys):
+            if saved:
+                self._restore(edits, name, attrs, saved)
+            return edits
+        for attr_name, attr in live:
+            target = _SAVED + attr_name
+            if target in attrs:
+                edits.remove(attr)  # a stand-in beside the saved value: the saved one wins
+            else:
+                edits.rename(attr, target)
+        for original, attr in saved:  # another tool's name for it: ours, for banner.js
+            if attr.name != _SAVED + original and _SAVED + original not in attrs:
+                edits.rename(attr, _SAVED + original)
+        if live or saved:
+            self._label(edits, attrs, keys)
+        if name == b"iframe" and live:
+            self._iframe_block(edits, attrs, keys)
+        return edits
+
+    @staticmethod
+    def _saved(
+        attrs: dict[bytes, Attr], fetching: tuple[bytes, ...], *, labelled: bool
+    ) -> list[tuple[bytes, Attr]]:
+        """Neutralised fetching attributes: ``(original name, saved attribute)`` pairs.
+
+        Ours (``data-consent-src``), Cookiebot's (``data-cookieblock-src``), and Klaro's or
+        vanilla-cookieconsent's ``data-src`` on an element labelled with a category and
+        without a ``src`` (unlabelled, ``data-src`` is a lazy loader's, and still live).
+        """
+        saved = [(a, attrs[_SAVED + a]) for a in fetching if _SAVED + a in attrs]
+        if b"src" in fetching and not any(a == b"src" for a, _ in saved):
+            other = attrs.get(b"data-cookieblock-src")
+            if other is None and labelled and b"src" not in attrs:
+                other = attrs.get(b"data-src")
+            if other is not None:
+                saved.append((b"src", other))
+        return saved
+
+    def _restore(
+        self, edits: Edits, name: bytes, attrs: dict[bytes, Attr], saved: list[tuple[bytes, Attr]]
+    ) -> None:
+        """Give neutralised attributes back (granted), dropping stand-ins in their place."""
+        for original, attr in saved:
+            current = attrs.get(original)
+            if current is not None:
+                edits.remove(current)  # a stand-in image or "about:blank"
+            edits.rename(attr, original)
+        srcdoc = attrs.get(b"srcdoc")
+        if name == b"iframe" and srcdoc is not None and any(a == b"src" for a, _ in saved):
+            edits.remove(srcdoc)  # the placeholder shown while blocked: srcdoc wins over src
+
+    def _iframe_block(self, edits: Edits, attrs: dict[bytes, Attr], keys: list[str | None]) -> None:
+        """A blocked iframe shows a placeholder document instead (srcdoc wins over src)."""
+        if self._placeholder is not None:
+            key = next((k for k in keys if k is not None and k not in self._granted), None)
+            if key is not None:
+                edits.add("srcdoc", self._placeholder_for(key))
+
+    def _rewrite_srcdoc(self, document: str) -> str | None:
+        """``document`` (an iframe's srcdoc) with its trackers blocked; None if unchanged."""
+        if self._depth >= _SRCDOC_DEPTH:
+            return ""  # too deep to follow: an empty document fetches nothing
+        nested = self._policy.handler(
+            self._granted, placeholder=self._placeholder, depth=self._depth + 1
+        )
+        tokenizer = Tokenizer(nested)
+        data = document.encode("utf-8", "surrogatepass")
+        out = tokenizer.feed(data) + tokenizer.close()
+        if out == data:
+            return None
+        return out.decode("utf-8", "surrogatepass")
+
+    def _label(self, edits: Edits, attrs: dict[bytes, Attr], keys: list[str | None]) -> None:
+        if b"data-consent" in attrs:
+            return
+        missing = [k for k in keys if k is not None and k not in self._granted]
+        if missing:
+            edits.add("data-consent", " ".join(dict.fromkeys(missing)))
+
+    def _placeholder_for(self, key: str) -> str:
+        text = self._placeholders.get(key)
+        if text is None:
+            assert self._placeholder is not None
+            text = self._placeholders[key] = self._placeholder(key)
+        return text
+
+    # -- scripts ----------------------------------------------------------------------------
+
+    def _script_edits(
+        self, tag: bytes, body: int, *, foreign: bool, text: tuple[str | None] | None = None
+    ) -> Edits | None:
+        """Edits for a script start tag; ``None`` when its inline text is needed to decide.
+
+        ``text`` holds the category its inline text names, once known.
+        """
+        attrs = parse_attrs(tag, body, len(tag) - 1)
+        edits = Edits(tag, body)
+        cookiebot = attrs.get(b"data-cookieconsent")
+        if cookiebot is not None and cookiebot.value.strip(_HTML_SPACE).lower() == _IGNORE:
+            return edits
+        type_attr = attrs.get(b"type")
+        if type_attr is not None:
+            kind = type_attr.value.strip(_HTML_SPACE).lower()
+            # Parameters ("text/javascript; charset=utf-8") stop browsers that follow the
+            # standard, not all of them: such a script might run, so treat it as one.
+            runs = kind in _JS_TYPES or kind.partition(";")[0].rstrip(_HTML_SPACE) in _JS_TYPES
+        else:
+            language = attrs.get(b"language")
+            lang = language.value.strip(_HTML_SPACE).lower() if language else ""
+            kind = ""
+            runs = not lang or "text/" + lang in _JS_TYPES
+        sources = _SVG_SCRIPT if foreign else (b"src",)
+        keys = self._marker(attrs)
+        if runs:
+            if keys is None:
+                present = [attrs[a] for a in sources if a in attrs]
+                if present:
+                    keys = [c for c in (self._rules.category_of_url(a.value) for a in present) if c]
+                    if not keys:
+                        return edits
+                else:
+                    if text is None:
+                        return None
+                    if text[0] is None:
+                        return edits
+                    keys = [text[0]]
+            if self._allowed(keys):
+                return edits
+            # Block: the browser does not run (or fetch) a script of type text/plain.
+            if type_attr is None:
+                edits.add("type", "text/plain")
+            else:
+                edits.replace(type_attr, "type", "text/plain")
+            self._label(edits, attrs, keys)
+            if type_attr is not None and b"data-consent-type" not in attrs:
+                edits.add("data-consent-type", type_attr.raw)
+            if foreign:
+                for name in sources:
+                    attr = attrs.get(name)
+                    if attr is not None and _SAVED + name not in attrs:
+                        edits.rename(attr, _SAVED + name)
+            return edits
+        if kind == "text/plain" and keys is not None and not self._allowed(keys):
+            # Pre-blocked (by us, Cookiebot or vanilla-cookieconsent) and still not granted:
+            # label it with our keys and name, so banner.js can run it once it is granted.
+            self._label(edits, attrs, keys)
+            if not foreign and b"src" not in attrs and b"data-consent-src" not in attrs:
+                for name in _SCRIPT_SAVED_SRC[1:]:
+                    attr = attrs.get(name)
+                    if attr is not None:
+                        edits.rename(attr, b"data-consent-src")
+                        break
+            return edits
+        if kind == "text/plain" and keys is not None and self._allowed(keys):
+            # Pre-blocked and now granted: hand it back to the browser to run natively.
+            saved = attrs.get(b"data-consent-type")
+            if saved is not None and type_attr is not None:
+                edits.replace(type_attr, "type", saved.raw)
+                edits.remove(saved)
+            elif type_attr is not None:
+                edits.remove(type_attr)
+            if foreign:
+                for name in sources:
+                    attr = attrs.get(_SAVED + name)
+                    if attr is not None:
+                        edits.rename(attr, name)
+            elif b"src" not in attrs:
+                for name in _SCRIPT_SAVED_SRC:
+                    attr = attrs.get(name)
+                    if attr is not None:
+                        edits.rename(attr, b"src")
+                        break
+        return edits
+
+
+_MISSING: bytes | None = b"\0missing"
+
+
+def _is_lazy(attrs: dict[bytes, Attr]) -> bool:
+    """Whether a lazy loader will fetch this element's ``data-src`` (by its class)."""
+    cls = attrs.get(b"class")
+    return cls is not None and _LAZY_CLASS.search(cls.value) is not None
+
+
+def _srcset_urls(value: str) -> list[str]:
+    """The URLs of a ``srcset`` (HTML's "parse a srcset attribute", without descriptors)."""
+    urls: list[str] = []
+    pos = 0
+    size = len(value)
+    while pos < size:
+        while pos < size and (value[pos] in _HTML_SPACE or value[pos] == ","):
+            pos += 1
+        start = pos
+        while pos < size and value[pos] not in _HTML_SPACE:
+            pos += 1
+        url = value[start:pos]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            depth = 0  # skip the descriptors, up to a comma outside parentheses
+            while pos < size and (value[pos] != "," or depth):
+                depth += value[pos] == "("
+                depth -= value[pos] == ")" and depth > 0
+                pos += 1
+        if url:
+            urls.append(url)
+    return urls

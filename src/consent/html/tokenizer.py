@@ -1,0 +1,1228 @@
+"""The streaming HTML tokenizer: finds the start tags a handler asked for, passes the rest on.
+
+Bytes in, bytes out, chunk by chunk, output independent of how the input is split.
+The tokenizer knows nothing of consent. It follows the WHATWG tokenizer where it
+matters for telling real tags from text (comments, bogus comments, CDATA, attribute
+quoting, script data with its escape states, RAWTEXT/RCDATA, ``<plaintext>``) and
+asks `consent.html.tree.ForeignStack` about SVG and MathML.
+
+**Fail closed.** Where browsers could read the same bytes in two ways, both readings
+are made safe rather than one guessed:
+
+* ``<noscript>`` is raw text for a browser with scripting on and markup without it;
+* a raw-text element (``<style>``, ``<xmp>``, ...) is markup in SVG/MathML, and inside
+  ``<select>`` older parsers ignore its start tag;
+* ``<![CDATA[`` hides everything to ``]]>`` in foreign content and ends at the first
+  ``>`` in HTML, and foreign content may or may not have ended (`ForeignStack.doubtful`).
+
+In each case the tokenizer reads the bytes as markup (the reading that reveals every
+tag) and remembers the *terminator* of the other reading (``</noscript``, ``</style``,
+``]]>``). Where a terminator sits inside a tag, comment or raw text of our reading,
+it would let the other reading leave its raw text in the middle of our construct, so
+its first byte is escaped (``<`` as ``&lt;``, ``>`` as ``&gt;``): attribute values read
+the same, comments and raw text change harmlessly, and both readings now see the
+same tags. Where a terminator sits between tags, both readings agree from there on.
+
+**Speed.** Plain HTML (no foreign content, no second reading) is not tokenized tag
+by tag: a compiled search (`consent.html.lexer.fast`) jumps from candidate to
+candidate (the start tags of interest and the few that change the tokenizer's state),
+and each candidate is proven to be markup with two ``rfind`` calls. Start tags decided
+before come from the handler's cache in one dict lookup. Unchanged stretches leave as
+views of the input, so the page is copied once.
+
+Memory stays bounded: only an unfinished construct at the end of a chunk is held
+back, up to `TAG_LIMIT` bytes for a tag, `SCRIPT_LIMIT` for an inline script whose
+text decides it, `WHITESPACE_LIMIT` after ``<head>``/``<body>``. A longer tag is
+neutralised as it streams past (see `Handler.long_tag`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+from consent.html import lexer
+from consent.html.lexer import (
+    ANY_END,
+    BEFORE_QUOTE,
+    COMMENT_END,
+    COMMENT_FULL,
+    L_AFTER,
+    L_ATTR,
+    L_BEFORE,
+    L_DQ,
+    L_NAME,
+    L_SQ,
+    L_UNQ,
+    L_VALUE,
+    LETTERS,
+    LONG_STEPS,
+    NOT_START,
+    SCRIPT_DATA,
+    SCRIPT_DOUBLE,
+    SCRIPT_ESCAPED,
+    SCRIPT_HOLD,
+    SPACE_CHARS,
+    SPACES,
+    TAG_OPEN,
+    TAIL_OPEN,
+    in_quoted_value,
+    is_self_closing,
+    parse_attrs,
+    tag_end,
+)
+from consent.html.tree import BREAKOUT, ForeignStack
+
+__all__ = [
+    "NEEDS_TEXT",
+    "SCRIPT_LIMIT",
+    "TAG_LIMIT",
+    "WHITESPACE_LIMIT",
+    "Handler",
+    "PageInjection",
+    "Tokenizer",
+]
+
+TAG_LIMIT = 64 * 1024
+SCRIPT_LIMIT = 256 * 1024
+WHITESPACE_LIMIT = 64 * 1024
+
+#: A handler's answer for a script whose inline text decides it (see `Handler.script`).
+NEEDS_TEXT = b"\0needs text"
+
+
+@dataclass(frozen=True, slots=True)
+class PageInjection:
+    """Markup inserted into full documents (never into fragments)."""
+
+    head: bytes = b""  # first thing inside <head>: Consent Mode must run before any Google tag
+    body: bytes = b""  # right after the <body ...> start tag: the banner, in the first paint
+
+
+class Handler(Protocol):
+    """What the tokenizer hands start tags to. Replacements are whole tags, or None."""
+
+    #: Start tags (lower-case names) handed to `start_tag`, besides ``script``.
+    names: frozenset[bytes]
+    #: Start tags decided before, by their exact bytes: the replacement, or None.
+    decided: dict[bytes, bytes | None]
+
+    def start_tag(self, name: bytes, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
+        """A start tag of interest (``tag[body:]`` is what follows its name)."""
+        ...
+
+    def script(self, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
+        """A script start tag; `NEEDS_TEXT` when its inline text decides it."""
+        ...
+
+    def script_text(self, tag: bytes, text: bytes, *, foreign: bool) -> bytes:
+        """The start tag of a script that needed its text, decided on that text."""
+        ...
+
+    def long_tag(self, name: bytes, head: bytes, *, foreign: bool) -> bytes:
+        """The first bytes of a tag too long to hold, made safe (see `TAG_LIMIT`)."""
+        ...
+
+
+# Tokenizer states.
+_DATA, _SCRIPT, _RAWTEXT, _PLAINTEXT, _COMMENT, _BOGUS, _CDATA, _LONG_TAG = range(8)
+# Script data sub-states.
+_ESC_NONE, _ESC_SINGLE, _ESC_DOUBLE = range(3)
+# Injection progress.
+_PENDING_NONE, _PENDING_HEAD, _PENDING_BODY = range(3)
+# What the fast path does with a start tag, by name.
+_KIND_ORDINARY, _KIND_ELEMENT, _KIND_SCRIPT, _KIND_RAW, _KIND_IFRAME, _KIND_OTHER = range(6)
+# How `Tokenizer._scan` returns.
+_SCAN_RESUME, _SCAN_HOLD, _SCAN_EXACT, _SCAN_TAG = range(4)
+
+#: RAWTEXT and RCDATA elements (for our purposes the same: text up to their end tag).
+RAW_ELEMENTS = frozenset(
+    {b"style", b"xmp", b"iframe", b"noembed", b"noframes", b"textarea", b"title"}
+)
+#: Start tags the tokenizer itself must see: they change its state or the tree.
+STATE_STARTS = RAW_ELEMENTS | {
+    b"script",
+    b"plaintext",
+    b"svg",
+    b"math",
+    b"template",
+    b"noscript",
+    b"select",
+}
+_PARK_FROM = 512  # a held tail this long is not scanned again until it can change
+_CACHE_TAG = 512  # longer start tags are not cached
+_CACHE_SCRIPT = 2048  # longer inline scripts (tag and text) are not cached
+_CDATA_OPEN = b"<![CDATA["
+_DELIMITERS = b"\t\n\f\r />"
+
+
+@cache
+def _raw_end(name: bytes) -> re.Pattern[bytes]:
+    """The end tag of a RAWTEXT/RCDATA element ``name`` (what the tokenizer looks for)."""
+    return re.compile(rb"</(?i:" + re.escape(name) + rb")[\t\n\f\r />]")
+
+
+@cache
+def _terminators(pending: frozenset[bytes]) -> re.Pattern[bytes]:
+    """Where another reading leaves its raw text: ``</name`` + delimiter, or ``]]>``."""
+    parts = []
+    for item in sorted(pending):
+        if item == b"]]>":
+            parts.append(rb"\]\]>")
+        else:
+            parts.append(rb"</(?i:" + re.escape(item) + rb")(?=[\t\n\f\r />])")
+    return re.compile(b"|".join(parts))
+
+
+@cache
+def _patterns(
+    starts: frozenset[bytes], ends: frozenset[bytes]
+) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """The fast candidate search and the exact pattern for plain HTML."""
+    return lexer.fast(starts, ends), lexer.master(starts, ends)
+
+
+class _HeldScript:
+    """An inline script's start tag, held back until its text tells us its category."""
+
+    __slots__ = ("content", "foreign", "tag")
+
+    def __init__(self, tag: bytes, *, foreign: bool) -> None:
+        self.tag = tag
+        self.foreign = foreign
+        self.content = bytearray()
+
+
+class Tokenizer:
+    """Rewrite one HTML body, chunk by chunk, through ``handler``; inject ``injection``."""
+
+    #: Find candidates by search and prove them, rather than tokenizing every tag. Both give
+    #: the same output; the switch exists so tests can compare them.
+    fast_path = True
+
+    def __init__(self, handler: Handler, *, injection: PageInjection | None = None) -> None:
+        self._handler = handler
+        self._decided = handler.decided
+        self._injection = injection
+        self._buf = b""
+        self._parked: list[bytes] | None = None  # chunks waiting for the ">" of a held tag
+        self._parked_size = 0
+        self._parked_tag = True  # parked for a ">" (or for a non-space byte)
+        self._closed = False
+        self._state = _DATA
+        self._escape = _ESC_NONE
+        self._raw_name = b""
+        self._raw_end: re.Pattern[bytes] | None = None
+        self._foreign = ForeignStack()
+        self._template = 0
+        self._select = False
+        # Terminators of the other readings (see the module docstring), and the pin that
+        # keeps their elements open in the tree meanwhile.
+        self._pending: frozenset[bytes] = frozenset()
+        self._pending_re: re.Pattern[bytes] | None = None
+        self._pin = 0
+        self._held: _HeldScript | None = None
+        self._foreign_text = b""  # the text of the SVG script being judged
+        self._long_state = L_NAME
+        self._long_name = b""
+        self._long_end_tag = False
+        self._long_slash = False
+        active = injection is not None and bool(injection.head or injection.body)
+        self._want_head = active  # still looking for <head>
+        self._want_body = active  # still looking for <body>
+        self._injection_pending = _PENDING_NONE
+        self._head_placed = False  # head injection emitted (or found already there)
+        self._injected = False
+        self._base_starts = STATE_STARTS | handler.names
+        self._kinds: dict[bytes, int] = {}
+        # A tag past TAG_LIMIT streaming through: where it starts, its safe head, and where
+        # that head ends (set by `_start_long_tag`, emitted by `_run`).
+        self._long_head: tuple[int, bytes, int] | None = None
+        self._fast: re.Pattern[bytes]
+        self._exact: re.Pattern[bytes]
+        self._choose_patterns()
+
+    @property
+    def injected(self) -> bool:
+        """Whether the body injection (the banner) was inserted."""
+        return self._injected
+
+    # --- streaming -----------------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Rewrite ``chunk``; return what is ready (an unfinished construct is held back)."""
+        if self._closed:
+            raise RuntimeError("feed() after close()")
+        if not chunk:
+            return b""
+        if self._parked is not None:
+            # Nothing can change until the held construct can end: a ">" for an unfinished
+            # tag, anything but whitespace after <head>/<body>. Park the chunk instead of
+            # scanning the held bytes again, which keeps tiny chunks linear.
+            self._parked.append(bytes(chunk))
+            self._parked_size += len(chunk)
+            wakes = b">" in chunk if self._parked_tag else bool(chunk.strip(SPACE_CHARS))
+            if not wakes and self._parked_size <= TAG_LIMIT:
+                return b""
+            buf = b"".join(self._parked)
+            self._parked = None
+        else:
+            buf = self._buf + chunk if self._buf else bytes(chunk)
+        out, keep = self._run(buf, final=False)
+        held = self._buf = buf[keep:]
+        if len(held) >= _PARK_FROM and self._state == _DATA:
+            if TAG_OPEN.match(held):
+                self._parked, self._parked_size, self._parked_tag = [held], len(held), True
+            elif self._injection_pending and not held.strip(SPACE_CHARS):
+                self._parked, self._parked_size, self._parked_tag = [held], len(held), False
+        return b"".join(out)
+
+    def close(self) -> bytes:
+        """Flush everything held back; no more input can be fed afterwards."""
+        if self._closed:
+            return b""
+        self._closed = True
+        buf, self._buf = self._buf, b""
+        if self._parked is not None:
+            buf, self._parked = b"".join(self._parked), None
+        if not buf and not self._injection_pending and self._held is None:
+            return b""  # the usual end: nothing held back
+        out, keep = self._run(buf, final=True)
+        out.append(buf[keep:])
+        if self._held is not None:
+            out.append(self._release_held())
+        return b"".join(out)
+
+    # --- the main loop -------------------------------------------------------------------
+
+    def _run(self, buf: bytes, final: bool) -> tuple[list[bytes | memoryview], int]:
+        """Process ``buf``; return the output pieces and where the held-back tail starts.
+
+        Unchanged stretches are views of ``buf``: copying them into slices first would copy
+        the page twice (the pieces, then their join) and allocate as much again.
+        """
+        out: list[bytes | memoryview] = []
+        view = memoryview(buf)
+        last = 0  # buf[last:pos] is processed but not yet appended to out
+        pos = 0
+        exact_until = 0  # below this position the fast path found a hazard: tokenize exactly
+        size = len(buf)
+        while pos < size or (final and self._injection_pending):
+            state = self._state
+            if state == _DATA:
+                if self._injection_pending:
+                    verdict = self._resolve_injection(buf, pos, final)
+                    if verdict is None:
+                        break
+                    inserted = self._injection_bytes(verdict)
+                    if inserted:
+                        out.append(view[last:pos])
+                        out.append(inserted)
+                        last = pos
+                    continue
+                if self._foreign or self._pending:
+                    step, last = self._markup(buf, view, pos, last, out, final)
+                    if step < 0:
+                        break
+                    pos = step
+                    continue
+                if pos < exact_until or not self.fast_path:
+                    # Exact tokenizing: skip uninteresting markup tag by tag, in C.
+                    m = lexer.match(self._exact, buf, pos)
+                    at = m.end("skip")
+                    if m.start("s") >= 0:
+                        name, body, end = m.group("s").lower(), m.start("b"), m.end()
+                    elif m.start("e") >= 0:
+                        self._end_tag(m.group("e").lower())
+                        pos = m.end()
+                        continue
+                    else:
+                        if at >= size:
+                            pos = size
+                            break
+                        step = self._unfinished(buf, at, final)
+                        if step < 0:
+                            pos = at
+                            break
+                        pos = step
+                        continue
+                else:
+                    pos, last, outcome, at, body, end = self._scan(buf, view, pos, last, out, final)
+                    if outcome == _SCAN_HOLD:
+                        break
+                    if outcome == _SCAN_EXACT:
+                        exact_until = end
+                        continue
+                    if outcome == _SCAN_RESUME:
+                        continue
+                    name = buf[at + 1 : body].lower()
+                replacement = self._start_tag(name, buf, at, body, end)
+                if replacement is not None:
+                    out.append(view[last:at])
+                    if self._held is None:
+                        out.append(replacement)
+                    last = end
+                pos = end
+            elif state == _LONG_TAG:
+                if self._long_head is not None:
+                    at, head, upto = self._long_head
+                    self._long_head = None
+                    out.append(view[last:at])
+                    out.append(head)
+                    last = upto
+                pos = self._long_tag(buf, pos)
+            else:
+                upto, done = self._text_run(state, buf, pos, final)
+                held = self._held
+                if held is not None and state == _SCRIPT:
+                    # Collect the text of an inline script we cannot decide on yet.
+                    text = self._patch(buf, pos, upto) if self._pending else None
+                    held.content += buf[pos:upto] if text is None else text
+                    last = upto
+                    if self._state != _SCRIPT or len(held.content) > SCRIPT_LIMIT:
+                        out.append(self._release_held())
+                elif self._pending:
+                    last = self._patched(buf, view, last, pos, upto, out)
+                pos = upto
+                if not done:
+                    break
+        hold = min(pos, size)
+        out.append(view[last:hold] if out else buf[last:hold])  # all of buf: no copy at all
+        return out, hold
+
+    def _text_run(self, state: int, buf: bytes, pos: int, final: bool) -> tuple[int, bool]:
+        """Consume text of a non-markup state from ``pos``; return (where, state ended)."""
+        size = len(buf)
+        hold = self._pending_hold()
+        if state == _SCRIPT:
+            upto = self._script_data(buf, pos, final)
+            return upto, self._state != _SCRIPT
+        if state == _RAWTEXT:
+            assert self._raw_end is not None
+            found = self._raw_end.search(buf, pos)
+            if found is not None:
+                self._state = _DATA
+                return found.start(), True
+            keep = len(self._raw_name) + 3
+        elif state == _COMMENT:
+            found = COMMENT_END.search(buf, pos)
+            if found is not None:
+                self._state = _DATA
+                return found.end(), True
+            keep = 3
+        elif state == _CDATA:
+            found = lexer.CDATA_END.search(buf, pos)
+            if found is not None:
+                self._state = _DATA
+                return found.end(), True
+            keep = 2
+        elif state == _BOGUS:
+            gt = buf.find(b">", pos)
+            if gt >= 0:
+                self._state = _DATA
+                return gt + 1, True
+            keep = 0
+        else:  # _PLAINTEXT: everything after <plaintext> is text, unless another reading ...
+            if self._pending_re is not None:
+                # ... is still in raw text: it leaves it at its terminator and reads markup.
+                found = self._pending_re.search(buf, pos)
+                if found is not None:
+                    self._converge(found.group())
+                    self._state = _DATA
+                    return found.start(), True
+                keep = hold
+            else:
+                return size, False
+        if final:
+            return size, False
+        return max(pos, size - max(keep, hold)), False
+
+    # --- the fast path -------------------------------------------------------------------
+
+    def _scan(
+        self,
+        buf: bytes,
+        view: memoryview,
+        pos: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int, int, int, int, int]:
+        """The fast path of the DATA state: search for candidates, prove they are markup.
+
+        Most candidates are ordinary or already decided tags: this loop handles those itself
+        and returns only when the tokenizer state changes or a tag needs `_start_tag`.
+        Returns ``(pos, last, outcome, at, body, end)``: `_SCAN_RESUME` (go on at ``pos``),
+        `_SCAN_HOLD` (hold back ``buf[pos:]``), `_SCAN_EXACT` (tokenize exactly up to
+        ``end``) or `_SCAN_TAG` (``buf[at:end]`` is a start tag whose name ends at ``body``).
+        """
+        search = self._fast.search
+        kinds = self._kinds
+        cached = self._decided.get
+        before_quote = BEFORE_QUOTE
+        # Where the next "'" is (len(buf): none): most pages use few single quotes outside
+        # scripts, so most "'" searches can be skipped.
+        apostrophe = -1
+        while True:
+            found = search(buf, pos)
+            if found is None:
+                if final:
+                    return len(buf), last, _SCAN_HOLD, 0, 0, 0
+                tail = self._tail(buf, pos)
+                if tail < 0:
+                    return pos, last, _SCAN_EXACT, 0, 0, len(buf)
+                return tail, last, _SCAN_HOLD, 0, 0, 0
+            at, body = found.span()
+            # Prove the candidate is markup. buf[pos:at] holds only text and ordinary tags
+            # (the search found nothing before), and a tag ends at its first ">" unless that
+            # ">" sits in a quoted value: so "at" is outside any tag when the last ">" before
+            # it is not in a quoted value and no tag opens after it. Otherwise tokenize this
+            # stretch exactly. The quote test is `in_quoted_value`, unrolled: a quote can
+            # open a value only after "=" or whitespace, and most last quotes close one.
+            gt = buf.rfind(b">", pos, at)
+            if gt >= 0:
+                sync = gt + 1
+                quote = buf.rfind(b'"', pos + 1, gt)
+                if quote < 0 or buf[quote - 1] not in before_quote:
+                    if apostrophe <= pos:
+                        apostrophe = buf.find(b"'", pos + 1)
+                        if apostrophe < 0:
+                            apostrophe = len(buf)
+                    quote = buf.rfind(b"'", pos + 1, gt) if apostrophe < gt else -1
+                if quote >= 0 and buf[quote - 1] in before_quote and in_quoted_value(buf, pos, gt):
+                    return pos, last, _SCAN_EXACT, 0, 0, body
+            else:
+                sync = pos
+            # (Without a "<" after the last ">", no tag can open there: one find saves the
+            # pattern search.)
+            if sync < at and buf.find(b"<", sync, at) >= 0 and TAG_OPEN.search(buf, sync, at):
+                return pos, last, _SCAN_EXACT, 0, 0, body
+            kind = buf[at + 1]
+            if kind in NOT_START:
+                if kind == 0x2F and buf[at + 2] in LETTERS:  # "</name": end tag
+                    tag = ANY_END.match(buf, at)
+                    if tag is not None:
+                        self._end_tag(tag.group(1).lower())  # may switch patterns
+                        return tag.end(), last, _SCAN_RESUME, 0, 0, 0
+                else:
+                    step = self._declaration(buf, at)
+                    if step >= 0:
+                        pos = step
+                        continue
+                step = self._unfinished(buf, at, final)
+                if step < 0:
+                    return at, last, _SCAN_HOLD, 0, 0, 0
+                return step, last, _SCAN_RESUME, 0, 0, 0
+            # A start tag; the search stopped right after its name. A decided tag is a whole
+            # tag, so if the bytes up to the first ">" are one, the tag ends there.
+            end = buf.find(b">", body) + 1
+            decided = _MISSING
+            if 0 < end - at <= _CACHE_TAG:
+                decided = cached(buf[at:end], _MISSING)
+            if decided is _MISSING:
+                # The tag ends at the first ">" unless a quote may open a value before that
+                # (`tag_end`, unrolled).
+                if end:
+                    quote = buf.rfind(b'"', body + 1, end)
+                    if quote < 0 or buf[quote - 1] not in before_quote:
+                        if apostrophe <= body:
+                            apostrophe = buf.find(b"'", body + 1)
+                            if apostrophe < 0:
+                                apostrophe = len(buf)
+                        quote = buf.rfind(b"'", body + 1, end) if apostrophe < end else -1
+                    if quote >= 0 and buf[quote - 1] in before_quote:
+                        end = tag_end(buf, body)
+                        if 0 < end - at <= _CACHE_TAG:
+                            decided = cached(buf[at:end], _MISSING)
+                else:
+                    end = -1
+                if end < 0:
+                    step = self._unfinished(buf, at, final)
+                    if step < 0:
+                        return at, last, _SCAN_HOLD, 0, 0, 0
+                    return step, last, _SCAN_RESUME, 0, 0, 0
+            name = buf[at + 1 : body]
+            kind = kinds.get(name, -1)
+            if kind < 0:
+                name = name.lower()
+                kind = kinds.get(name, _KIND_ORDINARY)
+            if kind == _KIND_ORDINARY:
+                pos = end  # a name that only looked interesting: skip the tag
+                continue
+            if kind == _KIND_ELEMENT:
+                if decided is _MISSING:
+                    return pos, last, _SCAN_TAG, at, body, end
+                if decided is not None:
+                    out.append(view[last:at])
+                    out.append(decided)
+                    last = end
+                pos = end
+            elif kind == _KIND_SCRIPT:
+                if decided is _MISSING:
+                    return pos, last, _SCAN_TAG, at, body, end
+                # Its text usually ends in this buffer without "<!--" (which needs the
+                # escaped states): find the end tag right here.
+                close = SCRIPT_DATA.search(buf, end)
+                if close is None or buf[close.start() + 1] != 0x2F:  # not "</"
+                    return pos, last, _SCAN_TAG, at, body, end  # `_script_data` takes it
+                upto = close.start()
+                # Past "</script>" too: the text after it is usually not markup.
+                after = close.end() if buf[close.end() - 1] == 0x3E else upto
+                if decided is NEEDS_TEXT:
+                    # An inline script decided by its whole text, as `_release_held` would,
+                    # without holding a copy of it; the same script (tag and text) is
+                    # usually on every page of the site.
+                    decided = self._script_by_text(buf[at:end], buf, end, upto)
+                if decided is not None:
+                    out.append(view[last:at])
+                    out.append(decided)
+                    last = end
+                pos = after
+            elif kind in (_KIND_RAW, _KIND_IFRAME):
+                if self._select or (kind == _KIND_IFRAME and decided is _MISSING):
+                    return pos, last, _SCAN_TAG, at, body, end
+                if decided is not None and decided is not _MISSING:
+                    out.append(view[last:at])
+                    out.append(decided)
+                    last = end
+                close = _raw_end(name).search(buf, end)
+                if close is None:
+                    self._enter_raw(name)
+                    return end, last, _SCAN_RESUME, 0, 0, 0
+                pos = close.end() if buf[close.end() - 1] == 0x3E else close.start()
+            else:
+                return pos, last, _SCAN_TAG, at, body, end
+
+    @staticmethod
+    def _tail(buf: bytes, pos: int) -> int:
+        """Where to hold back a candidate-free stretch ``buf[pos:]``; -1: tokenize it exactly.
+
+        Text after the last ``>`` goes out; an unfinished tag after it is held back.
+        """
+        gt = buf.rfind(b">", pos)
+        if gt >= 0 and in_quoted_value(buf, pos, gt):
+            return -1
+        lt = buf.find(b"<", gt + 1 if gt >= 0 else pos)
+        tag = TAIL_OPEN.search(buf, lt) if lt >= 0 else None
+        if tag is None:
+            return len(buf)
+        return tag.start() if len(buf) - tag.start() <= TAG_LIMIT else -1
+
+    def _declaration(self, buf: bytes, pos: int) -> int:
+        """Skip a complete comment, doctype or bogus comment at ``pos``; -1 if unfinished."""
+        kind = buf[pos + 1 : pos + 2]
+        if kind == b"!" and buf.startswith(b"<!--", pos):
+            m = COMMENT_FULL.match(buf, pos)
+            return m.end() if m is not None else -1
+        if kind == b"!" and buf[pos + 2 : pos + 4] in (b"-", b""):
+            return -1  # "<!" or "<!-" might still become "<!--"
+        if kind == b"/" and buf[pos + 2 : pos + 3] == b">":
+            return pos + 3  # "</>" is dropped by the tokenizer
+        gt = buf.find(b">", pos + 2)
+        return gt + 1 if gt >= 0 else -1
+
+    def _unfinished(self, buf: bytes, pos: int, final: bool) -> int:
+        """At a ``<`` whose construct does not end in ``buf``: enter a state or wait for more.
+
+        Returns the next position, or -1 to hold back ``buf[pos:]`` until more input arrives.
+        """
+        size = len(buf)
+        if final:
+            return size  # end of file inside a construct: the tokenizer emits nothing more
+        nxt = buf[pos + 1 : pos + 2]
+        if nxt == b"!":
+            head = buf[pos : pos + 9]
+            if head.startswith(b"<!--"):
+                if size - pos < 6:
+                    return -1  # "<!-->" and "<!--->" are complete comments
+                self._state = _COMMENT
+                return pos + 4
+            if len(head) < 4:
+                return -1  # might still become "<!--"
+            self._state = _BOGUS
+            return pos + 2
+        if nxt == b"?":
+            self._state = _BOGUS
+            return pos + 2
+        if nxt == b"/":
+            third = buf[pos + 2 : pos + 3]
+            if not third:
+                return -1
+            if not third.isalpha():
+                self._state = _BOGUS  # "</>" is always complete, so this is "</ ..."
+                return pos + 2
+        elif not nxt:
+            return -1
+        # An unfinished tag: wait for the rest, or stream it past TAG_LIMIT.
+        if size - pos <= TAG_LIMIT:
+            return -1
+        return self._start_long_tag(buf, pos)
+
+    # --- markup, tag by tag (foreign content, or another reading pending) --------------------
+
+    def _markup(
+        self,
+        buf: bytes,
+        view: memoryview,
+        pos: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int]:
+        """Tokenize one construct from ``pos`` in the DATA state, every tag visited.
+
+        Used inside SVG/MathML (every tag counts for the tree) and while another reading
+        is pending (its terminators must be found). Returns ``(next position, last)``;
+        the position is -1 when ``buf[pos:]`` must wait for more input.
+        """
+        size = len(buf)
+        lt = buf.find(b"<", pos)
+        text_end = lt if lt >= 0 else size
+        if b"]]>" in self._pending and pos < text_end:
+            # A CDATA reading ends in our text: from here on it reads what we read.
+            found = buf.find(b"]]>", pos, text_end)
+            if found >= 0:
+                self._converge(b"]]>")
+                return found + 3, last
+        if lt < 0:
+            if final or b"]]>" not in self._pending:
+                return size, last
+            keep = size - 2  # "]]" may be the start of a terminator
+            return (keep if keep > pos else -1), last
+        if lt + 1 >= size:
+            return (size, last) if final else (-1, last)
+        nxt = buf[lt + 1]
+        if nxt in LETTERS:
+            name_end = lexer.match(LONG_STEPS[L_NAME], buf, lt + 1).end()
+            end = tag_end(buf, name_end)
+            if end < 0:
+                return self._markup_unfinished(buf, lt, final), last
+            tag = self._patch_tag(buf, lt, end)
+            name = buf[lt + 1 : name_end].lower()
+            if name == b"script" and not self._foreign.start_tags_are_html():
+                # An SVG script: its text is markup to the tree builder, but it runs. Judge
+                # it by the bytes up to its end tag (held back until they are here).
+                close = _raw_end(b"script").search(buf, end)
+                if close is None and not final and size - lt <= SCRIPT_LIMIT:
+                    return -1, last
+                stop = close.start() if close is not None else end + SCRIPT_LIMIT
+                self._foreign_text = buf[end:stop][:SCRIPT_LIMIT]
+            replacement = self._start_tag(name, tag, 0, name_end - lt, end - lt, whole=tag)
+            if replacement is None and tag is not None and self._pending and tag != buf[lt:end]:
+                replacement = tag
+            if replacement is not None:
+                out.append(view[last:lt])
+                if self._held is None:
+                    out.append(replacement)
+                last = end
+            return end, last
+        if nxt == 0x2F:  # "/"
+            third = buf[lt + 2 : lt + 3]
+            if third and third[0] in LETTERS:
+                m = ANY_END.match(buf, lt)
+                if m is None:
+                    return self._markup_unfinished(buf, lt, final), last
+                name = m.group(1).lower()
+                if name in self._pending:
+                    self._converge(name)  # the other reading leaves its raw text right here
+                last = self._patched(buf, view, last, lt + 2, m.end(), out)
+                self._end_tag(name)
+                return m.end(), last
+            if not third and not final:
+                return -1, last
+        elif nxt == 0x21:  # "!"
+            if not final and b"<!--".startswith(buf[lt : lt + 4]) and size - lt < 4:
+                return -1, last  # "<!" or "<!-" might still become "<!--"
+            if buf.startswith(b"<!--", lt):
+                m = COMMENT_FULL.match(buf, lt)
+                if m is None:
+                    if not final and size - lt < 6:
+                        return -1, last
+                    self._state = _COMMENT
+                    return lt + 4, last
+                return m.end(), self._patched(buf, view, last, lt + 4, m.end(), out)
+            head = buf[lt : lt + len(_CDATA_OPEN)]
+            if _CDATA_OPEN.startswith(head) and len(head) < len(_CDATA_OPEN):
+                return (size, last) if final else (-1, last)
+            if head == _CDATA_OPEN and not self._foreign.current_node_is_html():
+                if not self._foreign.doubtful and not self._pending:
+                    self._state = _CDATA  # certainly foreign content: text up to "]]>"
+                    return lt + len(_CDATA_OPEN), last
+                # Maybe foreign, maybe HTML: read it as a bogus comment (which ends sooner)
+                # and keep the CDATA reading's "]]>" from ending inside our constructs.
+                self._add_pending(b"]]>")
+        elif nxt != 0x3F:  # not "?": a "<" in text
+            return lt + 1, last
+        # A bogus comment: "<!...>", "<?...>", "</ ...>".
+        gt = buf.find(b">", lt + 2)
+        if gt < 0:
+            if final:
+                return size, last
+            self._state = _BOGUS
+            return lt + 2, last
+        return gt + 1, self._patched(buf, view, last, lt + 2, gt + 1, out)
+
+    def _markup_unfinished(self, buf: bytes, lt: int, final: bool) -> int:
+        if final:
+            return len(buf)
+        if len(buf) - lt <= TAG_LIMIT:
+            return -1
+        return self._start_long_tag(buf, lt)
+
+    # --- other readings --------------------------------------------------------------------
+
+    def _add_pending(self, terminator: bytes) -> None:
+        if terminator in self._pending:
+            return
+        if not self._pending:
+            self._pin = self._foreign.pin()
+        self._pending = self._pending | {terminator}
+        self._pending_re = _terminators(self._pending)
+
+    def _converge(self, terminator: bytes) -> None:
+        """The reading with this terminator leaves its raw text: it reads what we read."""
+        key = terminator if terminator == b"]]>" else terminator.lstrip(b"</").lower()
+        self._pending = self._pending - {key}
+        if self._pending:
+            self._pending_re = _terminators(self._pending)
+        else:
+            self._pending_re = None
+            self._foreign.unpin(self._pin)
+
+    def _pending_hold(self) -> int:
+        """Bytes to hold back at the end of a chunk so no terminator is cut in two."""
+        if not self._pending:
+            return 0
+        return max(len(item) for item in self._pending) + 3
+
+    def _patch(self, data: bytes, start: int, end: int) -> bytes | None:
+        """``data[start:end]`` with every terminator of another reading escaped; None: none."""
+        pattern = self._pending_re
+        if pattern is None:
+            return None
+        pieces: list[bytes] = []
+        pos = start
+        for m in pattern.finditer(data, start, end):
+            found = m.start()
+            if data[found] == 0x3C:  # "</name": its "<"
+                pieces.append(data[pos:found])
+                pieces.append(b"&lt;")
+                pos = found + 1
+            else:  # "]]>": its ">"
+                pieces.append(data[pos : found + 2])
+                pieces.append(b"&gt;")
+                pos = found + 3
+        if not pieces:
+            return None
+        pieces.append(data[pos:end])
+        return b"".join(pieces)
+
+    def _patch_tag(self, buf: bytes, start: int, end: int) -> bytes:
+        """The tag ``buf[start:end]``, terminators of other readings inside it escaped."""
+        patched = self._patch(buf, start + 1, end)
+        if patched is None:
+            return buf[start:end]
+        return buf[start : start + 1] + patched
+
+    def _patched(
+        self,
+        buf: bytes,
+        view: memoryview,
+        last: int,
+        start: int,
+        end: int,
+        out: list[bytes | memoryview],
+    ) -> int:
+        """Emit ``buf[last:end]`` with terminators in ``buf[start:end]`` escaped; new last."""
+        patched = self._patch(buf, max(start, last), end)
+        if patched is None:
+            return last
+        out.append(view[last : max(start, last)])
+        out.append(patched)
+        return end
+
+    # --- tags ----------------------------------------------------------------------------
+
+    def _start_tag(
+        self,
+        name: bytes,
+        buf: bytes,
+        start: int,
+        body: int,
+        end: int,
+        *,
+        whole: bytes | None = None,
+        judge: bool = True,
+    ) -> bytes | None:
+        """Handle a start tag ``buf[start:end]`` of interest; return its replacement or None.
+
+        ``whole`` is the tag as it must be judged (escaped by `_patch_tag`), when not
+        ``buf[start:end]``; ``judge=False`` applies only its effect on the tokenizer.
+        """
+        tag = whole if whole is not None else buf[start:end]
+        body -= start
+        stack = self._foreign
+        if judge and len(tag) > TAG_LIMIT:
+            # Too long to rewrite, however it arrived (output never depends on chunking):
+            # made safe at its head, like one that streams past (`_start_long_tag`).
+            replacement = self._long_head_of(name, tag[:body])
+            self._start_tag(name, tag, 0, body, len(tag), judge=False)
+            return None if replacement is None else replacement + tag[body:]
+        if stack and not stack.start_tags_are_html():
+            return self._foreign_start_tag(name, tag, body, judge=judge)
+        if name == b"image":
+            name = b"img"  # the tree builder renames it
+        if name == b"script":
+            return self._script_start(tag, body, foreign=False, judge=judge)
+        replacement = self._handle(name, tag, body, foreign=False) if judge else None
+        if name in RAW_ELEMENTS or name == b"noscript" or name == b"plaintext":
+            self._raw_start(name)
+        elif name == b"svg" or name == b"math":
+            closing = is_self_closing(tag, body, len(tag) - 1)
+            if not closing:
+                if self._select and not stack:
+                    stack.push_doubtful(name)  # older parsers ignore it inside <select>
+                else:
+                    stack.start_tag(name, self_closing=False)
+                self._choose_patterns()
+        elif stack:
+            stack.start_tag(name, self_closing=is_self_closing(tag, body, len(tag) - 1))
+        elif name == b"template":
+            self._template += 1
+            self._choose_patterns()
+        elif name == b"select":
+            self._select = True
+            self._choose_patterns()
+        elif name == b"head":
+            if self._want_head and not self._template:
+                self._want_head = False
+                self._injection_pending = _PENDING_HEAD
+        elif name == b"body" and self._want_body and not self._template:
+            self._want_head = self._want_body = False
+            self._injection_pending = _PENDING_BODY
+        return replacement
+
+    def _foreign_start_tag(
+        self, name: bytes, tag: bytes, body: int, *, judge: bool = True
+    ) -> bytes | None:
+        """A start tag handled by the foreign-content rules (inside SVG/MathML)."""
+        stack = self._foreign
+        closing = is_self_closing(tag, body, len(tag) - 1)
+        breakout = name in BREAKOUT
+        if name == b"font":
+            attrs = parse_attrs(tag, body, len(tag) - 1)
+            breakout = b"color" in attrs or b"face" in attrs or b"size" in attrs
+        if breakout:
+            stack.break_out(name, self_closing=closing)
+            if not stack:
+                self._choose_patterns()  # foreign content has ended: plain HTML again
+            # Handled as HTML from here, in an integration point or outside.
+            return self._handle(name, tag, body, foreign=False) if judge else None
+        encoding = None
+        if name == b"annotation-xml":
+            attr = parse_attrs(tag, body, len(tag) - 1).get(b"encoding")
+            encoding = attr.value if attr is not None else None
+        stack.start_tag(name, self_closing=closing, encoding=encoding)
+        if name == b"script":
+            return self._script_start(tag, body, foreign=True, judge=judge)
+        if (name in RAW_ELEMENTS or name == b"noscript") and stack.doubtful and not closing:
+            # A reading outside foreign content reads raw text instead: watch its end.
+            self._add_pending(name)
+        return self._handle(name, tag, body, foreign=True) if judge else None
+
+    def _handle(self, name: bytes, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
+        """The handler's replacement for a start tag it asked for (cached by its bytes)."""
+        if name not in self._handler.names:
+            return None
+        if len(tag) <= _CACHE_TAG:
+            decided = self._decided.get(tag, _MISSING)
+            if decided is not _MISSING and not foreign:
+                return decided
+        return self._handler.start_tag(name, tag, body, foreign=foreign)
+
+    def _script_start(
+        self, tag: bytes, body: int, *, foreign: bool, judge: bool = True
+    ) -> bytes | None:
+        """A script start tag: judge it, and read its text as the parser will."""
+        if foreign:
+            if self._foreign.doubtful and not is_self_closing(tag, body, len(tag) - 1):
+                self._add_pending(b"script")  # a reading outside SVG reads script data
+        else:
+            self._state = _SCRIPT
+            self._escape = _ESC_NONE
+        if not judge:
+            return None
+        decided = _MISSING
+        if not foreign and len(tag) <= _CACHE_TAG:
+            decided = self._decided.get(tag, _MISSING)
+        if decided is _MISSING:
+            decided = self._handler.script(tag, body, foreign=foreign)
+        if decided is not NEEDS_TEXT:
+            return decided
+        if foreign:
+            text, self._foreign_text = self._foreign_text, b""
+            settled = self._handler.script_text(tag, text, foreign=True)
+            return None if settled == tag else settled
+        self._held = _HeldScript(tag, foreign=False)
+        return b""
+
+    def _raw_start(self, name: bytes) -> None:
+        """``name`` starts raw text (or ``<plaintext>``) under the HTML rules."""
+        doubtful = self._foreign.doubtful
+        if not (doubtful or self._select or name == b"noscript"):
+            if name == b"plaintext":
+                self._state = _PLAINTEXT
+            else:
+                self._enter_raw(name)
+            return
+        if name == b"plaintext":
+            return  # the reading that takes it sees only text from here: nothing to fear
+        if name == b"textarea" and not doubtful:
+            self._enter_raw(name)  # every parser reads <textarea> as RCDATA, in <select> too
+            return
+        # One reading sees raw text (a browser with scripting on in <noscript>, a newer
+        # parser in <select>, one outside foreign content), another markup: read markup
+        # and watch the terminator of the raw text.
+        self._add_pending(name)
+
+    def _enter_raw(self, name: bytes) -> None:
+        self._state = _RAWTEXT
+        self._raw_name = name
+        self._raw_end = _raw_end(name)
+
+    def _end_tag(self, name: bytes) -> None:
+        if self._foreign:
+            self._foreign.end_tag(name)
+            if not self._foreign:
+                self._choose_patterns()
+            return
+        if name == b"template":
+            self._template = max(0, self._template - 1)
+            self._choose_patterns()
+        elif name == b"select" and self._select:
+            self._select = False
+            self._choose_patterns()
+
+    def _choose_patterns(self) -> None:
+        """The candidate search and exact pattern for the current state of plain HTML."""
+        starts = self._base_starts
+        if self._want_body and not self._template:
+            starts = starts | ({b"head", b"body"} if self._want_head else {b"body"})
+        ends = set()
+        if self._template:
+            ends.add(b"template")
+        if self._select:
+            ends.add(b"select")
+        self._fast, self._exact = _patterns(starts, frozenset(ends))
+        self._kinds = _kinds(starts, self._handler.names)
+
+    # --- long tags -------------------------------------------------------------------------
+
+    def _start_long_tag(self, buf: bytes, pos: int) -> int:
+        """A tag past TAG_LIMIT: stream it through instead of holding it.
+
+        It cannot be rewritten (its end is not here yet), so a start tag of interest is made
+        safe at its head (`Handler.long_tag`: attributes that come first win); its effect on
+        the tokenizer state applies when its ``>`` goes by (`_finish_long_tag`).
+        """
+        end_tag = buf[pos + 1 : pos + 2] == b"/"
+        name_start = pos + (2 if end_tag else 1)
+        name_end = lexer.match(LONG_STEPS[L_NAME], buf, name_start).end()
+        name = buf[name_start:name_end].lower()
+        self._long_name = name
+        self._long_end_tag = end_tag
+        self._long_state = L_NAME
+        self._long_slash = False
+        self._state = _LONG_TAG
+        head = None if end_tag else self._long_head_of(name, buf[pos:name_end])
+        if head is not None:
+            self._long_head = (pos, head, name_end)
+            return name_end
+        return name_start
+
+    def _long_head_of(self, name: bytes, head: bytes) -> bytes | None:
+        """The safe head of a start tag too long to read, or None if it fetches nothing."""
+        foreign = not self._foreign.start_tags_are_html()
+        if name == b"image" and not foreign:
+            name = b"img"
+        if name in self._handler.names or name == b"script":
+            return self._handler.long_tag(name, head, foreign=foreign)
+        return None
+
+    def _long_tag(self, buf: bytes, pos: int) -> int:
+        """Step the tokenizer's tag states over ``buf[pos:]``; on ``>`` apply the tag's effect."""
+        size = len(buf)
+        state = self._long_state
+        slash = self._long_slash
+        while True:
+            run = lexer.match(LONG_STEPS[state], buf, pos).end()
+            if state == L_BEFORE and run > pos:
+                slash = buf[run - 1] == 0x2F  # "/" right before ">": a self-closing tag
+            pos = run
+            if pos >= size:
+                self._long_state = state
+                self._long_slash = slash
+                return size
+            char = buf[pos]
+            pos += 1
+            if char == 0x3E and state not in (L_DQ, L_SQ):  # ">"
+                self._long_slash = slash and state == L_BEFORE
+                self._state = _DATA
+                self._finish_long_tag()
+                return pos
+            slash = char == 0x2F
+            if state == L_NAME:
+                state = L_BEFORE  # whitespace or "/" after the tag name
+            elif state == L_ATTR:
+                state = L_VALUE if char == 0x3D else L_BEFORE if slash else L_AFTER
+            elif state == L_BEFORE:
+                state = L_ATTR  # this character starts an attribute name, even "="
+            elif state == L_AFTER:
+                state = L_BEFORE if slash else L_VALUE if char == 0x3D else L_ATTR
+            elif state == L_VALUE:
+                state = L_DQ if char == 0x22 else L_SQ if char == 0x27 else L_UNQ
+            else:  # closing quote, or whitespace after an unquoted value
+                state = L_BEFORE
+
+    def _finish_long_tag(self) -> None:
+        name = self._long_name
+        if self._long_end_tag:
+            self._end_tag(name)
+            return
+        # The same effect as the tag arriving whole, without judging it again: a stand-in.
+        stand_in = b"<" + name + (b" />" if self._long_slash else b">")
+        self._start_tag(name, stand_in, 0, len(name) + 1, len(stand_in), judge=False)
+
+    # --- script data ---------------------------------------------------------------------
+
+    def _script_data(self, buf: bytes, pos: int, final: bool) -> int:
+        """Scan script text from ``pos``; return how far it is certainly script text.
+
+        Switches to DATA at the ``</script`` that really ends the element (the escaped and
+        double-escaped states of the tokenizer decide which one that is).
+        """
+        size = len(buf)
+        hold = max(SCRIPT_HOLD, self._pending_hold())
+        while True:
+            escape = self._escape
+            if escape == _ESC_NONE:
+                m = SCRIPT_DATA.search(buf, pos)
+            elif escape == _ESC_SINGLE:
+                m = SCRIPT_ESCAPED.search(buf, pos)
+            else:
+                m = SCRIPT_DOUBLE.search(buf, pos)
+            if m is None:
+                return size if final else max(pos, size - hold)
+            token = m.group()
+            if token[:2] == b"</":
+                if escape == _ESC_DOUBLE:
+                    self._escape = _ESC_SINGLE
+                    pos = m.end()
+                    continue
+                self._state = _DATA
+                return m.start()
+            if token[:4] == b"<!--":
+                if m.end() == size and m.group(2) is None and not final:
+                    return m.start()  # "<!--" or "<!---" at the end: is a ">" coming?
+                if m.group(2) is None:
+                    self._escape = _ESC_SINGLE
+            elif token == b"-->":
+                self._escape = _ESC_NONE
+            else:  # "<script" in the escaped state
+                self._escape = _ESC_DOUBLE
+            pos = m.end()
+
+    def _script_by_text(self, tag: bytes, buf: bytes, start: int, end: int) -> bytes | None:
+        """Decide an inline script found whole in ``buf`` (text ``buf[start:end]``)."""
+        whole = tag + buf[start:end]
+        cacheable = len(whole) <= _CACHE_SCRIPT and end > start
+        if cacheable:
+            decided = self._decided.get(whole, _MISSING)
+            if decided is not _MISSING:
+                return decided
+        decided = self._handler.script_text(tag, buf[start:end][:SCRIPT_LIMIT], foreign=False)
+        result = None if decided == tag else decided
+        if cacheable:
+            self._decided[whole] = result
+        return result
+
+    def _release_held(self) -> bytes:
+        """Decide a held inline script on its first SCRIPT_LIMIT bytes of text; let it go."""
+        held = self._held
+        assert held is not None
+        self._held = None
+        content = bytes(held.content)
+        text = content[:SCRIPT_LIMIT]
+        return self._handler.script_text(held.tag, text, foreign=held.foreign) + content
+
+    # --- injection -------------------------------------------------------------------------
+
+    def _resolve_injection(self, buf: bytes, pos: int, final: bool) -> bool | None:
+        """After ``<head>``/``<body>``: inject (True), skip (False) or wait for input (None).
+
+        Skips when the next element carries an ``id`` starting with ``consent-``: the page
+        already went through a rewriter (cached output, a second middleware).
+        """
+        size = len(buf)
+        first = lexer.match(SPACES, buf, pos).end()
+        present = False
+        if first - pos > WHITESPACE_LIMIT:
+            pass  # too far to look: inject
+        elif first >= size:
+            if not final:
+                return None
+        elif buf[first] == 0x3C:  # "<"
+            if buf[first + 1 : first + 2].isalpha():  # a start tag
+                body = lexer.match(LONG_STEPS[L_NAME], buf, first + 1).end()
+                end = tag_end(buf, body)
+                if end < 0:
+                    if not final and size - first <= TAG_LIMIT:
+                        return None
+                # Most first elements have no "id" at all: skip parsing their attributes.
+                elif end - first <= TAG_LIMIT and lexer.ID_NAME.search(buf, body, end):
+                    ident = parse_attrs(buf, body, end - 1).get(b"id")
+                    present = ident is not None and ident.value.startswith("consent-")
+            elif first + 1 == size and not final:
+                return None  # "<" at the end: a start tag may follow
+        return not present
+
+    def _injection_bytes(self, inject: bool) -> bytes:
+        """Settle the pending injection point; return the bytes to insert there."""
+        injection = self._injection
+        assert injection is not None
+        pending, self._injection_pending = self._injection_pending, _PENDING_NONE
+        self._choose_patterns()
+        placed_head = self._head_placed
+        self._head_placed = True
+        if pending == _PENDING_HEAD:
+            return injection.head if inject else b""
+        self._injected = inject
+        if not inject:
+            return b""
+        return injection.body if placed_head else injection.head + injection.body
+
+
+_MISSING: bytes | None = b"\0missing"
+
+
+@cache
+def _kinds(starts: frozenset[bytes], handled: frozenset[bytes]) -> dict[bytes, int]:
+    """What the fast path does with each candidate name (shared: never mutated)."""
+    kinds = {}
+    for name in starts:
+        if name == b"script":
+            kind = _KIND_SCRIPT
+        elif name == b"iframe":
+            kind = _KIND_IFRAME
+        elif name in RAW_ELEMENTS:
+            kind = _KIND_RAW
+        elif name in STATE_STARTS or name in (b"head", b"body", b"image"):
+            kind = _KIND_OTHER
+        elif name in handled:
+            kind = _KIND_ELEMENT
+        else:
+            kind = _KIND_ORDINARY
+        kinds[name] = kind
+    return kinds
