@@ -4,7 +4,9 @@
   'use strict';
   const d = document, me = d.currentScript;
   if (!me || window.consent) return;
-  const data = me.dataset, endpoint = data.endpoint;
+  // Our own URLs resolve against the page's address, never a <base> restored below.
+  const here = (url) => new URL(url, location).href;
+  const data = me.dataset, endpoint = here(data.endpoint);
   const signals = JSON.parse(data.gcm || '{}');
   let state = JSON.parse(data.state || '{}');
   const byId = (id) => d.getElementById(id);
@@ -13,7 +15,7 @@
   const allowsAll = (keys) => keys.split(/[\s,]+/).filter(Boolean).every(allows);
   const prefsUrl = () => {
     const link = byId('consent-settings');
-    return link ? link.href : endpoint + '/preferences?next=' +
+    return link ? here(link.getAttribute('href')) : endpoint + '/preferences?next=' +
       encodeURIComponent(location.pathname + location.search);
   };
 
@@ -27,38 +29,46 @@
     window.gtag('consent', 'update', update);
   };
 
-  // Newly granted embeds and scripts come alive without a reload. Scripts run one after
-  // the other in document order, as the parser would have run them.
-  const activate = async () => {
-    for (const el of d.querySelectorAll('[data-consent][data-consent-src],[data-consent][data-consent-srcset]')) {
-      if (!allowsAll(el.dataset.consent)) continue;
-      el.removeAttribute('srcdoc');
-      for (const name of ['srcset', 'src']) {
-        const value = el.getAttribute('data-consent-' + name);
-        if (value != null) {
-          el.removeAttribute('data-consent-' + name);
-          el.setAttribute(name, value);
-        }
+  // Newly granted elements come alive in place (docs/blocking-contract.md): data-consent-<name>
+  // goes back to <name>, replacing any stand-in; srcsets first, so an image is fetched once.
+  const restore = (el) => {
+    for (const a of el.getAttributeNames().sort((a, b) => /set$/.test(b) - /set$/.test(a))) {
+      const name = a.slice(13), value = el.getAttribute(a);
+      if (!a.startsWith('data-consent-')) continue;
+      el.removeAttribute(a);
+      if (name == 'xlink-href') el.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', value);
+      else el.setAttribute(name, value);
+      if (name == 'src') {
+        el.removeAttribute('srcdoc'); // the placeholder, which would win over src
+        if (el.localName == 'source' && el.parentNode.load) el.parentNode.load();
       }
     }
-    for (const old of d.querySelectorAll('script[type="text/plain"][data-consent]')) {
-      if (!allowsAll(old.dataset.consent)) continue;
-      // A new element: an inert script that was parsed once never runs, even with a new type.
-      const s = d.createElement('script');
-      for (const a of old.attributes) s.setAttribute(a.name, a.value);
-      if (old.dataset.consentType) s.type = old.dataset.consentType;
-      else s.removeAttribute('type');
+    // An imagesrcset alone is only preloaded when the link is inserted.
+    if (el.localName == 'link' && !el.hasAttribute('href')) el.replaceWith(el);
+  };
+  const granted = (selector) => [...d.querySelectorAll(selector)].filter((el) => allowsAll(el.dataset.consent));
+  // <base> first: every URL restored after it resolves against it.
+  const activate = () => {
+    for (const sel of ['base', ':not(script)']) granted(sel + '[data-consent]').forEach(restore);
+  };
+
+  // Scripts run one after the other in document order, as the parser would have run them.
+  // A new element: an inert script that was parsed once never runs, even with a new type.
+  const run = async () => {
+    for (const old of granted('script[type="text/plain"][data-consent]')) {
+      const s = old.cloneNode(true);
+      s.removeAttribute('type');
+      restore(s);
       s.nonce = old.nonce;
-      s.text = old.text;
       let loaded;
-      if (s.src && !old.hasAttribute('async')) {
-        s.async = false;
-        loaded = new Promise((done) => { s.onload = s.onerror = done; });
+      if (['src', 'href', 'xlink:href'].some((n) => s.hasAttribute(n)) && !s.hasAttribute('async')) {
+        loaded = new Promise((done) => ['load', 'error'].forEach((t) => s.addEventListener(t, done)));
       }
       old.replaceWith(s);
       await loaded;
     }
   };
+  let queue = Promise.resolve();
 
   const close = () => {
     const banner = byId('consent-banner'), link = byId('consent-settings');
@@ -73,12 +83,15 @@
   const apply = (fresh) => {
     const before = state.granted || [];
     state = fresh;
-    updateGoogle();
-    d.dispatchEvent(new CustomEvent('consent:change', { detail: state }));
     // A script that already ran cannot be unloaded: only a reload withdraws it.
-    if (before.some((key) => !allows(key))) return location.reload();
+    const withdrawn = before.some((key) => !allows(key));
+    updateGoogle();
+    if (!withdrawn) activate();
+    // Listeners see granted elements in place (a lazy loader can look again), scripts not yet run.
+    d.dispatchEvent(new CustomEvent('consent:change', { detail: state }));
+    if (withdrawn) return location.reload();
     close();
-    activate();
+    queue = queue.then(run);
   };
 
   const show = async () => {
@@ -117,10 +130,11 @@
     if (action == 'save') {
       body.categories = [...form.querySelectorAll('input[name="categories"]:checked')].map((i) => i.value);
     }
+    // getAttribute: `form.action` is clobbered by the buttons named "action".
+    const url = here(form.getAttribute('action'));
     let fresh;
     try {
-      // getAttribute: `form.action` is clobbered by the buttons named "action".
-      const res = await fetch(form.getAttribute('action'), {
+      const res = await fetch(url, {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
@@ -135,6 +149,7 @@
       field.name = 'action';
       field.value = action;
       form.append(field);
+      form.setAttribute('action', url);
       form.submit();
       return;
     }
