@@ -8,11 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from consent import ConsentMiddleware
 from tests.support import BASE_URL, host_app, make_settings
+
+# No test may depend on how fast the machine is: hypothesis's per-example deadline is off.
+settings.register_profile("consent", deadline=None)
+settings.load_profile("consent")
 
 
 @pytest.fixture

@@ -300,7 +300,8 @@ async def test_a_record_the_store_refuses_for_its_data_raises_and_is_not_spooled
     monkeypatch.setattr(consent.records.recorder, "record_from_decision", leaky_builder)
     if not shared_check:
         monkeypatch.setattr("consent.records.sqlite.check_storable", lambda record: None)
-    recorder = Recorder(settings(tmp_path))
+    # A slow machine must not turn the refusal into an outage: this is not about time.
+    recorder = Recorder(settings(tmp_path, timeout_seconds=10))
     with caplog.at_level(logging.DEBUG, logger="consent.records"), pytest.raises(RecordDataError):
         await recorder.record(make_decision(consent_id="visitor-bad"))
     assert_refused_once(caplog)
