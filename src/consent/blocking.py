@@ -24,6 +24,7 @@ Precedence:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -208,7 +209,33 @@ def _split_url(url: str) -> tuple[str, str] | None:
     host = host.lower().rstrip(".")
     if not host:
         return None
+    if "." in path or "%2" in path:
+        path = _without_dot_segments(path)
     return host, path or "/"
+
+
+_DOT_SEGMENTS = frozenset({".", "..", "%2e", "%2e%2e", ".%2e", "%2e."})
+
+
+def _without_dot_segments(path: str) -> str:
+    """``path`` as the browser resolves it: ``/recaptcha/../pagead/`` is ``/pagead/``.
+
+    Without this, a path-prefix rule (``www.google.com/recaptcha/`` is necessary) could be
+    walked out of. ``%2e`` counts as a dot, as in the URL standard's dot segments.
+    """
+    segments = path.split("/")
+    out: list[str] = []
+    for index, segment in enumerate(segments[1:], 1):
+        folded = segment.lower()
+        last = index == len(segments) - 1
+        if folded in _DOT_SEGMENTS:
+            if folded not in (".", "%2e") and out:
+                out.pop()
+            if last:
+                out.append("")  # "/a/.." is "/", "/a/." is "/a/"
+            continue
+        out.append(segment)
+    return "/" + "/".join(out)
 
 
 def _ascii_host(host: str) -> str:
@@ -217,6 +244,9 @@ def _ascii_host(host: str) -> str:
 
     A name that does not map is left as it is: browsers refuse to fetch from it.
     """
+    # Attribute values are read as latin-1 bytes: a UTF-8 page's host is re-read as UTF-8.
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("latin-1").decode("utf-8")
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:

@@ -28,7 +28,8 @@ __all__ = ["FETCHING", "BlockingHandler", "BlockingPolicy"]
 #: The attributes through which each element fetches (lower-case names). SVG's ``image``,
 #: ``use`` and ``feImage`` fetch through ``href``/``xlink:href``; so does an SVG ``script``.
 FETCHING: dict[bytes, tuple[bytes, ...]] = {
-    b"img": (b"src", b"srcset"),
+    # href: Chromium's preload scanner reads an <image> after any <svg> as SVG's image
+    b"img": (b"src", b"srcset", b"href", b"xlink:href"),
     b"source": (b"src", b"srcset"),
     b"iframe": (b"src",),
     b"frame": (b"src",),
@@ -40,11 +41,14 @@ FETCHING: dict[bytes, tuple[bytes, ...]] = {
     b"object": (b"data",),
     b"link": (b"href", b"imagesrcset"),
     b"base": (b"href",),
-    b"image": (b"href", b"xlink:href"),
+    # src/srcset too: where SVG may have ended, another reading has an HTML <img> here
+    b"image": (b"href", b"xlink:href", b"src", b"srcset"),
     b"use": (b"href", b"xlink:href"),
     b"feimage": (b"href", b"xlink:href"),
 }
-_SVG_SCRIPT = (b"href", b"xlink:href")
+#: A script fetches through src in HTML and href/xlink:href in SVG; Chromium's preload scanner
+#: reads any <script> after an <svg> as SVG's: every script is judged on all three.
+_SCRIPT_SOURCES = (b"src", b"href", b"xlink:href")
 #: Lazy-loading conventions: a loader script (lazysizes, lozad, ...) copies these into the
 #: real attributes later, for elements that carry its class.
 _LAZY = (b"data-src", b"data-srcset", b"data-lazy-src")
@@ -80,6 +84,14 @@ _HTML_SPACE = "\t\n\f\r "
 _KEY_SPLIT = re.compile(r"[\s,;]+")
 _IGNORE = "ignore"
 _SAVED = b"data-consent-"
+
+
+def saved_name(name: bytes) -> bytes:
+    """Where a neutralised attribute keeps its value: ``data-consent-`` + its name
+    (``xlink:href`` as ``data-consent-xlink-href``: a colon is no good in our names)."""
+    return _SAVED + name.replace(b":", b"-")
+
+
 _CACHE_SIZE = 512  # decided tags per set of granted categories
 _CACHE_SETS = 16  # sets of granted categories with a cache
 _SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc ...: deeper ones lose their srcdoc
@@ -123,6 +135,11 @@ class BlockingHandler:
 
     names = frozenset(FETCHING)
 
+    @property
+    def blocks_nothing(self) -> bool:
+        """Whether every category is granted (then no reading of the page needs guarding)."""
+        return self._all_granted
+
     def __init__(
         self,
         policy: BlockingPolicy,
@@ -137,6 +154,7 @@ class BlockingHandler:
         self._placeholder = placeholder
         self._placeholders: dict[str, str] = {}
         self._depth = depth
+        self._all_granted = set(self._rules.keys) <= granted
         self.decided = policy.cache_for(granted)
 
     # -- the tokenizer's questions --------------------------------------------------------
@@ -180,7 +198,7 @@ class BlockingHandler:
         names: tuple[bytes, ...]
         if name == b"script":
             extra.append(b' type="text/plain"')
-            names = _SVG_SCRIPT if foreign else (b"src",)
+            names = _SCRIPT_SOURCES
         else:
             names = FETCHING.get(name, ())
             if name == b"iframe":
@@ -262,14 +280,14 @@ class BlockingHandler:
                 self._restore(edits, name, attrs, saved)
             return edits
         for attr_name, attr in live:
-            target = _SAVED + attr_name
+            target = saved_name(attr_name)
             if target in attrs:
                 edits.remove(attr)  # a stand-in beside the saved value: the saved one wins
             else:
                 edits.rename(attr, target)
         for original, attr in saved:  # another tool's name for it: ours, for banner.js
-            if attr.name != _SAVED + original and _SAVED + original not in attrs:
-                edits.rename(attr, _SAVED + original)
+            if attr.name != saved_name(original) and saved_name(original) not in attrs:
+                edits.rename(attr, saved_name(original))
         if live or saved:
             self._label(edits, attrs, keys)
         if name == b"iframe" and live:
@@ -286,7 +304,7 @@ class BlockingHandler:
         vanilla-cookieconsent's ``data-src`` on an element labelled with a category and
         without a ``src`` (unlabelled, ``data-src`` is a lazy loader's, and still live).
         """
-        saved = [(a, attrs[_SAVED + a]) for a in fetching if _SAVED + a in attrs]
+        saved = [(a, attrs[saved_name(a)]) for a in fetching if saved_name(a) in attrs]
         if b"src" in fetching and not any(a == b"src" for a, _ in saved):
             other = attrs.get(b"data-cookieblock-src")
             if other is None and labelled and b"src" not in attrs:
@@ -315,19 +333,24 @@ class BlockingHandler:
             if key is not None:
                 edits.add("srcdoc", self._placeholder_for(key))
 
-    def _rewrite_srcdoc(self, document: str) -> str | None:
-        """``document`` (an iframe's srcdoc) with its trackers blocked; None if unchanged."""
+    def _rewrite_srcdoc(self, document: str) -> bytes | None:
+        """An iframe's srcdoc document with its trackers blocked, escaped for the attribute
+        again; None if unchanged.
+
+        The page's bytes come back as they were (values are read as latin-1); characters only
+        a reference could write stay references.
+        """
         if self._depth >= _SRCDOC_DEPTH:
-            return ""  # too deep to follow: an empty document fetches nothing
+            return b""  # too deep to follow: an empty document fetches nothing
         nested = self._policy.handler(
             self._granted, placeholder=self._placeholder, depth=self._depth + 1
         )
         tokenizer = Tokenizer(nested)
-        data = document.encode("utf-8", "surrogatepass")
+        data = document.encode("latin-1", "xmlcharrefreplace")
         out = tokenizer.feed(data) + tokenizer.close()
         if out == data:
             return None
-        return out.decode("utf-8", "surrogatepass")
+        return out.replace(b"&", b"&amp;").replace(b'"', b"&quot;")
 
     def _label(self, edits: Edits, attrs: dict[bytes, Attr], keys: list[str | None]) -> None:
         if b"data-consent" in attrs:
@@ -368,7 +391,7 @@ class BlockingHandler:
             lang = language.value.strip(_HTML_SPACE).lower() if language else ""
             kind = ""
             runs = not lang or "text/" + lang in _JS_TYPES
-        sources = _SVG_SCRIPT if foreign else (b"src",)
+        sources = _SCRIPT_SOURCES
         keys = self._marker(attrs)
         if runs:
             if keys is None:
@@ -393,11 +416,10 @@ class BlockingHandler:
             self._label(edits, attrs, keys)
             if type_attr is not None and b"data-consent-type" not in attrs:
                 edits.add("data-consent-type", type_attr.raw)
-            if foreign:
-                for name in sources:
-                    attr = attrs.get(name)
-                    if attr is not None and _SAVED + name not in attrs:
-                        edits.rename(attr, _SAVED + name)
+            for name in sources[1:]:  # src is harmless once the type is text/plain
+                attr = attrs.get(name)
+                if attr is not None and saved_name(name) not in attrs:
+                    edits.rename(attr, saved_name(name))
             return edits
         if kind == "text/plain" and keys is not None and not self._allowed(keys):
             # Pre-blocked (by us, Cookiebot or vanilla-cookieconsent) and still not granted:
@@ -418,12 +440,11 @@ class BlockingHandler:
                 edits.remove(saved)
             elif type_attr is not None:
                 edits.remove(type_attr)
-            if foreign:
-                for name in sources:
-                    attr = attrs.get(_SAVED + name)
-                    if attr is not None:
-                        edits.rename(attr, name)
-            elif b"src" not in attrs:
+            for name in sources[1:]:
+                attr = attrs.get(saved_name(name))
+                if attr is not None:
+                    edits.rename(attr, name)
+            if b"src" not in attrs:
                 for name in _SCRIPT_SAVED_SRC:
                     attr = attrs.get(name)
                     if attr is not None:

@@ -109,6 +109,11 @@ class Handler(Protocol):
     #: Start tags decided before, by their exact bytes: the replacement, or None.
     decided: dict[bytes, bytes | None]
 
+    @property
+    def blocks_nothing(self) -> bool:
+        """True when no tag will be neutralised: ambiguous readings need no guarding."""
+        ...
+
     def start_tag(self, name: bytes, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
         """A start tag of interest (``tag[body:]`` is what follows its name)."""
         ...
@@ -150,8 +155,11 @@ STATE_STARTS = RAW_ELEMENTS | {
     b"template",
     b"noscript",
     b"select",
+    b"keygen",
 }
 _PARK_FROM = 512  # a held tail this long is not scanned again until it can change
+#: States in which our reading sees text that another reading may see markup in.
+_RAW_LIKE = frozenset({_SCRIPT, _RAWTEXT, _PLAINTEXT, _CDATA})
 _CACHE_TAG = 512  # longer start tags are not cached
 _CACHE_SCRIPT = 2048  # longer inline scripts (tag and text) are not cached
 _CDATA_OPEN = b"<![CDATA["
@@ -205,6 +213,8 @@ class Tokenizer:
     def __init__(self, handler: Handler, *, injection: PageInjection | None = None) -> None:
         self._handler = handler
         self._decided = handler.decided
+        # Whether ambiguous readings must be guarded (not when nothing is ever blocked).
+        self._guarded = not handler.blocks_nothing
         self._injection = injection
         self._buf = b""
         self._parked: list[bytes] | None = None  # chunks waiting for the ">" of a held tag
@@ -217,7 +227,8 @@ class Tokenizer:
         self._raw_end: re.Pattern[bytes] | None = None
         self._foreign = ForeignStack()
         self._template = 0
-        self._select = False
+        self._select = False  # some reading of the page is inside a <select>
+        self._select_all = False  # every reading is
         # Terminators of the other readings (see the module docstring), and the pin that
         # keeps their elements open in the tree meanwhile.
         self._pending: frozenset[bytes] = frozenset()
@@ -328,7 +339,8 @@ class Tokenizer:
                         break
                     pos = step
                     continue
-                if pos < exact_until or not self.fast_path:
+                if pos < exact_until or not self.fast_path or self._select:
+                    # (Inside <select> every candidate matters to its bookkeeping.)
                     # Exact tokenizing: skip uninteresting markup tag by tag, in C.
                     m = lexer.match(self._exact, buf, pos)
                     at = m.end("skip")
@@ -374,16 +386,26 @@ class Tokenizer:
                     last = upto
                 pos = self._long_tag(buf, pos)
             else:
+                # Another reading may leave its raw text inside ours: from there on it reads
+                # markup, and so must we (see `_switch_readings`).
+                other = None
+                if self._pending_re is not None and state in _RAW_LIKE:
+                    other = self._pending_re.search(buf, pos)
                 upto, done = self._text_run(state, buf, pos, final)
+                if other is not None and other.start() <= upto:
+                    if other.start() < upto or not done:
+                        upto, done = other.start(), True
+                        self._switch_readings(state, other.group())
+                    else:
+                        self._converge(other.group())  # both end here: one end tag for both
                 held = self._held
                 if held is not None and state == _SCRIPT:
                     # Collect the text of an inline script we cannot decide on yet.
-                    text = self._patch(buf, pos, upto) if self._pending else None
-                    held.content += buf[pos:upto] if text is None else text
+                    held.content += buf[pos:upto]
                     last = upto
                     if self._state != _SCRIPT or len(held.content) > SCRIPT_LIMIT:
                         out.append(self._release_held())
-                elif self._pending:
+                elif self._pending and state not in _RAW_LIKE:
                     last = self._patched(buf, view, last, pos, upto, out)
                 pos = upto
                 if not done:
@@ -424,17 +446,10 @@ class Tokenizer:
                 self._state = _DATA
                 return gt + 1, True
             keep = 0
-        else:  # _PLAINTEXT: everything after <plaintext> is text, unless another reading ...
-            if self._pending_re is not None:
-                # ... is still in raw text: it leaves it at its terminator and reads markup.
-                found = self._pending_re.search(buf, pos)
-                if found is not None:
-                    self._converge(found.group())
-                    self._state = _DATA
-                    return found.start(), True
-                keep = hold
-            else:
+        else:  # _PLAINTEXT: everything after <plaintext> is text (another reading aside)
+            if self._pending_re is None:
                 return size, False
+            keep = hold
         if final:
             return size, False
         return max(pos, size - max(keep, hold)), False
@@ -747,11 +762,13 @@ class Tokenizer:
             if _CDATA_OPEN.startswith(head) and len(head) < len(_CDATA_OPEN):
                 return (size, last) if final else (-1, last)
             if head == _CDATA_OPEN and not self._foreign.current_node_is_html():
-                if not self._foreign.doubtful and not self._pending:
-                    self._state = _CDATA  # certainly foreign content: text up to "]]>"
+                if not self._guarded:
+                    self._state = _CDATA  # text up to "]]>" for the tree builder
                     return lt + len(_CDATA_OPEN), last
-                # Maybe foreign, maybe HTML: read it as a bogus comment (which ends sooner)
-                # and keep the CDATA reading's "]]>" from ending inside our constructs.
+                # The tree builder reads text up to "]]>", but Chromium's preload scanner reads
+                # a comment that ends at the first ">" and fetches what follows (and foreign
+                # content may have ended already). Read the bogus comment; keep the CDATA
+                # reading's "]]>" from ending inside our constructs.
                 self._add_pending(b"]]>")
         elif nxt != 0x3F:  # not "?": a "<" in text
             return lt + 1, last
@@ -774,12 +791,31 @@ class Tokenizer:
     # --- other readings --------------------------------------------------------------------
 
     def _add_pending(self, terminator: bytes) -> None:
-        if terminator in self._pending:
+        """Another reading sees raw text up to ``terminator``: guard our constructs from it."""
+        if terminator in self._pending or not self._guarded:
             return
         if not self._pending:
             self._pin = self._foreign.pin()
         self._pending = self._pending | {terminator}
         self._pending_re = _terminators(self._pending)
+
+    def _switch_readings(self, state: int, terminator: bytes) -> None:
+        """Another reading leaves its raw text at ``terminator``, inside our raw text.
+
+        It reads markup from here while we still read text (an unclosed ``<script>`` in a
+        ``<noscript>``, say): it becomes the reading we follow, and ours is the one in raw
+        text now, guarded until its own end. Both readings keep their meaning: nothing is
+        escaped.
+        """
+        self._converge(terminator)
+        if state == _SCRIPT:
+            self._add_pending(b"script")
+        elif state == _RAWTEXT:
+            self._add_pending(self._raw_name)
+        elif state == _CDATA:
+            self._add_pending(b"]]>")
+        # (_PLAINTEXT: our reading sees nothing but text from here: nothing to guard.)
+        self._state = _DATA
 
     def _converge(self, terminator: bytes) -> None:
         """The reading with this terminator leaves its raw text: it reads what we read."""
@@ -893,8 +929,16 @@ class Tokenizer:
             self._template += 1
             self._choose_patterns()
         elif name == b"select":
-            self._select = True
+            # A <select> inside a <select> closes it (and is ignored), in every parser; one
+            # opened where some readings had closed theirs (an <input> does, in older ones)
+            # leaves some readings inside a select.
+            if not self._select:
+                self._select = self._select_all = True
+            elif self._select_all:
+                self._select = self._select_all = False
             self._choose_patterns()
+        elif name in (b"input", b"keygen", b"textarea") and self._select:
+            self._select_all = False  # older parsers close the select here, newer may not
         elif name == b"head":
             if self._want_head and not self._template:
                 self._want_head = False
@@ -981,6 +1025,7 @@ class Tokenizer:
             return  # the reading that takes it sees only text from here: nothing to fear
         if name == b"textarea" and not doubtful:
             self._enter_raw(name)  # every parser reads <textarea> as RCDATA, in <select> too
+            self._select_all = False  # older parsers close the select first
             return
         # One reading sees raw text (a browser with scripting on in <noscript>, a newer
         # parser in <select>, one outside foreign content), another markup: read markup
@@ -1002,7 +1047,7 @@ class Tokenizer:
             self._template = max(0, self._template - 1)
             self._choose_patterns()
         elif name == b"select" and self._select:
-            self._select = False
+            self._select = self._select_all = False
             self._choose_patterns()
 
     def _choose_patterns(self) -> None:

@@ -182,13 +182,19 @@ class ForeignStack:
             return
         for index in range(len(entries) - 1, -1, -1):
             if entries[index].name == name:
-                if index >= self._floor and index >= self._pin:
+                if index < self._pin:
+                    return  # a reading in raw text keeps it open: so do we
+                if index >= self._floor:
                     del entries[index:]
                     if not entries:
                         self._floor = 0
-                # Below the floor: some readings have no such element and hand the tag to
-                # the HTML rules instead (below the pin: a reading in raw text keeps it).
-                # Keep the deepest reading: close nothing.
+                elif len(entries) == self._floor:
+                    # The other readings are in plain HTML, where no end tag opens foreign
+                    # content again: they stay there, and ours closes down to the match.
+                    del entries[index:]
+                    self._floor = len(entries)
+                # Otherwise some readings keep foreign elements we would close, and hand the
+                # tag to the HTML rules instead: keep the deepest reading, close nothing.
                 return
         # No foreign element of that name: the HTML rules handle the tag with HTML
         # ancestors we never saw. They may close everything (``<a><svg></a>``) or nothing.
