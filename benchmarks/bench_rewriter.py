@@ -40,9 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from consent import rewriter as rewriter_module
+
 from consent.blocking import BlockingRules
-from consent.rewriter import HtmlRewriter, PageInjection
+from consent.rewriter import BlockingPolicy, HtmlRewriter, PageInjection
 
 CHUNK = 4096
 STREAM_CHUNK = 64 * 1024
@@ -304,6 +304,7 @@ def main() -> None:
         return
     repeat, rounds = (20, 5) if args.quick else (200, 9)
     rules = BlockingRules.from_categories(CATEGORIES)
+    policy = BlockingPolicy(rules)  # as the middleware's: decisions shared between responses
     parts = chunks(page, CHUNK)
     scan = re.compile(rb"<(script|iframe|img)\b[^>]*>", re.I)
     banner = BANNER
@@ -313,20 +314,20 @@ def main() -> None:
             pass
 
     def rewriter() -> bytes:
-        rw = HtmlRewriter(rules, frozenset(), injection=INJECTION)
+        rw = HtmlRewriter(policy, frozenset(), injection=INJECTION)
         out = [rw.feed(part) for part in parts]
         out.append(rw.close())
         return b"".join(out)
 
     def rewriter_whole() -> bytes:
-        rw = HtmlRewriter(rules, frozenset(), injection=INJECTION)
+        rw = HtmlRewriter(policy, frozenset(), injection=INJECTION)
         return rw.feed(page) + rw.close()
 
     def rewriter_cold() -> bytes:
         # What the first request for a page costs: no URL, inline-script or tag decisions cached.
         rules._url_cache.clear()
         rules._inline_cache.clear()
-        rewriter_module._CACHES.clear()
+        policy.clear()
         return rewriter()
 
     def naive() -> bytes:

@@ -6,8 +6,10 @@ import json
 from importlib import resources
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from consent.blocking import BlockingRules, load_builtin_table
+from consent.blocking import BlockingRules, _clean_split, _split_url, load_builtin_table
 from tests._html import DEFAULT_CATEGORIES, RULES, Cat
 
 
@@ -329,3 +331,58 @@ def test_real_category_model_fits() -> None:
     assert rules.category_of_url("https://stats.example.org/s.js") == "analytics"
     assert rules.category_of_url("https://www.googletagmanager.com/gtm.js") == "analytics"
     assert rules.required == frozenset({"necessary"})
+
+
+_URL_PARTS = st.sampled_from(
+    [
+        "https:",
+        "HTTP:",
+        "//",
+        "/",
+        "\\",
+        "www.",
+        "example.com",
+        ".",
+        "..",
+        ":",
+        "8080",
+        "@",
+        "%2e",
+        "?",
+        "#",
+        "&amp;",
+        "\t",
+        " ",
+        "a",
+        "-",
+        "_",
+        "~",
+        "x.js",
+        "recaptcha",
+        "\u3002",
+    ]
+)
+
+
+@given(st.lists(_URL_PARTS, max_size=12).map("".join))
+def test_fast_url_split_agrees_with_the_careful_one(url: str) -> None:
+    fast = _clean_split(url)
+    assert fast is None or fast == _split_url(url)
+
+
+def test_host_answers_are_reused_only_where_no_path_rule_applies() -> None:
+    rules = BlockingRules.from_categories(
+        [
+            Cat("essential", required=True, scripts=("example.com/pay/",)),
+            Cat("ads", scripts=("example.com", "tracker.example")),
+        ],
+        builtin_hosts=False,
+    )
+    for _ in range(2):  # the second round answers from the caches
+        assert rules.category_of_url("https://a.tracker.example/1.js") == "ads"
+        assert rules.category_of_url("https://a.tracker.example/pay/2.js") == "ads"
+        assert rules.category_of_url("https://shop.example.com/pay/x.js") == "essential"
+        assert rules.category_of_url("https://shop.example.com/other.js") == "ads"
+        assert rules.category_of_url("https://example.com/pay/../ads.js") == "ads"
+    assert "a.tracker.example" in rules._host_cache
+    assert "shop.example.com" not in rules._host_cache

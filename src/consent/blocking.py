@@ -170,6 +170,44 @@ class _Table:
         return False, None
 
 
+_NO_HOST = "\0"  # a cache miss (None is a cached answer)
+_CLEAN_URL = re.compile(
+    r"(?i:https?:)?//([A-Za-z0-9.-]+)(?::[0-9]*)?(/[A-Za-z0-9/_~!$'()*+,;=:@.-]*)?"
+)
+
+
+class _AllHosts(frozenset[str]):
+    """A set that meets every set of host suffixes (globs may match any host)."""
+
+    def intersection(self, *others: Iterable[object]) -> frozenset[str]:
+        return frozenset({"*"})
+
+
+_ALL_HOSTS = _AllHosts()
+
+
+def _suffixes(host: str) -> list[str]:
+    """``a.b.example.com`` and every parent domain of it."""
+    parts = host.split(".")
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+def _clean_split(url: str) -> tuple[str, str] | None:
+    """`_split_url` for the common URL that needs none of its care: ``https://host/path``
+    in plain ASCII, no references, escapes, credentials, dot segments or backslashes."""
+    m = _CLEAN_URL.match(url)
+    if m is None:
+        return None
+    end = m.end()
+    if end < len(url) and url[end] not in "?#":
+        return None  # something the pattern does not cover: take the careful way
+    path = m.group(2) or "/"
+    if "/." in path:
+        return None  # possibly a dot segment
+    host = m.group(1).lower().rstrip(".")
+    return (host, path) if host else None
+
+
 def _split_url(url: str) -> tuple[str, str] | None:
     """Return ``(host, path)`` of an absolute or protocol-relative http(s) URL, else ``None``.
 
@@ -269,6 +307,17 @@ class BlockingRules:
         self._builtin = _Table(builtin)
         self._url_cache: dict[str, str | None] = {}
         self._inline_cache: dict[bytes, str | None] = {}
+        self._host_cache: dict[str, str | None] = {}
+        # Hosts with a path-prefix rule (www.google.com/recaptcha/), or a glob: the category
+        # of a URL on such a host (or below it) is not the host's alone.
+        self._path_rules = frozenset(
+            host
+            for table in (self._operator, self._builtin)
+            for host, entries in table.hosts.items()
+            if any(prefix for prefix, _ in entries)
+        )
+        if self._operator.globs or self._builtin.globs:
+            self._path_rules = _ALL_HOSTS  # a glob may match any host: no host-only cache
         tlds = {host.rpartition(".")[2] for host in (*self._operator.hosts, *self._builtin.hosts)}
         self._hosts_re = _host_regex(tlds)
 
@@ -303,8 +352,8 @@ class BlockingRules:
             return cache[url]
         except KeyError:
             pass
-        split = _split_url(url)
-        category = None if split is None else self._match(*split)
+        split = _clean_split(url) or _split_url(url)
+        category = None if split is None else self._match_host(*split)
         if len(url) <= _URL_CACHE_MAX:
             if len(cache) >= _URL_CACHE_SIZE:
                 cache.clear()
@@ -360,6 +409,23 @@ class BlockingRules:
         if target == "necessary" and self.required:
             return min(self.required)
         return None
+
+    def _match_host(self, host: str, path: str) -> str | None:
+        """`_match`, cached per host when no rule on its way up depends on the path.
+
+        Pages differ in their URLs far more than in their hosts (every image of a site
+        comes from a few CDN hosts), so this is one dict lookup for most URLs.
+        """
+        cache = self._host_cache
+        found = cache.get(host, _NO_HOST)
+        if found is not _NO_HOST:
+            return found
+        category = self._match(host, path)
+        if not self._path_rules.intersection(_suffixes(host)):
+            if len(cache) >= _URL_CACHE_SIZE:
+                cache.clear()
+            cache[host] = category
+        return category
 
     def _match(self, host: str, path: str) -> str | None:
         matched, category = self._operator.lookup(host, path)
