@@ -27,6 +27,7 @@ from tests._html import (
     BODY,
     HEAD,
     INJECTION,
+    POLICY,
     RULES,
     parse,
     placeholder,
@@ -1173,3 +1174,59 @@ def test_fast_loop_states_agree_with_exact_and_chunked(doc: bytes) -> None:
             assert rewrite(doc, placeholder=ph) == whole
         finally:
             HtmlRewriter.fast_path = True
+
+
+_ATTR_NAMES = st.sampled_from(
+    [
+        "src",
+        "srcset",
+        "href",
+        "poster",
+        "class",
+        "data-src",
+        "DATA-CONSENT-SRC",
+        "data-consent",
+        "type",
+        "alt",
+    ]
+)
+_ATTR_VALUES = st.sampled_from(
+    [
+        "a.png",
+        "/a.png 1x, /b.png 2x",
+        "lazy",
+        "marketing",
+        "image",
+        "//www.facebook.com/tr",
+        "/\n/www.facebook.com/tr",
+        "\\\\www.facebook.com/tr",
+        "https:www.facebook.com/tr",
+        "&#47;&#47;www.facebook.com/tr",
+        "/tr",
+        "",
+        "https://www.facebook.com/tr",
+    ]
+)
+_QUOTES = st.sampled_from(["", '"', "'"])
+
+
+@given(
+    st.sampled_from([b"img", b"source", b"video", b"link", b"input", b"embed", b"object"]),
+    st.lists(st.tuples(_ATTR_NAMES, _QUOTES, _ATTR_VALUES), min_size=1, max_size=3),
+)
+@settings(max_examples=1000)
+def test_tags_passed_unparsed_are_those_a_full_reading_leaves_alone(
+    name: bytes, attrs: list[tuple[str, str, str]]
+) -> None:
+    # The handler passes a tag without a scheme, "//" or a label unread: judged in full, such
+    # a tag must come out unchanged.
+    from consent.html.blocking import _MAY_LEAVE_THE_SITE
+    from consent.html.lexer import parse_attrs
+
+    rest = "".join(f" {attr}={quote}{value}{quote}" for attr, quote, value in attrs)
+    tag = b"<" + name + rest.encode() + b">"
+    if _MAY_LEAVE_THE_SITE.search(tag) is not None:
+        return
+    handler = POLICY.handler(frozenset(), placeholder=None)
+    body = len(name) + 1
+    assert not handler._element_edits(name, tag, body, parse_attrs(tag, body, len(tag) - 1))

@@ -54,6 +54,11 @@ _SCRIPT_SOURCES = (b"src", b"href", b"xlink:href")
 _LAZY = (b"data-src", b"data-srcset", b"data-lazy-src")
 _LAZY_CLASS = re.compile(r"lazy|lozad", re.IGNORECASE)
 _LAZY_ELEMENTS = frozenset({b"img", b"source", b"iframe", b"video", b"audio", b"embed"})
+#: What a tag needs before any of its URLs can leave the site (a scheme, "//" in any of the
+#: spellings `consent.blocking` reads, a character reference that may spell them) or before
+#: it can be labelled or pre-blocked (``data-`` attributes). A tag without any of them only
+#: fetches from the site itself: no category applies, and it is passed without parsing.
+_MAY_LEAVE_THE_SITE = re.compile(rb"//|/[\t\n\r]|[\\:&]|(?i:data-)")
 _SRCSETS = frozenset({b"srcset", b"imagesrcset", b"data-srcset"})
 #: Where a pre-blocked script keeps its URL: ours, Cookiebot's, vanilla-cookieconsent's.
 _SCRIPT_SAVED_SRC = (b"data-consent-src", b"data-cookieblock-src", b"data-src")
@@ -161,9 +166,12 @@ class BlockingHandler:
 
     def start_tag(self, name: bytes, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
         """The replacement for a start tag that may fetch, or None."""
-        attrs = parse_attrs(tag, body, len(tag) - 1)
-        edits = self._element_edits(name, tag, body, attrs)
-        done = edits.apply(0, len(tag)) if edits else None
+        if name != b"iframe" and _MAY_LEAVE_THE_SITE.search(tag, body) is None:
+            done = None  # only relative URLs and no labels: nothing to decide
+        else:
+            attrs = parse_attrs(tag, body, len(tag) - 1)
+            edits = self._element_edits(name, tag, body, attrs)
+            done = edits.apply(0, len(tag)) if edits else None
         # An iframe's placeholder and srcdoc are per response: never kept for others.
         if not foreign and len(tag) <= _CACHE_SIZE and name != b"iframe":
             self._remember(tag, done)
