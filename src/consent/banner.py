@@ -267,23 +267,31 @@ class BannerRenderer:
         It styles itself with the already cached banner CSS, which CSP ``style-src
         'self'`` allows, unlike an inline ``<style>``.
         """
-        key = (category_key, locale, source, next_path)
+        # Cached without the page's path (pages differ far more than categories do): the
+        # link back is filled in per response, as the banner's is.
+        key = (category_key, locale, source, next_path is not None)
         cached = self._placeholders.get(key)
-        if cached is not None:
+        if cached is None:
+            markup = self._placeholder(category_key, locale, source, next_path is not None)
+            cached = self._placeholders.set(key, markup)
+        if next_path is None:
             return cached
+        return cached.replace(_NEXT_QUERY, quote(safe_next(next_path), safe="/"))
+
+    def _placeholder(
+        self, category_key: str, locale: str, source: str | None, with_next: bool
+    ) -> str:
         texts = self.catalogue.texts(locale)
         label = texts.get(f"category.{category_key}.label", category_key)
         if source:
             text = texts["placeholder.text_source"].replace("{source}", source)
         else:
             text = texts["placeholder.text"]
-        link = self.preferences_url
-        if next_path is not None:
-            link += "?next=" + quote(safe_next(next_path), safe="/")
+        link = self.preferences_url + ("?next=" + _NEXT_QUERY if with_next else "")
         markup = self._templates["placeholder.html"].render(
             self._context(locale, text=text.replace("{category}", label), link=link)
         )
-        return self._placeholders.set(key, _ascii(markup).decode("ascii"))
+        return _ascii(markup).decode("ascii")
 
     # -- preferences page -----------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 
 from consent.body_codec import DECODABLE
-from consent.headers import HeaderList, merge_vary, remove, replace
+from consent.headers import HeaderList, merge_vary, replace
 
 __all__ = [
     "LOG_UNSUPPORTED_ENCODING",
@@ -45,13 +45,15 @@ LOG_UNSUPPORTED_ENCODING = (
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]{1,128})'")
 _ETAG_SUFFIX = re.compile(r'-c[0-9a-f]{10}"$')
 #: Headers that describe the app's bytes and would be wrong for the rewritten body.
-_STALE_AFTER_REWRITE = (
-    b"content-length",
-    b"content-md5",
-    b"digest",
-    b"content-digest",
-    b"repr-digest",
-    b"accept-ranges",
+_STALE_AFTER_REWRITE = frozenset(
+    {
+        b"content-length",
+        b"content-md5",
+        b"digest",
+        b"content-digest",
+        b"repr-digest",
+        b"accept-ranges",
+    }
 )
 _WARNED_ENCODINGS_LIMIT = 16
 
@@ -111,8 +113,7 @@ def prepare_headers(headers: HeaderList, *, vary: Sequence[str], variant: str) -
     headers describing the app's own bytes (length, digests, ranges) go.
     """
     merge_vary(headers, vary)
-    for name in _STALE_AFTER_REWRITE:
-        remove(headers, name)
+    headers[:] = [(name, value) for name, value in headers if name not in _STALE_AFTER_REWRITE]
     for index, (name, value) in enumerate(headers):
         if name == b"etag":
             etag = consent_etag(value.decode("latin-1"), variant).encode("latin-1")
