@@ -251,6 +251,7 @@ class Tokenizer:
         # A tag past TAG_LIMIT streaming through: where it starts, its safe head, and where
         # that head ends (set by `_start_long_tag`, emitted by `_run`).
         self._long_head: tuple[int, bytes, int] | None = None
+        self._apostrophe = -1  # where the next "'" of the current buffer is (see `_scan`)
         self._fast: re.Pattern[bytes]
         self._exact: re.Pattern[bytes]
         self._choose_patterns()
@@ -316,6 +317,7 @@ class Tokenizer:
         """
         out: list[bytes | memoryview] = []
         view = memoryview(buf)
+        self._apostrophe = -1  # see `_scan`
         last = 0  # buf[last:pos] is processed but not yet appended to out
         pos = 0
         exact_until = 0  # below this position the fast path found a hazard: tokenize exactly
@@ -478,8 +480,9 @@ class Tokenizer:
         cached = self._decided.get
         before_quote = BEFORE_QUOTE
         # Where the next "'" is (len(buf): none): most pages use few single quotes outside
-        # scripts, so most "'" searches can be skipped.
-        apostrophe = -1
+        # scripts, so most "'" searches can be skipped. Kept across calls on one buffer
+        # (`_run` resets it), or a page of many short scans would search it again each time.
+        apostrophe = self._apostrophe
         while True:
             found = search(buf, pos)
             if found is None:
@@ -505,6 +508,7 @@ class Tokenizer:
                         apostrophe = buf.find(b"'", pos + 1)
                         if apostrophe < 0:
                             apostrophe = len(buf)
+                        self._apostrophe = apostrophe
                     quote = buf.rfind(b"'", pos + 1, gt) if apostrophe < gt else -1
                 if quote >= 0 and buf[quote - 1] in before_quote and in_quoted_value(buf, pos, gt):
                     return pos, last, _SCAN_EXACT, 0, 0, body
@@ -546,6 +550,7 @@ class Tokenizer:
                             apostrophe = buf.find(b"'", body + 1)
                             if apostrophe < 0:
                                 apostrophe = len(buf)
+                            self._apostrophe = apostrophe
                         quote = buf.rfind(b"'", body + 1, end) if apostrophe < end else -1
                     if quote >= 0 and buf[quote - 1] in before_quote:
                         end = tag_end(buf, body)
