@@ -1,8 +1,12 @@
-"""What the benchmarks share: an HTTP scope as a server would build it."""
+"""What the benchmarks share: an HTTP scope as a server would build it, one GET through an app."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
 def http_scope(
@@ -26,3 +30,30 @@ def http_scope(
         "client": client,
         "server": ("testserver", 80),
     }
+
+
+async def fetch(app: ASGIApp, path: str = "/", keep: list[dict[str, Any]] | None = None) -> int:
+    """One GET through ``app``; answers the number of body bytes (messages kept in ``keep``)."""
+    received = 0
+    requested = False
+    finished = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        # As a server does: the request once, then nothing until the client goes away.
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal received
+        received += len(message.get("body", b""))
+        if keep is not None:
+            keep.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            finished.set()
+
+    await app(http_scope(path=path, headers=[(b"accept-language", b"en")]), receive, send)
+    return received

@@ -23,9 +23,8 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -36,10 +35,9 @@ from starlette.routing import Route
 from consent import ConsentMiddleware, ConsentSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _asgi import http_scope
+from _asgi import ASGIApp, fetch
 from bench_rewriter import article_page
 
-ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 PAGE = article_page()
 CHUNK = 4096
 BANNER = '<div id="naive-banner"><button>Accept</button><button>Reject</button></div>'
@@ -69,39 +67,10 @@ class NaiveBanner(BaseHTTPMiddleware):
         return Response(text.encode("utf-8"), response.status_code, headers=headers)
 
 
-def scope() -> dict[str, Any]:
-    return http_scope(headers=[(b"accept-language", b"en")])
-
-
-async def request_once(app: ASGIApp) -> int:
-    """One GET through ``app``; answers the number of body bytes sent."""
-    received = 0
-    requested = False
-    finished = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        # As a server does: the request once, then nothing until the client goes away.
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await finished.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal received
-        received += len(message.get("body", b""))
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            finished.set()
-
-    await app(scope(), receive, send)
-    return received
-
-
 async def per_request(app: ASGIApp, n: int) -> float:
     start = time.perf_counter()
     for _ in range(n):
-        await request_once(app)
+        await fetch(app)
     return (time.perf_counter() - start) / n
 
 
@@ -125,11 +94,11 @@ async def stream_memory(app: ASGIApp, total: int) -> tuple[int, int]:
         Starlette(routes=[Route("/", big)]),
         settings=app.settings,  # type: ignore[attr-defined]
     )
-    await request_once(wrapped)  # warm caches before measuring
+    await fetch(wrapped)  # warm caches before measuring
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
-    received = await request_once(wrapped)
+    received = await fetch(wrapped)
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     return received, peak
@@ -152,7 +121,7 @@ def main() -> None:
 
     async def run() -> tuple[dict[str, float], tuple[int, int]]:
         for app in apps.values():
-            await request_once(app)
+            await fetch(app)
         samples: dict[str, list[float]] = {name: [] for name in apps}
         for _ in range(rounds):
             for name, app in apps.items():

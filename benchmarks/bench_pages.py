@@ -61,7 +61,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from importlib import metadata
 from pathlib import Path
 from types import SimpleNamespace
@@ -71,9 +71,10 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from consent import ConsentMiddleware, ConsentSettings
 from consent.blocking import BlockingRules
+from consent.html.blocking import JS_TYPES
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _asgi import http_scope
+from _asgi import ASGIApp, fetch
 from bench_html import NaiveBanner
 from bench_rewriter import TRACKERS_BODY, TRACKERS_HEAD, WORDS, article_page
 
@@ -82,7 +83,6 @@ try:
 except ImportError:  # an optional benchmark dependency: pip install -e '.[bench]'
     lolhtml = None
 
-ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 CHUNK = 4096
 PAGE_SIZE = 100 * 1024
 SMALL_PAGE_SIZE = 4 * 1024
@@ -328,37 +328,15 @@ async def _stream(parts: list[bytes]) -> AsyncIterator[bytes]:
 
 # --- contender (c): the same job with lol-html ------------------------------------------------
 
-_JS_TYPES = frozenset(
-    {
-        "application/ecmascript",
-        "application/javascript",
-        "application/x-ecmascript",
-        "application/x-javascript",
-        "module",
-        "text/ecmascript",
-        "text/javascript",
-        "text/javascript1.0",
-        "text/javascript1.1",
-        "text/javascript1.2",
-        "text/javascript1.3",
-        "text/javascript1.4",
-        "text/javascript1.5",
-        "text/jscript",
-        "text/livescript",
-        "text/x-ecmascript",
-        "text/x-javascript",
-    }
-)
-
 
 def _runs(el: Any) -> bool:
     """Whether a browser would run this ``<script>`` (its ``type`` names JavaScript)."""
     kind = el.get_attribute("type")
     if kind is None:
         language = el.get_attribute("language")
-        return not language or "text/" + language.strip().lower() in _JS_TYPES
+        return not language or "text/" + language.strip().lower() in JS_TYPES
     kind = kind.strip().lower()
-    return not kind or kind in _JS_TYPES or kind.partition(";")[0].rstrip() in _JS_TYPES
+    return not kind or kind in JS_TYPES or kind.partition(";")[0].rstrip() in JS_TYPES
 
 
 class LolHtmlPage:
@@ -607,33 +585,6 @@ class _LolResponder:
 
 
 # --- measurement ------------------------------------------------------------------------------
-
-
-async def fetch(app: ASGIApp, path: str, keep: list[dict[str, Any]] | None = None) -> int:
-    """One GET through ``app``; answers the number of body bytes (messages kept in ``keep``)."""
-    received = 0
-    requested = False
-    finished = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        # As a server does: the request once, then nothing until the client goes away.
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await finished.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal received
-        received += len(message.get("body", b""))
-        if keep is not None:
-            keep.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            finished.set()
-
-    await app(http_scope(path=path, headers=[(b"accept-language", b"en")]), receive, send)
-    return received
 
 
 async def timed(app: ASGIApp, paths: list[str]) -> float:

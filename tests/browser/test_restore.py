@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import BrowserContext, Page, Route, async_playwright, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,7 +36,7 @@ from starlette.routing import Route as Endpoint
 
 from consent import ConsentMiddleware, get_consent
 from tests.browser.conftest import CHROMIUM_ARGS
-from tests.support import make_settings
+from tests.support import make_settings, serve_in_thread
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
@@ -472,27 +471,11 @@ def _listen(site: Site, category: str) -> socket.socket:
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    result = Site(base=f"http://127.0.0.1:{port}")
+    result = Site(base="")  # the base is known once the server listens
     listeners = [_listen(result, c) for c in COPIES]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            make_app(result), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield result
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_in_thread(make_app(result)) as base:
+        result.base = base
+        yield result
     for listener in listeners:
         listener.close()
 

@@ -14,21 +14,19 @@ never ``playwright install``).
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from playwright.async_api import Route, async_playwright
 
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.fuzz.generator import random_documents
 from tests.fuzz.oracle import READINGS, Reading, Trackers, decode, fetches, name_of, parse
+from tests.support import serve_in_thread
 
 LOOPBACK = "http://127.0.0.1:"
 SETTLE_MS = 150  # after "load": late preloads, prefetches and frames
@@ -63,13 +61,6 @@ def sample(trackers: Trackers, count: int = 20, seed: int = 2026) -> list[bytes]
     return chosen
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @contextmanager
 def serve(pages: Mapping[str, bytes]) -> Iterator[str]:
     """Serve ``pages`` (path -> HTML) on a free loopback port; yields the base URL."""
@@ -88,22 +79,8 @@ def serve(pages: Mapping[str, bytes]) -> Iterator[str]:
         )
         await send({"type": "http.response.body", "body": body or b""})
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"{LOOPBACK}{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve_in_thread(app) as base:
+        yield base
 
 
 _SERIALISE = """() => {

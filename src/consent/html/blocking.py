@@ -63,7 +63,7 @@ _SRCSETS = frozenset({b"srcset", b"imagesrcset", b"data-srcset"})
 #: Where a pre-blocked script keeps its URL: ours, Cookiebot's, vanilla-cookieconsent's.
 _SCRIPT_SAVED_SRC = (b"data-consent-src", b"data-cookieblock-src", b"data-src")
 # JavaScript MIME types (HTML standard) plus "module": other script types are data, never run.
-_JS_TYPES = frozenset(
+JS_TYPES = frozenset(
     {
         "",
         "module",
@@ -393,12 +393,12 @@ class BlockingHandler:
             kind = type_attr.value.strip(_HTML_SPACE).lower()
             # Parameters ("text/javascript; charset=utf-8") stop browsers that follow the
             # standard, not all of them: such a script might run, so treat it as one.
-            runs = kind in _JS_TYPES or kind.partition(";")[0].rstrip(_HTML_SPACE) in _JS_TYPES
+            runs = kind in JS_TYPES or kind.partition(";")[0].rstrip(_HTML_SPACE) in JS_TYPES
         else:
             language = attrs.get(b"language")
             lang = language.value.strip(_HTML_SPACE).lower() if language else ""
             kind = ""
-            runs = not lang or "text/" + lang in _JS_TYPES
+            runs = not lang or "text/" + lang in JS_TYPES
         sources = _SCRIPT_SOURCES
         keys = self._marker(attrs)
         if runs:
