@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from consent import ConsentMiddleware
-from tests.support import BASE_URL, host_app, make_settings
+from tests.support import BASE_URL, chromium_path, host_app, make_settings
 
 # No test may depend on how fast the machine is: hypothesis's per-example deadline is off.
 settings.register_profile("consent", deadline=None)
@@ -51,3 +51,16 @@ def client_for() -> Iterator[ClientFactory]:
     yield factory
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium for real-browser tests: skipped locally without it, a failure under
+    ``CI=true`` (CI installs it)."""
+    path = chromium_path()
+    if path is None:
+        message = "Chromium not found (install Debian's chromium or set CHROMIUM_PATH)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

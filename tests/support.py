@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -27,6 +30,12 @@ def make_settings(**overrides: Any) -> ConsentSettings:
     overrides.setdefault("secret_key", SECRET)
     overrides.setdefault("records", {"enabled": False})
     return ConsentSettings(**overrides)
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (or ``CHROMIUM_PATH``), if installed."""
+    candidates = [os.environ.get("CHROMIUM_PATH"), shutil.which("chromium"), "/usr/bin/chromium"]
+    return next((c for c in candidates if c and Path(c).exists()), None)
 
 
 @contextmanager

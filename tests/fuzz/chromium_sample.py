@@ -232,7 +232,7 @@ def calibrate(chromium: str, seed: int, count: int) -> list[str]:
 if __name__ == "__main__":
     import argparse
 
-    from tests.browser.conftest import chromium_path
+    from tests.support import chromium_path
 
     parser = argparse.ArgumentParser(description=calibrate.__doc__)
     parser.add_argument("--seed", type=int, default=15)

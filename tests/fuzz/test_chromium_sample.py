@@ -8,14 +8,12 @@ Chromium's DOM is html5lib's tree in the matching reading.
 
 from __future__ import annotations
 
-import os
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from tests._html import placeholder, rewrite
-from tests.browser.conftest import chromium_path
 from tests.fuzz.chromium_sample import CHROMIUM_READINGS, Visit, observe, oracle_tree, sample
 from tests.fuzz.harness import NOTHING_GRANTED, RewriterHangError, guarded
 from tests.fuzz.oracle import SCANNERS, decode, fetches, url_target
@@ -23,17 +21,6 @@ from tests.fuzz.oracle import SCANNERS, decode, fetches, url_target
 pytestmark = pytest.mark.browser
 
 CONTROL = Path(__file__).resolve().parent / "corpus" / "contract-elements.html"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        message = "Chromium not found (install Debian's chromium or set CHROMIUM_PATH)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 class Sample:

@@ -29,7 +29,6 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import chromium_path
 from tests.integration import strict_http
 from tests.integration.apps import common
 from tests.integration.strict_http import Response
@@ -393,15 +392,3 @@ class Live:
 @pytest.fixture(scope="session")
 def live(cell: Cell, server_pool: ServerPool) -> Live:
     return Live(cell, server_pool.live(cell))
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium, as in tests/browser: skip locally without it, fail under CI=true."""
-    path = chromium_path()
-    if path is None:
-        message = "Chromium not found (install Debian's chromium or set CHROMIUM_PATH)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
