@@ -477,6 +477,7 @@ class Tokenizer:
         """
         search = self._fast.search
         kinds = self._kinds
+        judge = self._handler.start_tag
         cached = self._decided.get
         before_quote = BEFORE_QUOTE
         # Where the next "'" is (len(buf): none): most pages use few single quotes outside
@@ -573,7 +574,11 @@ class Tokenizer:
                 continue
             if kind == _KIND_ELEMENT:
                 if decided is _MISSING:
-                    return pos, last, _SCAN_TAG, at, body, end
+                    # A tag not seen before: plain HTML here (no foreign content, no select),
+                    # and the element changes no state, so the handler judges it right away.
+                    if end - at > TAG_LIMIT:
+                        return pos, last, _SCAN_TAG, at, body, end
+                    decided = judge(name, buf[at:end], body - at, foreign=False)
                 if decided is not None:
                     out.append(view[last:at])
                     out.append(decided)
