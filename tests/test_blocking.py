@@ -98,6 +98,10 @@ def test_category_of_url(url: str, expected: str | None) -> None:
     assert RULES.category_of_url(url) == expected
 
 
+#: "facebook.net" in full-width letters and a full-width full stop (U+FF0E)
+_FULL_WIDTH_FACEBOOK_NET = "".join(chr(ord(c) + 0xFEE0) for c in "facebook.net")
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
@@ -125,6 +129,13 @@ def test_category_of_url(url: str, expected: str | None) -> None:
         ("https://www.googletagmanager.com./gtm.js", "analytics"),
         ("https://www.googletagmanager%2Ecom/gtm.js", "analytics"),
         ("http://www.google-analytics.com/ga.js#x", "analytics"),
+        # IDNA: full-width letters and dots map label by label, an empty label included
+        (
+            "https://" + _FULL_WIDTH_FACEBOOK_NET.replace("\uff46", "connect\uff0e\uff46", 1),
+            "marketing",
+        ),
+        ("http:\uff0e" + _FULL_WIDTH_FACEBOOK_NET, "marketing"),
+        ("https://www。youtube。com/embed/x", "preferences"),
     ],
 )
 def test_category_of_url_decodes_like_a_browser(url: str, expected: str | None) -> None:

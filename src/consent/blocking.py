@@ -285,10 +285,23 @@ def _ascii_host(host: str) -> str:
     # Attribute values are read as latin-1 bytes: a UTF-8 page's host is re-read as UTF-8.
     with contextlib.suppress(UnicodeError):
         host = host.encode("latin-1").decode("utf-8")
+    # Label by label: one label that does not map (an empty one, from a leading or doubled
+    # dot) must not keep the others from mapping (a full-width ".facebook.net", U+FF0E
+    # first, is ".facebook.net").
+    labels = _IDNA_DOTS.sub(".", host).split(".")
+    return ".".join(_ascii_label(label) for label in labels)
+
+
+_IDNA_DOTS = re.compile("[\u3002\uff0e\uff61]")  # what IDNA reads as a full stop
+
+
+def _ascii_label(label: str) -> str:
+    if label.isascii():
+        return label
     try:
-        return host.encode("idna").decode("ascii")
+        return label.encode("idna").decode("ascii")
     except UnicodeError:
-        return host
+        return label  # browsers refuse to fetch from a name that does not map
 
 
 class BlockingRules:
