@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from consent.settings import ConsentSettings
 from consent.state import Consent, new_consent_id, utcnow
 
-__all__ = ["Action", "Choice", "ChoiceError", "Method", "apply_choice", "safe_next"]
+__all__ = [
+    "Action",
+    "Choice",
+    "ChoiceBody",
+    "ChoiceError",
+    "Method",
+    "apply_choice",
+    "parse_choice",
+    "safe_next",
+    "single_values",
+]
 
 
 class Action(str, enum.Enum):
@@ -49,33 +62,7 @@ class Choice:
     @classmethod
     def from_fields(cls, fields: Mapping[str, Sequence[str]], settings: ConsentSettings) -> Choice:
         """Validate parsed fields (form or JSON alike: each a list of strings)."""
-        unknown = sorted(set(fields) - {"action", "categories", "next"})
-        if unknown:
-            raise ChoiceError(f"unknown field: {', '.join(unknown)}")
-        actions = fields.get("action", [])
-        if len(actions) != 1:
-            raise ChoiceError("exactly one `action` is required: accept_all, reject_all or save")
-        try:
-            action = Action(actions[0])
-        except ValueError:
-            raise ChoiceError("`action` must be accept_all, reject_all or save") from None
-        chosen = fields.get("categories", [])
-        known = {c.key for c in settings.categories}
-        unknown_keys = sorted({key for key in chosen if key not in known})
-        if unknown_keys:
-            shown = ", ".join(repr(k[:40]) for k in unknown_keys[:5])
-            raise ChoiceError(f"unknown category: {shown}")
-        # A form posts its ticked boxes whichever button was pressed: only `save` reads them.
-        if action is not Action.SAVE:
-            chosen = []
-        nexts = fields.get("next", [])
-        if len(nexts) > 1:
-            raise ChoiceError("`next` given more than once")
-        return cls(
-            action=action,
-            categories=frozenset(chosen),
-            next=safe_next(nexts[0] if nexts else None),
-        )
+        return parse_choice(single_values(fields), {c.key for c in settings.categories})
 
 
 _METHOD_OF_ACTION = {
@@ -100,6 +87,96 @@ def safe_next(value: str | None) -> str:
     except UnicodeEncodeError:
         return "/"
     return value
+
+
+_BAD_ACTION = "`action` must be accept_all, reject_all or save"
+_NO_ACTION = "exactly one `action` is required: accept_all, reject_all or save"
+_BAD_CATEGORIES = "`categories` must be a list of strings"
+_ACTIONS = frozenset(action.value for action in Action)
+#: The most fields a body may hold (a form posts a checkbox per category).
+MAX_CATEGORIES = 64
+#: Form fields that may repeat (a checkbox per category); every other one is single.
+_LIST_FIELDS = frozenset({"categories"})
+#: What a form that repeats a single field is told (a JSON object cannot repeat a key).
+_REPEATED = {"action": _NO_ACTION, "next": "`next` given more than once"}
+
+
+class ChoiceBody(BaseModel):
+    """A ``POST /_consent`` body; a form and a JSON object decode onto the same fields.
+
+    Validate with ``context={"categories": <the configured keys>}``; `problem` turns a
+    `ValidationError` into the message the 400 answer carries.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    action: str
+    categories: list[str] = Field(default_factory=list, max_length=MAX_CATEGORIES)
+    next: str | None = None
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in _ACTIONS:
+            raise ValueError(_BAD_ACTION)
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        known: Collection[str] = (info.context or {}).get("categories", ())
+        unknown = sorted({key for key in value if key not in known})
+        if unknown:
+            shown = ", ".join(repr(k[:40]) for k in unknown[:5])
+            raise ValueError(f"unknown category: {shown}")
+        return value
+
+    def choice(self) -> Choice:
+        """The validated choice; ``next`` made safe (`safe_next`)."""
+        action = Action(self.action)
+        # A form posts its ticked boxes whichever button was pressed: only `save` reads them.
+        chosen = frozenset(self.categories) if action is Action.SAVE else frozenset()
+        return Choice(action=action, categories=chosen, next=safe_next(self.next))
+
+    @staticmethod
+    def problem(error: ValidationError) -> str:
+        """What a 400 answer says about ``error`` (its first problem, unknown fields first)."""
+        problems = error.errors(include_url=False)
+        extra = sorted(str(p["loc"][0])[:40] for p in problems if p["type"] == "extra_forbidden")
+        if extra:
+            return f"unknown field: {', '.join(extra)}"
+        first = problems[0]
+        if not first["loc"]:
+            return "JSON body must be an object"
+        field, kind = first["loc"][0], first["type"]
+        if kind == "value_error":
+            return str(first["ctx"]["error"])
+        if kind == "missing":
+            return _NO_ACTION
+        if field == "categories":
+            return "too many categories" if kind == "too_long" else _BAD_CATEGORIES
+        return f"`{field}` must be a string"
+
+
+def single_values(fields: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Form fields (each a list of values) as `ChoiceBody` input: one value per single field."""
+    data: dict[str, Any] = {}
+    for key, values in fields.items():
+        if key in _LIST_FIELDS or key not in ChoiceBody.model_fields:
+            data[key] = list(values)
+        elif len(values) == 1:
+            data[key] = values[0]
+        else:
+            raise ChoiceError(_REPEATED.get(key, f"`{key}` given more than once"))
+    return data
+
+
+def parse_choice(data: Mapping[str, Any], category_keys: Collection[str]) -> Choice:
+    """The choice ``data`` (a decoded form or JSON body) describes, or `ChoiceError`."""
+    try:
+        return ChoiceBody.model_validate(data, context={"categories": category_keys}).choice()
+    except ValidationError as exc:
+        raise ChoiceError(ChoiceBody.problem(exc)) from None
 
 
 def apply_choice(

@@ -2,7 +2,7 @@
 
 Wire contract (SPEC section 2): ``GET`` answers the JSON state; ``POST`` takes a
 form or JSON body with ``action``, ``categories`` and ``next`` (both decoded onto one
-pydantic model, `ChoiceBody`); forms get ``303 See Other``, JSON clients the new
+pydantic model, `consent.decision.ChoiceBody`); forms get ``303 See Other``, JSON clients the new
 state. Bad input changes nothing and gets a 4xx that names the problem. Routing is a
 Starlette `Router`: ``/``, ``/preferences`` and ``/static/{name}`` below the consent path.
 """
@@ -12,31 +12,37 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consent.catalogue import TextCatalogue
-from consent.decision import Action, Choice, Method, apply_choice, safe_next
+from consent.decision import (
+    MAX_CATEGORIES,
+    Choice,
+    ChoiceError,
+    Method,
+    apply_choice,
+    parse_choice,
+    single_values,
+)
 from consent.i18n import LocaleNegotiator
 from consent.records.model import RecordDataError
 from consent.runtime import ConsentRuntime, RequestView
 from consent.state import Consent
 
-__all__ = ["ChoiceBody", "ConsentEndpoints", "Decision", "DecisionHook", "PageHandler"]
+__all__ = ["ConsentEndpoints", "Decision", "DecisionHook", "PageHandler"]
 
 logger = logging.getLogger("consent")
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
 NO_STORE = {"cache-control": "no-store"}
-_MAX_FORM_FIELDS = 64
 _DIGITS = re.compile(r"[0-9]{1,18}")
 #: Where the router's apps find the request's `RequestView` (a key of the routed scope).
 _VIEW = "consent.view"
@@ -74,75 +80,6 @@ class _RefusedError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-# -- the POST body --------------------------------------------------------------------------
-
-_BAD_ACTION = "`action` must be accept_all, reject_all or save"
-_NO_ACTION = "exactly one `action` is required: accept_all, reject_all or save"
-_BAD_CATEGORIES = "`categories` must be a list of strings"
-_ACTIONS = frozenset(action.value for action in Action)
-#: Form fields that may repeat (a checkbox per category); every other one is single.
-_LIST_FIELDS = frozenset({"categories"})
-#: What a form that repeats a single field is told (a JSON object cannot repeat a key).
-_REPEATED = {"action": _NO_ACTION, "next": "`next` given more than once"}
-
-
-class ChoiceBody(BaseModel):
-    """A ``POST /_consent`` body; a form and a JSON object decode onto the same fields.
-
-    Validate with ``context={"categories": <the configured keys>}``; `problem` turns a
-    `ValidationError` into the message the 400 answer carries.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    action: str
-    categories: list[str] = Field(default_factory=list, max_length=_MAX_FORM_FIELDS)
-    next: str | None = None
-
-    @field_validator("action")
-    @classmethod
-    def _known_action(cls, value: str) -> str:
-        if value not in _ACTIONS:
-            raise ValueError(_BAD_ACTION)
-        return value
-
-    @field_validator("categories")
-    @classmethod
-    def _known_categories(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        known: Collection[str] = (info.context or {}).get("categories", ())
-        unknown = sorted({key for key in value if key not in known})
-        if unknown:
-            shown = ", ".join(repr(k[:40]) for k in unknown[:5])
-            raise ValueError(f"unknown category: {shown}")
-        return value
-
-    def choice(self) -> Choice:
-        """The validated choice; ``next`` made safe (`safe_next`)."""
-        action = Action(self.action)
-        # A form posts its ticked boxes whichever button was pressed: only `save` reads them.
-        chosen = frozenset(self.categories) if action is Action.SAVE else frozenset()
-        return Choice(action=action, categories=chosen, next=safe_next(self.next))
-
-    @staticmethod
-    def problem(error: ValidationError) -> str:
-        """What a 400 answer says about ``error`` (its first problem, unknown fields first)."""
-        problems = error.errors(include_url=False)
-        extra = sorted(str(p["loc"][0])[:40] for p in problems if p["type"] == "extra_forbidden")
-        if extra:
-            return f"unknown field: {', '.join(extra)}"
-        first = problems[0]
-        if not first["loc"]:
-            return "JSON body must be an object"
-        field, kind = first["loc"][0], first["type"]
-        if kind == "value_error":
-            return str(first["ctx"]["error"])
-        if kind == "missing":
-            return _NO_ACTION
-        if field == "categories":
-            return "too many categories" if kind == "too_long" else _BAD_CATEGORIES
-        return f"`{field}` must be a string"
 
 
 # -- routing ------------------------------------------------------------------------------
@@ -369,12 +306,11 @@ class ConsentEndpoints:
 
     def _choice(self, body: bytes, content_type: str) -> Choice:
         """The choice a body describes: decoded by its type, validated by `ChoiceBody`."""
-        data = _form_fields(body) if content_type == FORM_TYPE else _json_fields(body)
         try:
-            parsed = ChoiceBody.model_validate(data, context={"categories": self._category_keys})
-        except ValidationError as exc:
-            raise _RefusedError(400, ChoiceBody.problem(exc)) from None
-        return parsed.choice()
+            data = _form_fields(body) if content_type == FORM_TYPE else _json_fields(body)
+            return parse_choice(data, self._category_keys)
+        except ChoiceError as exc:
+            raise _RefusedError(400, str(exc)) from None
 
 
 def _form_fields(body: bytes) -> dict[str, Any]:
@@ -388,7 +324,7 @@ def _form_fields(body: bytes) -> dict[str, Any]:
         pairs = parse_qsl(
             body.decode("latin-1"),
             keep_blank_values=True,
-            max_num_fields=_MAX_FORM_FIELDS,
+            max_num_fields=MAX_CATEGORIES,
             encoding="latin-1",
         )
     except ValueError:
@@ -404,15 +340,7 @@ def _form_fields(body: bytes) -> dict[str, Any]:
                 raise _RefusedError(400, f"malformed form body: `{key[:40]}` is not UTF-8")
             value = "/"
         fields.setdefault(key, []).append(value)
-    data: dict[str, Any] = {}
-    for key, values in fields.items():
-        if key in _LIST_FIELDS or key not in ChoiceBody.model_fields:
-            data[key] = values
-        elif len(values) == 1:
-            data[key] = values[0]
-        else:
-            raise _RefusedError(400, _REPEATED.get(key, f"`{key}` given more than once"))
-    return data
+    return single_values(fields)
 
 
 def _utf8(text: str) -> str | None:
