@@ -120,6 +120,13 @@ class _Route(Route):
         await self.app(scope, receive, send)
 
 
+def _error(message: str, status: int, *, as_json: bool) -> Response:
+    """A refusal that changes nothing, in the form the client reads."""
+    if as_json:
+        return JSONResponse({"error": message}, status, headers=NO_STORE)
+    return PlainTextResponse(message, status, headers=NO_STORE)
+
+
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await PlainTextResponse("Not Found", 404, headers=NO_STORE)(scope, receive, send)
 
@@ -202,11 +209,10 @@ class ConsentEndpoints:
             choice = self._choice(body, content_type)
         except _RefusedError as exc:
             logger.debug("consent POST refused (%s): %s", exc.status, exc.message)
-            if wants_json or (
+            as_json = wants_json or (
                 exc.status == 400 and headers.get("content-type", "").startswith(JSON_TYPE)
-            ):
-                return JSONResponse({"error": exc.message}, exc.status, headers=NO_STORE)
-            return PlainTextResponse(exc.message, exc.status, headers=NO_STORE)
+            )
+            return _error(exc.message, exc.status, as_json=as_json)
 
         consent, method = apply_choice(self.runtime.settings, view.consent, choice)
         wants_json = wants_json or content_type == JSON_TYPE
@@ -219,9 +225,7 @@ class ConsentEndpoints:
         except RecordDataError as exc:
             # No decision without its record: nothing is set, the visitor is asked again.
             message = f"this decision cannot be recorded ({exc}); nothing was changed"
-            if wants_json:
-                return JSONResponse({"error": message}, 400, headers=NO_STORE)
-            return PlainTextResponse(message, 400, headers=NO_STORE)
+            return _error(message, 400, as_json=wants_json)
         response: Response
         if wants_json:
             response = self._state_response(consent, locale)

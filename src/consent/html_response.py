@@ -16,6 +16,7 @@ pages are rewritten like any other; ``exclude_paths`` is the operator's opt-out.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import logging
 import re
@@ -137,10 +138,16 @@ def csp_nonce(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
 
 def consent_etag(etag: str, variant: str) -> str:
     """``etag`` made specific to one consent variant (the body differs per variant)."""
-    token = hashlib.sha256(variant.encode()).hexdigest()[:10]
+    token = _variant_token(variant)
     if etag.endswith('"'):
         return f'{etag[:-1]}-c{token}"'
     return etag
+
+
+@functools.lru_cache(maxsize=256)
+def _variant_token(variant: str) -> str:
+    """A short hash of a variant: there are few (grant sets times languages), pages many."""
+    return hashlib.sha256(variant.encode()).hexdigest()[:10]
 
 
 def strip_etag_suffix(if_none_match: str, variant: str) -> str:

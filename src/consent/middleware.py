@@ -87,7 +87,6 @@ class ConsentMiddleware:
         )
         blocking = BlockingPolicy(BlockingRules.from_categories(settings.categories))
         self.pages = PageRewriting(blocking, self.banner, locales)
-        self._filter_request_cookies = settings.filter_request_cookies
         self._exclude_prefixes = self.runtime.exclude_prefixes
         self._endpoint_path = settings.path  # `/_consent` itself and everything below it
         self._endpoint_prefix = settings.path + "/"
@@ -128,7 +127,7 @@ class ConsentMiddleware:
         if (
             view.accept_encoding is not None
             or view.if_none_match is not None
-            or self._filter_request_cookies
+            or view.cookie_state.filtered_header is not None
             or "extensions" in scope
         ):
             app_scope = self._scope_for_app(scope, view, responder)
@@ -143,14 +142,15 @@ class ConsentMiddleware:
           would send a body we cannot see.
         """
         changes: dict[bytes, bytes] = {}
-        filtered = view.cookie_state.filtered_header
-        if filtered is not None and self._filter_request_cookies:
+        filtered = view.cookie_state.filtered_header  # set only with filter_request_cookies
+        if filtered is not None:
             changes[b"cookie"] = filtered
         extensions: dict[str, Any] = scope.get("extensions") or {}
         drop_extensions = False
         if responder is not None and responder.pages is not None:
-            if view.if_none_match is not None:
-                # The browser holds our consent-specific ETag; the app knows its own.
+            if view.if_none_match is not None and b"-c" in view.if_none_match:
+                # The browser holds our consent-specific ETag; the app knows its own. (Tags
+                # without our suffix, "-c<token>", pass as they are.)
                 variant = responder.page().variant
                 sent = view.if_none_match.decode("latin-1")
                 tags = strip_etag_suffix(sent, variant)

@@ -244,9 +244,7 @@ class ConsentRuntime:
                 accept_encoding = value
             else:
                 fetch_dest = value
-        secure = self._cookie_secure
-        if secure is None:
-            secure = scope.get("scheme") in _SECURE_SCHEMES
+        secure = self.is_secure(scope)
         key = (cookie_header, gpc, secure)
         state = self._cookie_states.get(key)
         if state is None or state.expires_at <= time.time():
@@ -332,11 +330,13 @@ class ConsentRuntime:
     def set_cookie_allowed(self, header_value: bytes, consent: Consent) -> bool:
         """Whether one ``Set-Cookie`` value of the host app may reach the browser."""
         name = header_value.split(b"=", 1)[0].strip().decode("latin-1")
-        allowed = self.cookie_allowed(name, consent)
-        key = self.classifier.classify(name)  # memoised: a dict hit
+        if name in self._our_names:
+            return True
+        key = self.classifier.classify(name)
+        allowed = not self._block_unclassified if key is None else key in consent.granted
         if not allowed:
             logger.debug(LOG_DROPPED, name, key)
-        elif key is None and name not in self._our_names and self._first_warning(name):
+        elif key is None and self._first_warning(name):
             logger.warning(LOG_UNCLASSIFIED, name)
         return allowed
 
