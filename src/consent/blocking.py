@@ -176,20 +176,12 @@ _CLEAN_URL = re.compile(
 )
 
 
-class _AllHosts(frozenset[str]):
-    """A set that meets every set of host suffixes (globs may match any host)."""
-
-    def intersection(self, *others: Iterable[object]) -> frozenset[str]:
-        return frozenset({"*"})
-
-
-_ALL_HOSTS = _AllHosts()
-
-
-def _suffixes(host: str) -> list[str]:
-    """``a.b.example.com`` and every parent domain of it."""
-    parts = host.split(".")
-    return [".".join(parts[i:]) for i in range(len(parts))]
+def _suffixes(host: str, depth: int) -> list[str]:
+    """``a.b.example.com`` and its parent domains, the last ``depth`` labels at most."""
+    labels = host.rsplit(".", depth)
+    if len(labels) > depth:
+        labels = labels[1:]
+    return [".".join(labels[i:]) for i in range(len(labels))]
 
 
 def _clean_split(url: str) -> tuple[str, str] | None:
@@ -329,8 +321,9 @@ class BlockingRules:
             for host, entries in table.hosts.items()
             if any(prefix for prefix, _ in entries)
         )
-        if self._operator.globs or self._builtin.globs:
-            self._path_rules = _ALL_HOSTS  # a glob may match any host: no host-only cache
+        self._path_depth = max((h.count(".") + 1 for h in self._path_rules), default=1)
+        # A glob may match any host: then no answer is kept per host.
+        self._globs = bool(self._operator.globs or self._builtin.globs)
         tlds = {host.rpartition(".")[2] for host in (*self._operator.hosts, *self._builtin.hosts)}
         self._hosts_re = _host_regex(tlds)
 
@@ -434,7 +427,7 @@ class BlockingRules:
         if found is not _NO_HOST:
             return found
         category = self._match(host, path)
-        if not self._path_rules.intersection(_suffixes(host)):
+        if not self._globs and self._path_rules.isdisjoint(_suffixes(host, self._path_depth)):
             if len(cache) >= _URL_CACHE_SIZE:
                 cache.clear()
             cache[host] = category

@@ -4,6 +4,7 @@
 * `consent.html.tree`: what the tokenizer must know of the browser's tree (SVG, MathML, doubt);
 * `consent.html.tokenizer`: the streaming tokenizer; it hands the start tags a handler asked
   for to that handler and passes every other byte through untouched;
-* `consent.html.blocking`: the consent handler (which elements fetch, for which category);
-* `consent.html.injection`: where the banner and the head tags go.
+* `consent.html.blocking`: the consent handler (which elements fetch, for which category).
+
+The banner and head tags are put in place by the tokenizer (`PageInjection`).
 """

@@ -20,7 +20,8 @@ import re
 from collections.abc import Callable, Iterable
 
 from consent.blocking import BlockingRules
-from consent.html.lexer import Attr, Edits, parse_attrs
+from consent.html import lexer
+from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, parse_attrs
 from consent.html.tokenizer import NEEDS_TEXT, Tokenizer
 
 __all__ = ["FETCHING", "BlockingHandler", "BlockingPolicy"]
@@ -98,6 +99,7 @@ def saved_name(name: bytes) -> bytes:
 
 
 _CACHE_SIZE = 512  # decided tags per set of granted categories
+_CACHE_TAG_BYTES = 512  # longer start tags are judged every time, never kept
 _CACHE_SETS = 16  # sets of granted categories with a cache
 _SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc ...: deeper ones lose their srcdoc
 
@@ -173,16 +175,16 @@ class BlockingHandler:
             edits = self._element_edits(name, tag, body, attrs)
             done = edits.apply(0, len(tag)) if edits else None
         # An iframe's placeholder and srcdoc are per response: never kept for others.
-        if not foreign and len(tag) <= _CACHE_SIZE and name != b"iframe":
-            self._remember(tag, done)
+        if not foreign and len(tag) <= _CACHE_TAG_BYTES and name != b"iframe":
+            self.remember(tag, done)
         return done
 
     def script(self, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
         """A script start tag's replacement; `NEEDS_TEXT` when its inline text decides it."""
         edits = self._script_edits(tag, body, foreign=foreign)
         done = NEEDS_TEXT if edits is None else edits.apply(0, len(tag)) if edits else None
-        if not foreign and len(tag) <= _CACHE_SIZE:
-            self._remember(tag, done)
+        if not foreign and len(tag) <= _CACHE_TAG_BYTES:
+            self.remember(tag, done)
         return done
 
     def script_text(self, tag: bytes, text: bytes, *, foreign: bool) -> bytes:
@@ -191,12 +193,10 @@ class BlockingHandler:
         key = b"\0" + (category or "").encode() + (b"\0svg\0" if foreign else b"\0") + tag
         done = self.decided.get(key, _MISSING)
         if done is _MISSING:
-            name_end = 1
-            while name_end < len(tag) and tag[name_end] not in b"\t\n\f\r />":
-                name_end += 1
+            name_end = lexer.match(LONG_STEPS[L_NAME], tag, 1).end()
             edits = self._script_edits(tag, name_end, foreign=foreign, text=(category,))
             done = edits.apply(0, len(tag)) if edits else None
-            self._remember(key, done)
+            self.remember(key, done)
         return tag if done is None else done
 
     def long_tag(self, name: bytes, head: bytes, *, foreign: bool) -> bytes:
@@ -216,7 +216,8 @@ class BlockingHandler:
 
     # -- decisions --------------------------------------------------------------------------
 
-    def _remember(self, key: bytes, done: bytes | None) -> None:
+    def remember(self, key: bytes, done: bytes | None) -> None:
+        """Keep a decision in `decided` (bounded: emptied when full)."""
         cache = self.decided
         if len(cache) >= _CACHE_SIZE:
             cache.clear()
@@ -255,8 +256,7 @@ class BlockingHandler:
     def _element_edits(self, name: bytes, tag: bytes, body: int, attrs: dict[bytes, Attr]) -> Edits:
         """Edits for any element that fetches through attributes (not scripts)."""
         edits = Edits(tag, body)
-        cookiebot = attrs.get(b"data-cookieconsent")
-        if cookiebot is not None and cookiebot.value.strip(_HTML_SPACE).lower() == _IGNORE:
+        if _ignored(attrs):
             return edits
         if name == b"input":
             kind = attrs.get(b"type")
@@ -385,8 +385,7 @@ class BlockingHandler:
         """
         attrs = parse_attrs(tag, body, len(tag) - 1)
         edits = Edits(tag, body)
-        cookiebot = attrs.get(b"data-cookieconsent")
-        if cookiebot is not None and cookiebot.value.strip(_HTML_SPACE).lower() == _IGNORE:
+        if _ignored(attrs):
             return edits
         type_attr = attrs.get(b"type")
         if type_attr is not None:
@@ -403,9 +402,8 @@ class BlockingHandler:
         keys = self._marker(attrs)
         if runs:
             if keys is None:
-                present = [attrs[a] for a in sources if a in attrs]
-                if present:
-                    keys = [c for c in (self._rules.category_of_url(a.value) for a in present) if c]
+                if any(a in attrs for a in sources):
+                    keys = self._categories(attrs, sources)
                     if not keys:
                         return edits
                 else:
@@ -462,6 +460,12 @@ class BlockingHandler:
 
 
 _MISSING: bytes | None = b"\0missing"
+
+
+def _ignored(attrs: dict[bytes, Attr]) -> bool:
+    """Cookiebot's ``data-cookieconsent="ignore"``: the operator vouches for the element."""
+    cookiebot = attrs.get(b"data-cookieconsent")
+    return cookiebot is not None and cookiebot.value.strip(_HTML_SPACE).lower() == _IGNORE
 
 
 def _is_lazy(attrs: dict[bytes, Attr]) -> bool:

@@ -18,7 +18,6 @@ from typing import Any
 
 __all__ = [
     "ANY_END",
-    "ANY_START",
     "Attr",
     "Edits",
     "fast",
@@ -83,8 +82,6 @@ def master(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes
         end_names = b"(?!)"  # keeps group "e" defined
         skip_end = b""
     end_tag = b"|/(?P<e>" + end_names + b")" + TAG_BODY + b">"
-    # Outside SVG/MathML "<![CDATA[" is a bogus comment like "<!x>".
-    cdata = rb"(?!--)"
     skip = (
         rb"[^<]*"
         + PLUS
@@ -99,7 +96,7 @@ def master(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes
         + TAG_BODY
         + rb">|>|(?![A-Za-z>])[^>]*>)"
         + rb"|!(?:--(?:-?>|.*?--!?>)|"
-        + cdata
+        + rb"(?!--)"  # outside SVG/MathML "<![CDATA[" is a bogus comment like "<!x>"
         + rb"[^>]*>)"
         + rb"|\?[^>]*>"
         + rb"|(?=[^A-Za-z!/?]))[^<]*"
@@ -143,15 +140,15 @@ def fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
 
     Candidates: start tags named like one of ``starts``, interesting end tags, ``<!``, ``<?``,
     and ``</`` followed by a byte that is not a letter. A ``</`` at the very end of the buffer
-    is no candidate: `HtmlRewriter._tail` holds it back like any unfinished tag (and at the end
-    of the input it is text either way). `HtmlRewriter._run` proves a candidate is real markup;
+    is no candidate: `Tokenizer._tail` holds it back like any unfinished tag (and at the end
+    of the input it is text either way). `Tokenizer._run` proves a candidate is real markup;
     when it cannot, the exact pattern of `master` takes over.
 
     ``re`` tries this at every ``<`` of the page, so the common ``<a``, ``</p>``, ``<p>`` and
     ``<span`` must fail in few steps: each branch starts with one byte or one class, which
     ``re`` checks without entering the branch (a lookahead or a group would be entered). So
     the first and second letters of a name are checked by classes and the rest by a trie of
-    the remainders: a name such as ``<imdy`` gets through, and `HtmlRewriter._run` checks the
+    the remainders: a name such as ``<imdy`` gets through, and `Tokenizer._run` checks the
     name. The match has no groups (the byte after ``<`` tells the kind) and ends right after
     the name.
     """
@@ -211,7 +208,6 @@ def tag_end(buf: bytes, body: int) -> int:
 
 
 # A complete tag, for the "is our injection already there?" check and long-tag detection.
-ANY_START = re.compile(rb"<(" + TAG_NAME + rb")" + TAG_BODY + rb">")
 ANY_END = re.compile(rb"</(" + TAG_NAME + rb")" + TAG_BODY + rb">")
 TAG_REST = re.compile(TAG_BODY + rb">")
 ATTR = re.compile(

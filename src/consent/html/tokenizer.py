@@ -130,6 +130,10 @@ class Handler(Protocol):
         """The first bytes of a tag too long to hold, made safe (see `TAG_LIMIT`)."""
         ...
 
+    def remember(self, key: bytes, done: bytes | None) -> None:
+        """Keep a decision in `decided` (the handler bounds it)."""
+        ...
+
 
 # Tokenizer states.
 _DATA, _SCRIPT, _RAWTEXT, _PLAINTEXT, _COMMENT, _BOGUS, _CDATA, _LONG_TAG = range(8)
@@ -138,7 +142,7 @@ _ESC_NONE, _ESC_SINGLE, _ESC_DOUBLE = range(3)
 # Injection progress.
 _PENDING_NONE, _PENDING_HEAD, _PENDING_BODY = range(3)
 # What the fast path does with a start tag, by name.
-_KIND_ORDINARY, _KIND_ELEMENT, _KIND_SCRIPT, _KIND_RAW, _KIND_IFRAME, _KIND_OTHER = range(6)
+_KIND_ORDINARY, _KIND_ELEMENT, _KIND_SCRIPT, _KIND_RAW, _KIND_OTHER = range(5)
 # How `Tokenizer._scan` returns.
 _SCAN_RESUME, _SCAN_HOLD, _SCAN_EXACT, _SCAN_TAG = range(4)
 
@@ -163,7 +167,6 @@ _RAW_LIKE = frozenset({_SCRIPT, _RAWTEXT, _PLAINTEXT, _CDATA})
 _CACHE_TAG = 512  # longer start tags are not cached
 _CACHE_SCRIPT = 2048  # longer inline scripts (tag and text) are not cached
 _CDATA_OPEN = b"<![CDATA["
-_DELIMITERS = b"\t\n\f\r />"
 
 
 @cache
@@ -195,11 +198,10 @@ def _patterns(
 class _HeldScript:
     """An inline script's start tag, held back until its text tells us its category."""
 
-    __slots__ = ("content", "foreign", "tag")
+    __slots__ = ("content", "tag")
 
-    def __init__(self, tag: bytes, *, foreign: bool) -> None:
-        self.tag = tag
-        self.foreign = foreign
+    def __init__(self, tag: bytes) -> None:
+        self.tag = tag  # an HTML script (an SVG one is decided by its attributes alone)
         self.content = bytearray()
 
 
@@ -605,13 +607,9 @@ class Tokenizer:
                     out.append(decided)
                     last = end
                 pos = after
-            elif kind in (_KIND_RAW, _KIND_IFRAME):
-                if self._select or (kind == _KIND_IFRAME and decided is _MISSING):
+            elif kind == _KIND_RAW:  # no handler asked for it: skip its text
+                if self._select:
                     return pos, last, _SCAN_TAG, at, body, end
-                if decided is not None and decided is not _MISSING:
-                    out.append(view[last:at])
-                    out.append(decided)
-                    last = end
                 close = _raw_end(name).search(buf, end)
                 if close is None:
                     self._enter_raw(name)
@@ -990,9 +988,9 @@ class Tokenizer:
         """The handler's replacement for a start tag it asked for (cached by its bytes)."""
         if name not in self._handler.names:
             return None
-        if len(tag) <= _CACHE_TAG:
+        if not foreign and len(tag) <= _CACHE_TAG:
             decided = self._decided.get(tag, _MISSING)
-            if decided is not _MISSING and not foreign:
+            if decided is not _MISSING:
                 return decided
         return self._handler.start_tag(name, tag, body, foreign=foreign)
 
@@ -1019,7 +1017,7 @@ class Tokenizer:
             text, self._foreign_text = self._foreign_text, b""
             settled = self._handler.script_text(tag, text, foreign=True)
             return None if settled == tag else settled
-        self._held = _HeldScript(tag, foreign=False)
+        self._held = _HeldScript(tag)
         return b""
 
     def _raw_start(self, name: bytes) -> None:
@@ -1200,7 +1198,7 @@ class Tokenizer:
         decided = self._handler.script_text(tag, buf[start:end][:SCRIPT_LIMIT], foreign=False)
         result = None if decided == tag else decided
         if cacheable:
-            self._decided[whole] = result
+            self._handler.remember(whole, result)
         return result
 
     def _release_held(self) -> bytes:
@@ -1210,7 +1208,7 @@ class Tokenizer:
         self._held = None
         content = bytes(held.content)
         text = content[:SCRIPT_LIMIT]
-        return self._handler.script_text(held.tag, text, foreign=held.foreign) + content
+        return self._handler.script_text(held.tag, text, foreign=False) + content
 
     # --- injection -------------------------------------------------------------------------
 
@@ -1269,10 +1267,8 @@ def _kinds(starts: frozenset[bytes], handled: frozenset[bytes]) -> dict[bytes, i
     for name in starts:
         if name == b"script":
             kind = _KIND_SCRIPT
-        elif name == b"iframe":
-            kind = _KIND_IFRAME
-        elif name in RAW_ELEMENTS:
-            kind = _KIND_RAW
+        elif name in RAW_ELEMENTS and name not in handled:
+            kind = _KIND_RAW  # (an iframe is judged every time: `_start_tag` takes it)
         elif name in STATE_STARTS or name in (b"head", b"body", b"image"):
             kind = _KIND_OTHER
         elif name in handled:
