@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import html5lib
 
 from consent.blocking import BlockingRules
+from consent.purposes import purposes_of_key
 from consent.rewriter import BlockingPolicy, HtmlRewriter, PageInjection
 
 
@@ -19,6 +20,10 @@ class Cat:
     key: str
     required: bool = False
     scripts: tuple[str, ...] = ()
+
+    @property
+    def covers(self) -> tuple[str, ...]:
+        return purposes_of_key(self.key, required=self.required)
 
 
 DEFAULT_CATEGORIES = (

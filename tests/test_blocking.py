@@ -235,11 +235,12 @@ def test_longest_path_prefix_wins_within_a_host() -> None:
     assert rules.category_of_url("https://shop.example.com/x.js") == "ads"
 
 
-def test_builtin_entries_of_unconfigured_categories_are_ignored() -> None:
+def test_builtin_entries_of_uncovered_purposes_can_never_be_granted() -> None:
+    """A site without a marketing category still blocks the Meta pixel (fail closed)."""
     rules = BlockingRules.from_categories([Cat("necessary", required=True), Cat("analytics")])
     assert rules.category_of_url("https://www.googletagmanager.com/gtm.js") == "analytics"
-    assert rules.category_of_url("https://connect.facebook.net/en_US/fbevents.js") is None
-    assert rules.category_of_url("https://www.youtube.com/embed/x") is None
+    assert rules.category_of_url("https://connect.facebook.net/en_US/fbevents.js") == "!marketing"
+    assert rules.category_of_url("https://www.youtube.com/embed/x") == "!preferences"
 
 
 def test_builtin_necessary_entries_map_to_the_required_category_whatever_its_key() -> None:
@@ -285,12 +286,16 @@ def test_alias(name: str, expected: str | None) -> None:
     assert RULES.alias(name) == expected
 
 
-def test_alias_only_returns_configured_keys() -> None:
+def test_alias_returns_the_category_covering_the_purpose() -> None:
     rules = BlockingRules.from_categories(
         [Cat("essential", required=True), Cat("stats"), Cat("ads")]
     )
     assert rules.alias("stats") == "stats"
-    assert rules.alias("statistics") is None  # -> analytics, which is not configured
+    assert rules.alias("statistics") == "stats"  # both stand for analytics
+    assert rules.alias("analytics") == "stats"
+    assert rules.alias("marketing") == "ads"
+    assert rules.alias("functional") == "!preferences"  # nobody covers it: never granted
+    assert rules.alias("analytic") is None  # a typo: unknown, stays blocked
     assert rules.alias("necessary") == "essential"
     assert rules.alias("ESSENTIAL") == "essential"
 

@@ -51,10 +51,10 @@ def test_operator_patterns_win_over_builtin() -> None:
     assert classifier.classify("_fbp") == "marketing"  # builtin still applies to kept keys
 
 
-def test_builtin_entries_of_removed_categories_are_ignored() -> None:
+def test_cookies_of_uncovered_purposes_are_filed_under_a_key_nobody_can_grant() -> None:
     categories = [Category(key="necessary", label="N", required=True)]
     classifier = CookieClassifier(categories)
-    assert classifier.classify("_ga") is None
+    assert classifier.classify("_ga") == "!analytics"
     assert classifier.classify("PHPSESSID") == "necessary"
 
 

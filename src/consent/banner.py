@@ -116,9 +116,7 @@ class BannerRenderer:
         self._head: BoundedCache[tuple[object, ...], bytes] = BoundedCache(_CACHE_LIMIT)
         self._body: BoundedCache[tuple[object, ...], bytes] = BoundedCache(_CACHE_LIMIT)
         self._placeholders: BoundedCache[tuple[object, ...], str] = BoundedCache(_CACHE_LIMIT)
-        signals = {
-            c.key: list(c.google_consent_mode) for c in settings.categories if c.google_consent_mode
-        }
+        signals = {c.key: list(c.signals) for c in settings.categories if c.signals}
         self._gcm_map = json.dumps(signals, separators=(",", ":"))
 
     def overrides_template(self, name: str) -> bool:
@@ -138,7 +136,7 @@ class BannerRenderer:
             else:
                 # An undecided visitor: only earlier choices of an older policy revision,
                 # and never a sale/sharing purpose their browser asked us to leave off.
-                checked = key in consent.previous and not (consent.gpc and category.gpc)
+                checked = key in consent.previous and not (consent.gpc and category.sale_or_sharing)
             rows.append(
                 {
                     "key": key,
@@ -178,10 +176,7 @@ class BannerRenderer:
     def _render_head(self, consent: Consent) -> bytes:
         categories = self.settings.categories
         granted_signals = {
-            signal
-            for c in categories
-            if c.key in consent.granted
-            for signal in c.google_consent_mode
+            signal for c in categories if c.key in consent.granted for signal in c.signals
         }
         signals = " ".join(s for s in GOOGLE_CONSENT_SIGNALS if s in granted_signals)
         state = json.dumps(

@@ -15,11 +15,11 @@ Precedence:
 
 1. Operator patterns (``Category.scripts``) are consulted first; if any of them matches, the
    built-in table is not consulted at all (so an operator can move or override a built-in entry).
-2. The built-in table maps to the default keys ``necessary``, ``preferences``, ``analytics`` and
-   ``marketing``. Entries whose key is not configured are ignored, except ``necessary`` entries:
-   they map to the configured required category (whatever its key) and, without one, still shadow
-   broader entries so that security and payment services (reCAPTCHA, Stripe, ...) are never
-   blocked.
+2. The built-in table is keyed by purpose (``necessary``, ``preferences``, ``analytics``,
+   ``marketing``); each entry decides by the category that covers its purpose (see
+   ``consent.purposes``). A purpose no category covers maps to a key nobody can grant, so its
+   trackers stay blocked (fail closed). ``necessary`` is always covered by the required
+   category: security and payment services (reCAPTCHA, Stripe, ...) are never blocked.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Protocol
 from urllib.parse import unquote
+
+from consent.purposes import PURPOSES, PurposeMap
 
 __all__ = ["BlockingRules", "CategoryLike", "load_builtin_table"]
 
@@ -48,42 +50,9 @@ class CategoryLike(Protocol):
     @property
     def scripts(self) -> Sequence[str]: ...
 
+    @property
+    def covers(self) -> Sequence[str]: ...
 
-# Category names used by other consent tools, mapped to our default keys. Cookiebot uses
-# necessary/preferences/statistics/marketing; vanilla-cookieconsent sites commonly use
-# necessary/functionality/analytics/marketing/ads; OneTrust-style names appear too.
-_ALIASES: dict[str, str] = {
-    "necessary": "necessary",
-    "essential": "necessary",
-    "required": "necessary",
-    "strictly_necessary": "necessary",
-    "technical": "necessary",
-    "security": "necessary",
-    "preferences": "preferences",
-    "preference": "preferences",
-    "functional": "preferences",
-    "functionality": "preferences",
-    "personalization": "preferences",
-    "personalisation": "preferences",
-    "external_media": "preferences",
-    "media": "preferences",
-    "analytics": "analytics",
-    "statistics": "analytics",
-    "statistic": "analytics",
-    "stats": "analytics",
-    "performance": "analytics",
-    "measurement": "analytics",
-    "marketing": "marketing",
-    "ads": "marketing",
-    "advertising": "marketing",
-    "advertisement": "marketing",
-    "targeting": "marketing",
-    "tracking": "marketing",
-    "social": "marketing",
-    "social_media": "marketing",
-}
-
-_DEFAULT_KEYS = ("necessary", "preferences", "analytics", "marketing")
 
 # Bounds for the lookup caches: large enough for every URL of a busy site, small enough that a
 # page full of unique URLs cannot grow memory without limit (the cache is simply cleared).
@@ -99,10 +68,10 @@ _URL_TRIM = "".join(chr(c) for c in range(0x21))
 
 
 def load_builtin_table() -> dict[str, list[str]]:
-    """Return the shipped tracker table as ``{category_key: [pattern, ...]}``."""
+    """Return the shipped tracker table as ``{purpose: [pattern, ...]}``."""
     package = resources.files(__package__ or "consent")
     data = json.loads(package.joinpath("data/trackers.json").read_text("utf-8"))
-    return {key: list(data.get(key, [])) for key in _DEFAULT_KEYS}
+    return {purpose: list(data.get(purpose, [])) for purpose in PURPOSES}
 
 
 def _split_pattern(pattern: str) -> tuple[str, str] | None:
@@ -301,12 +270,13 @@ class BlockingRules:
 
     def __init__(
         self,
-        keys: Sequence[str],
+        purposes: PurposeMap,
         required: Iterable[str],
         operator: Iterable[tuple[str, str | None]] = (),
         builtin: Iterable[tuple[str, str | None]] = (),
     ) -> None:
-        self.keys: tuple[str, ...] = tuple(keys)
+        self.purposes = purposes
+        self.keys: tuple[str, ...] = purposes.keys
         self.required: frozenset[str] = frozenset(required)
         self._operator = _Table(operator)
         self._builtin = _Table(builtin)
@@ -329,27 +299,27 @@ class BlockingRules:
 
     @classmethod
     def from_categories(
-        cls, categories: Sequence[CategoryLike], *, builtin_hosts: bool = True
+        cls,
+        categories: Sequence[CategoryLike],
+        *,
+        builtin_hosts: bool = True,
+        purposes: PurposeMap | None = None,
     ) -> BlockingRules:
-        """Compile the rules for ``categories``; ``builtin_hosts`` adds the shipped table."""
-        keys = [category.key for category in categories]
+        """Compile the rules for ``categories``; ``builtin_hosts`` adds the shipped table.
+
+        ``purposes`` (shared with the rest of the middleware, so each unknown name is
+        reported once) is built from ``categories`` when not given.
+        """
+        if purposes is None:
+            purposes = PurposeMap((c.key, c.covers) for c in categories)
         required = [category.key for category in categories if category.required]
         operator = [(pattern, c.key) for c in categories for pattern in c.scripts]
         builtin: list[tuple[str, str | None]] = []
         if builtin_hosts:
-            configured = set(keys)
-            for key, patterns in load_builtin_table().items():
-                target: str | None
-                if key == "necessary":
-                    # Security and payment services must never be blocked, whatever the
-                    # required category is called (``None`` still stops the walk).
-                    target = key if key in configured else (required[0] if required else None)
-                elif key in configured:
-                    target = key
-                else:
-                    continue
+            for purpose, patterns in load_builtin_table().items():
+                target = purposes.key_of(purpose)
                 builtin.extend((pattern, target) for pattern in patterns)
-        return cls(keys, required, operator, builtin)
+        return cls(purposes, required, operator, builtin)
 
     def category_of_url(self, url: str) -> str | None:
         """Category key of the service ``url`` loads from, or ``None`` (relative, unknown)."""
@@ -399,22 +369,9 @@ class BlockingRules:
         return found
 
     def alias(self, name: str) -> str | None:
-        """Map a category name of ours or another tool's (Cookiebot, vanilla-cookieconsent)."""
-        cleaned = name.strip()
-        if cleaned in self.keys:
-            return cleaned
-        normal = re.sub(r"[\s-]+", "_", cleaned.lower())
-        for key in self.keys:
-            if key.lower() == normal:
-                return key
-        target = _ALIASES.get(normal)
-        if target is None:
-            return None
-        if target in self.keys:
-            return target
-        if target == "necessary" and self.required:
-            return min(self.required)
-        return None
+        """The category key a name in markup means: ours, a purpose, or another tool's
+        name for one (Cookiebot, vanilla-cookieconsent); ``None`` (logged once) if unknown."""
+        return self.purposes.resolve(name)
 
     def _match_host(self, host: str, path: str) -> str | None:
         """`_match`, cached per host when no rule on its way up depends on the path.

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -26,10 +26,12 @@ from pydantic import (
 )
 
 from consent.cache import MISSING, BoundedCache
+from consent.purposes import PURPOSES, Purpose, PurposeMap, purposes_of_key
 
 __all__ = [
     "GOOGLE_CONSENT_SIGNALS",
     "Category",
+    "CategoryOverride",
     "CookieClassifier",
     "LocalizedText",
     "check_setting_text",
@@ -40,16 +42,6 @@ __all__ = [
 #: Category keys travel in cookies, URLs and form fields: keep them to a short slug.
 CATEGORY_KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 
-#: Google Consent Mode v2 signal names a category may grant.
-GOOGLE_CONSENT_SIGNALS = (
-    "ad_storage",
-    "ad_user_data",
-    "ad_personalization",
-    "analytics_storage",
-    "functionality_storage",
-    "personalization_storage",
-    "security_storage",
-)
 GoogleSignal = Literal[
     "ad_storage",
     "ad_user_data",
@@ -59,6 +51,8 @@ GoogleSignal = Literal[
     "personalization_storage",
     "security_storage",
 ]
+#: Google Consent Mode v2 signal names a category may grant.
+GOOGLE_CONSENT_SIGNALS: tuple[GoogleSignal, ...] = get_args(GoogleSignal)
 
 #: A text in one language, or a mapping of language tag to text (``"en"`` is the fallback).
 LocalizedText = Union[str, dict[str, str]]  # noqa: UP007 - pydantic needs a runtime union on 3.9-style
@@ -115,17 +109,39 @@ def localize(text: LocalizedText, locale: str) -> str:
     return text.get("en") or next(iter(text.values()), "")
 
 
+#: Google Consent Mode signals and the GPC flag a category gets from each purpose it covers.
+PURPOSE_SIGNALS: dict[str, tuple[GoogleSignal, ...]] = {
+    "necessary": ("security_storage",),
+    "preferences": ("functionality_storage", "personalization_storage"),
+    "analytics": ("analytics_storage",),
+    "marketing": ("ad_storage", "ad_user_data", "ad_personalization"),
+}
+#: Purposes that are a sale or sharing of personal data (what GPC opts out of).
+GPC_PURPOSES = frozenset({"marketing"})
+
+
 class Category(BaseModel):
-    """A purpose the visitor grants or declines, with the cookies and hosts it covers."""
+    """A choice the visitor grants or declines, with the purposes, cookies and hosts it covers.
+
+    Only ``key`` is needed for a category that covers one built-in purpose: ``label``,
+    ``description``, ``google_consent_mode`` and ``gpc`` then come from that purpose (the
+    texts in every shipped language), so ``statistics`` reads "Statistik" to a German visitor.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     key: Annotated[str, Field(pattern=CATEGORY_KEY_PATTERN)] = Field(
         description="Short slug stored in the consent cookie and used in forms and markup."
     )
-    label: LocalizedText = Field(description="Name shown in the banner (text or locale mapping).")
+    label: LocalizedText = Field(
+        default="",
+        description="Name shown in the banner (text or locale mapping). Unset: the label of "
+        "the one purpose the category covers, in every shipped language.",
+    )
     description: LocalizedText = Field(
-        default="", description="What the category is for, shown under its toggle."
+        default="",
+        description="What the category is for, shown under its toggle. Unset: the description "
+        "of the one purpose it covers, in every shipped language.",
     )
     required: bool = Field(
         default=False, description="The necessary category: always on, cannot be declined."
@@ -135,6 +151,13 @@ class Category(BaseModel):
         description="Pre-ticked toggle. Only allowed on the required category: consent to an "
         "optional purpose must be an explicit opt-in.",
     )
+    purposes: tuple[Purpose, ...] | None = Field(
+        default=None,
+        description="Built-in purposes (`necessary`, `preferences`, `analytics`, `marketing`) "
+        "whose known trackers and cookies this category decides. Unset: the purpose its key "
+        "names (`statistics`, `functional`, `ads` and other common names count), plus "
+        "`necessary` for the required category.",
+    )
     cookies: tuple[str, ...] = Field(
         default=(), description="Cookie-name patterns (exact names, `*` as wildcard)."
     )
@@ -142,13 +165,15 @@ class Category(BaseModel):
         default=(),
         description="Script/iframe hosts (`host` matches subdomains too, or `host/path-prefix`).",
     )
-    google_consent_mode: tuple[GoogleSignal, ...] = Field(
-        default=(), description="Google Consent Mode v2 signals granted with this category."
+    google_consent_mode: tuple[GoogleSignal, ...] | None = Field(
+        default=None,
+        description="Google Consent Mode v2 signals granted with this category. Unset: those "
+        "of its purposes.",
     )
-    gpc: bool = Field(
-        default=False,
+    gpc: bool | None = Field(
+        default=None,
         description="Sale/sharing purpose: stays off under Global Privacy Control (`Sec-GPC: 1`) "
-        "unless the visitor switches it on explicitly.",
+        "unless the visitor switches it on explicitly. Unset: on when it covers `marketing`.",
     )
 
     # Runs first (validators run in the order written), so a stray control character
@@ -179,12 +204,12 @@ class Category(BaseModel):
                 )
         return normalised
 
-    @field_validator("label")
+    @field_validator("purposes")
     @classmethod
-    def _check_label(cls, label: LocalizedText) -> LocalizedText:
-        if not (label if isinstance(label, str) else any(label.values())):
-            raise ValueError("label must not be empty")
-        return label
+    def _check_purposes(cls, purposes: tuple[Purpose, ...] | None) -> tuple[Purpose, ...] | None:
+        if purposes is not None and len(set(purposes)) != len(purposes):
+            raise ValueError("purposes: each purpose at most once")
+        return purposes
 
     @model_validator(mode="after")
     def _no_preselected_optional(self) -> Category:
@@ -193,58 +218,134 @@ class Category(BaseModel):
                 f"optional category {self.key!r} cannot be preselected: "
                 "consent must be an explicit opt-in"
             )
+        if not self.required and "necessary" in self.covers:
+            raise ValueError(
+                f"category {self.key!r} covers `necessary` but is not `required`: what a site "
+                "needs to work cannot be declined (give it other `purposes`)"
+            )
+        if not self.label_for("en") and self._texts_purpose() is None:
+            raise ValueError(
+                f"category {self.key!r}: `label` is required (it covers no single "
+                "built-in purpose whose texts could be used)"
+            )
         return self
+
+    @property
+    def covers(self) -> tuple[Purpose, ...]:
+        """The built-in purposes this category decides (set, or derived from its key)."""
+        if self.purposes is None:
+            return purposes_of_key(self.key, required=self.required)
+        if self.required and "necessary" not in self.purposes:
+            return ("necessary", *self.purposes)
+        return self.purposes
+
+    @property
+    def signals(self) -> tuple[GoogleSignal, ...]:
+        """Consent Mode signals granted with this category."""
+        if self.google_consent_mode is not None:
+            return self.google_consent_mode
+        return tuple(dict.fromkeys(s for p in self.covers for s in PURPOSE_SIGNALS[p]))
+
+    @property
+    def sale_or_sharing(self) -> bool:
+        """Whether GPC keeps this category off (``gpc``, or derived from its purposes)."""
+        if self.gpc is not None:
+            return self.gpc
+        return not GPC_PURPOSES.isdisjoint(self.covers)
+
+    def _texts_purpose(self) -> Purpose | None:
+        """The purpose whose shipped texts stand in for missing ones: the one optional
+        purpose covered (or ``necessary`` for a required category covering nothing else)."""
+        optional = [p for p in self.covers if p != "necessary"]
+        if len(optional) == 1:
+            return optional[0]
+        return "necessary" if not optional and self.required else None
 
     def label_for(self, locale: str) -> str:
         """The label in ``locale`` (with fallbacks)."""
-        return localize(self.label, locale)
+        return localize(self._text("label", self.label), locale)
 
     def description_for(self, locale: str) -> str:
         """The description in ``locale`` (with fallbacks)."""
-        return localize(self.description, locale)
+        return localize(self._text("description", self.description), locale)
+
+    def _text(self, field: str, own: LocalizedText) -> LocalizedText:
+        if own if isinstance(own, str) else any(own.values()):
+            return own
+        purpose = self._texts_purpose()
+        return "" if purpose is None else purpose_text(purpose, field)
+
+
+def purpose_text(purpose: str, field: str) -> dict[str, str]:
+    """A purpose's shipped ``label`` or ``description``, ``{locale: text}``."""
+    from consent.texts import DEFAULT_CATEGORY_TEXTS  # local: texts imports nothing from here
+
+    return {loc: entry[field] for loc, entry in DEFAULT_CATEGORY_TEXTS[purpose].items()}
 
 
 def default_categories() -> list[Category]:
-    """The four default categories of SPEC section 4, labelled in every shipped language."""
-    from consent.texts import DEFAULT_CATEGORY_TEXTS  # local: texts imports nothing from here
+    """The four default categories of SPEC section 4: one per purpose, every text shipped,
+    written out in full (what a category left unset would derive from its purpose)."""
+    categories = []
+    for purpose in PURPOSES:
+        required = purpose == "necessary"
+        categories.append(
+            Category(
+                key=purpose,
+                label=purpose_text(purpose, "label"),
+                description=purpose_text(purpose, "description"),
+                required=required,
+                preselected=required,
+                purposes=(purpose,),
+                google_consent_mode=PURPOSE_SIGNALS[purpose],
+                gpc=purpose in GPC_PURPOSES,
+            )
+        )
+    return categories
 
-    def text(key: str, field: str) -> dict[str, str]:
-        return {loc: entry[field] for loc, entry in DEFAULT_CATEGORY_TEXTS[key].items()}
 
-    return [
-        Category(
-            key="necessary",
-            label=text("necessary", "label"),
-            description=text("necessary", "description"),
-            required=True,
-            preselected=True,
-            google_consent_mode=("security_storage",),
-        ),
-        Category(
-            key="preferences",
-            label=text("preferences", "label"),
-            description=text("preferences", "description"),
-            google_consent_mode=("functionality_storage", "personalization_storage"),
-        ),
-        Category(
-            key="analytics",
-            label=text("analytics", "label"),
-            description=text("analytics", "description"),
-            google_consent_mode=("analytics_storage",),
-        ),
-        Category(
-            key="marketing",
-            label=text("marketing", "label"),
-            description=text("marketing", "description"),
-            google_consent_mode=("ad_storage", "ad_user_data", "ad_personalization"),
-            gpc=True,
-        ),
-    ]
+class CategoryOverride(BaseModel):
+    """Changes to one configured category that keep everything else it has.
+
+    ``cookies`` and ``scripts`` are added to the category's own; a ``label`` or
+    ``description`` mapping is merged language by language (so overriding the English
+    label keeps the German one); the other fields replace.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: LocalizedText | None = None
+    description: LocalizedText | None = None
+    purposes: tuple[Purpose, ...] | None = None
+    cookies: tuple[str, ...] = ()
+    scripts: tuple[str, ...] = ()
+    google_consent_mode: tuple[GoogleSignal, ...] | None = None
+    gpc: bool | None = None
+
+    def apply(self, category: Category) -> Category:
+        """``category`` with these changes, validated again as a whole."""
+        data = category.model_dump()
+        for field in ("label", "description"):
+            change: LocalizedText | None = getattr(self, field)
+            if change is None:
+                continue
+            if isinstance(change, dict):
+                base = category._text(field, getattr(category, field))
+                base = {"en": base} if isinstance(base, str) else base
+                data[field] = {**base, **change}
+            else:
+                data[field] = change
+        for field in ("purposes", "google_consent_mode", "gpc"):
+            if getattr(self, field) is not None:
+                data[field] = getattr(self, field)
+        data["cookies"] = (*category.cookies, *self.cookies)
+        data["scripts"] = (*category.scripts, *self.scripts)
+        return Category.model_validate(data)
 
 
 @cache
 def builtin_cookie_table() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
-    """The shipped cookie-name table: ``{category: {"exact": (...), "prefix": (...)}}``."""
+    """The shipped cookie-name table: ``{purpose: {"exact": (...), "prefix": (...)}}``."""
     raw = json.loads(resources.files("consent").joinpath("data/cookies.json").read_text("utf-8"))
     return {
         key: {kind: tuple(names) for kind, names in entry.items()}
@@ -267,7 +368,13 @@ class CookieClassifier:
 
     _CACHE_LIMIT = 4096
 
-    def __init__(self, categories: Sequence[Category], *, builtin: bool = True) -> None:
+    def __init__(
+        self,
+        categories: Sequence[Category],
+        *,
+        builtin: bool = True,
+        purposes: PurposeMap | None = None,
+    ) -> None:
         self._exact: dict[str, str] = {}
         wildcards: list[tuple[str, str]] = []
         for category in categories:
@@ -283,15 +390,17 @@ class CookieClassifier:
         self._builtin_exact: dict[str, str] = {}
         self._builtin_prefix: dict[str, str] = {}
         if builtin:
-            self._load_builtin({c.key for c in categories})
+            if purposes is None:
+                purposes = PurposeMap((c.key, c.covers) for c in categories)
+            self._load_builtin(purposes)
         self._prefix_buckets = _prefix_buckets(self._builtin_prefix)
         self._cache: BoundedCache[str, str | None] = BoundedCache(self._CACHE_LIMIT)
 
-    def _load_builtin(self, configured: Iterable[str]) -> None:
-        keys = set(configured)
-        for key, entry in builtin_cookie_table().items():
-            if key not in keys:
-                continue  # the operator removed or renamed this category
+    def _load_builtin(self, purposes: PurposeMap) -> None:
+        """File each built-in name under the category covering its purpose (a purpose no
+        category covers gets a key nobody can grant: its cookies are always dropped)."""
+        for purpose, entry in builtin_cookie_table().items():
+            key = purposes.key_of(purpose)
             for name in entry.get("exact", ()):
                 self._builtin_exact.setdefault(name, key)
             for prefix in entry.get("prefix", ()):

@@ -195,7 +195,7 @@ def apply_choice(
     required = settings.required_category.key
     if choice.action is Action.ACCEPT_ALL:
         gpc_off = (
-            {c.key for c in settings.categories if c.gpc}
+            {c.key for c in settings.categories if c.sale_or_sharing}
             if current.gpc and settings.honour_gpc
             else set()
         )
@@ -215,5 +215,6 @@ def apply_choice(
         decided=True,
         given_at=now or utcnow(),
         gpc=current.gpc,
+        names=current.names,
     )
     return consent, method

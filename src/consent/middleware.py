@@ -85,7 +85,8 @@ class ConsentMiddleware:
             assets=assets,
             on_decision=[self.recorder.record] if self.recorder is not None else [],
         )
-        blocking = BlockingPolicy(BlockingRules.from_categories(settings.categories))
+        rules = BlockingRules.from_categories(settings.categories, purposes=self.runtime.purposes)
+        blocking = BlockingPolicy(rules)
         self.pages = PageRewriting(blocking, self.banner, locales)
         self._exclude_prefixes = self.runtime.exclude_prefixes
         self._endpoint_path = settings.path  # `/_consent` itself and everything below it

@@ -20,6 +20,7 @@ from starlette.types import Scope
 from consent.body_codec import DECODABLE
 from consent.cache import MISSING, BoundedCache
 from consent.categories import CookieClassifier
+from consent.purposes import PurposeMap
 from consent.settings import ConsentSettings
 from consent.state import Consent, ConsentCodec
 
@@ -151,15 +152,20 @@ class ConsentRuntime:
         keys += [k.get_secret_value() for k in settings.secret_key_fallbacks]
         self.required_key = settings.required_category.key
         self.optional_keys = settings.optional_keys
+        self.purposes = PurposeMap(
+            ((c.key, c.covers) for c in settings.categories), strict=settings.strict_categories
+        )
+        self.purposes.warn_uncovered()
         self.codec = ConsentCodec(
             keys,
             max_age=settings.cookie_lifetime_days * _SECONDS_PER_DAY,
             revision=settings.revision,
             required_key=self.required_key,
             optional_keys=self.optional_keys,
+            names=self.purposes,
         )
         self.classifier = CookieClassifier(
-            settings.categories, builtin=settings.builtin_cookie_patterns
+            settings.categories, builtin=settings.builtin_cookie_patterns, purposes=self.purposes
         )
         self.cookie_name = settings.cookie_name
         # `__Host-` cookies must be Secure, host-only and on `/`: browsers enforce all three.

@@ -30,7 +30,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from consent.categories import Category, check_setting_text, default_categories
+from consent.categories import (
+    Category,
+    CategoryOverride,
+    check_setting_text,
+    default_categories,
+)
+from consent.purposes import check_purposes
 
 __all__ = ["MAX_COOKIE_LIFETIME_DAYS", "BannerSettings", "ConsentSettings", "RecordsSettings"]
 
@@ -243,12 +249,29 @@ class ConsentSettings(BaseSettings):
     )
     categories: list[Category] = Field(
         default_factory=default_categories,
-        description="Consent categories, exactly one of them `required`.",
+        description="Consent categories, exactly one of them `required` (replaces the "
+        "defaults; to keep them, use `extra_categories` and `category_overrides`).",
+    )
+    extra_categories: list[Category] = Field(
+        default_factory=list,
+        description="Categories added after `categories`, keeping the defaults (e.g. a "
+        "`videos` category for embeds).",
+    )
+    category_overrides: dict[str, CategoryOverride] = Field(
+        default_factory=dict,
+        description="Changes to single categories by key that keep the rest: `cookies` and "
+        "`scripts` are added, `label`/`description` mappings merged per language, other "
+        "fields replaced.",
+    )
+    strict_categories: bool = Field(
+        default=False,
+        description="Raise instead of logging once when page markup or `allows()` names a "
+        "category that is neither configured nor a known alias (for test suites).",
     )
     builtin_cookie_patterns: bool = Field(
         default=True,
         description="Also sort cookies by the built-in table derived from the Open Cookie "
-        "Database (for categories whose keys match the defaults).",
+        "Database (each by the category covering its purpose).",
     )
     unclassified_cookies: Literal["allow", "block"] = Field(
         default="allow",
@@ -405,18 +428,42 @@ class ConsentSettings(BaseSettings):
                 )
         return normalised
 
-    @field_validator("categories")
-    @classmethod
-    def _check_categories(cls, categories: list[Category]) -> list[Category]:
+    @model_validator(mode="after")
+    def _resolve_categories(self) -> ConsentSettings:
+        """Fold `extra_categories` and `category_overrides` into `categories`, then check
+        the whole: unique keys, one required category, each purpose covered at most once.
+
+        Folding leaves the two fields empty, so validating a dump again changes nothing.
+        """
+        categories = [*self.categories, *self.extra_categories]
         keys = [c.key for c in categories]
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
         if duplicates:
-            raise ValueError(f"duplicate category keys: {', '.join(duplicates)}")
+            raise ValueError(f"categories: duplicate category keys: {', '.join(duplicates)}")
+        unknown = sorted(set(self.category_overrides) - set(keys))
+        if unknown:
+            raise ValueError(
+                f"category_overrides: no category {', '.join(map(repr, unknown))} "
+                f"(configured: {', '.join(keys)})"
+            )
+        categories = [
+            self.category_overrides[c.key].apply(c) if c.key in self.category_overrides else c
+            for c in categories
+        ]
         required = [c.key for c in categories if c.required]
         if len(required) != 1:
             found = ", ".join(required) if required else "none"
-            raise ValueError(f"exactly one category must be `required` (found: {found})")
-        return categories
+            raise ValueError(
+                f"categories: exactly one category must be `required` (found: {found})"
+            )
+        try:
+            check_purposes((c.key, c.covers) for c in categories)
+        except ValueError as exc:
+            raise ValueError(f"categories: {exc}") from None
+        self.categories = categories
+        self.extra_categories = []
+        self.category_overrides = {}
+        return self
 
     @model_validator(mode="after")
     def _check_secret(self) -> ConsentSettings:

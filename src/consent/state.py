@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from itsdangerous import BadSignature, BadTimeSignature, SignatureExpired, TimestampSigner
 
 from consent.cache import BoundedCache
+from consent.purposes import PurposeMap
 
 __all__ = ["Consent", "ConsentCodec", "new_consent_id"]
 
@@ -59,10 +60,23 @@ class Consent:
     given_at: datetime | None = None
     gpc: bool = False
     previous: frozenset[str] = field(default_factory=frozenset)
+    #: Reads names other than configured keys (a purpose, ``statistics``); reports unknown ones.
+    names: PurposeMap | None = field(default=None, compare=False, repr=False)
 
     def allows(self, key: str) -> bool:
-        """Whether category ``key`` is granted for this request."""
-        return key in self.granted
+        """Whether category ``key`` is granted for this request.
+
+        ``key`` may also be a purpose or a common name for one (``allows("analytics")``
+        on a site whose category is ``statistics``). A name that means nothing here is
+        logged once (raises `UnknownCategoryError` with ``strict_categories``): a typo
+        such as ``"analytic"`` would otherwise read as "declined" forever.
+        """
+        if key in self.granted:
+            return True
+        if self.names is None:
+            return False
+        resolved = self.names.resolve(key)
+        return resolved is not None and resolved in self.granted
 
     @classmethod
     def undecided(
@@ -73,6 +87,7 @@ class Consent:
         gpc: bool = False,
         consent_id: str | None = None,
         previous: Iterable[str] = (),
+        names: PurposeMap | None = None,
     ) -> Consent:
         """The state of a visitor who has not chosen (yet, or again)."""
         return cls(
@@ -83,6 +98,7 @@ class Consent:
             decided=False,
             gpc=gpc,
             previous=frozenset(previous),
+            names=names,
         )
 
 
@@ -108,6 +124,7 @@ class ConsentCodec:
         revision: int,
         required_key: str,
         optional_keys: Sequence[str],
+        names: PurposeMap | None = None,
     ) -> None:
         if not secret_keys:
             raise ValueError("at least one secret key is needed")
@@ -121,10 +138,12 @@ class ConsentCodec:
         self._revision = revision
         self._required = required_key
         self._optional = frozenset(optional_keys)
+        self._names = names
         self._cache: BoundedCache[str, _Verified] = BoundedCache(self._CACHE_LIMIT)
         # A visitor without a valid cookie: immutable, so one value serves every such request.
         self._nobody = {
-            gpc: Consent.undecided(required_key, revision, gpc=gpc) for gpc in (False, True)
+            gpc: Consent.undecided(required_key, revision, gpc=gpc, names=names)
+            for gpc in (False, True)
         }
 
     def dumps(self, consent: Consent) -> str:
@@ -178,6 +197,7 @@ class ConsentCodec:
                 gpc=gpc,
                 consent_id=consent_id,
                 previous=previous - {self._required},
+                names=self._names,
             )
         given = [c.given_at for c in consents if c.given_at is not None]
         return Consent(
@@ -188,6 +208,7 @@ class ConsentCodec:
             decided=True,
             given_at=min(given) if given else None,
             gpc=gpc,
+            names=self._names,
         )
 
     def _verify(self, value: str) -> _Verified | None:
@@ -216,7 +237,11 @@ class ConsentCodec:
         given_at = signed_at.astimezone(timezone.utc)
         if revision != self._revision:
             consent = Consent.undecided(
-                self._required, self._revision, consent_id=consent_id, previous=granted
+                self._required,
+                self._revision,
+                consent_id=consent_id,
+                previous=granted,
+                names=self._names,
             )
         else:
             consent = Consent(
@@ -226,6 +251,7 @@ class ConsentCodec:
                 denied=denied,
                 decided=self._optional <= granted | denied,
                 given_at=given_at,
+                names=self._names,
             )
         return _Verified(
             consent=consent,
@@ -261,6 +287,7 @@ def _with_gpc(consent: Consent) -> Consent:
         given_at=consent.given_at,
         gpc=True,
         previous=consent.previous,
+        names=consent.names,
     )
 
 
