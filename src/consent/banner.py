@@ -45,6 +45,8 @@ from consent.categories import GOOGLE_CONSENT_SIGNALS
 from consent.decision import safe_next
 from consent.settings import ConsentSettings
 from consent.state import Consent
+from consent.purposes import PurposeMap
+from consent.storage import storage_patterns
 
 __all__ = ["BannerRenderer"]
 
@@ -118,6 +120,16 @@ class BannerRenderer:
         self._placeholders: BoundedCache[tuple[object, ...], str] = BoundedCache(_CACHE_LIMIT)
         signals = {c.key: list(c.signals) for c in settings.categories if c.signals}
         self._gcm_map = json.dumps(signals, separators=(",", ":"))
+        # Vendors' web-storage keys banner.js removes for categories not granted, each filed
+        # by the category covering its purpose (an uncovered purpose's key is never granted,
+        # so its keys always go).
+        purposes = PurposeMap((c.key, c.covers) for c in settings.categories)
+        storage = storage_patterns(purposes.by_purpose)
+        self._storage_attribute = (
+            f' data-storage="{_html(json.dumps(storage, separators=(",", ":")))}"'
+            if storage
+            else ""
+        )
 
     def overrides_template(self, name: str) -> bool:
         """Whether the operator's ``banner.template_dir`` holds its own ``name``."""
@@ -199,7 +211,7 @@ class BannerRenderer:
             f"{nonce}>"
             f'<script id="consent-js" src="{_html(assets.url("banner.js"))}" defer '
             f'data-endpoint="{_html(self.endpoint_path)}" data-state="{_html(state)}" '
-            f'data-gcm="{_html(self._gcm_map)}"{nonce}></script>'
+            f'data-gcm="{_html(self._gcm_map)}"{self._storage_attribute}{nonce}></script>'
         )
         return _ascii(html)
 

@@ -2,7 +2,8 @@
 
 Built in `ConsentMiddleware.__init__`, never per request: the codec, the cookie
 classifier, the consent cookie's attribute string and the headers that expire
-cookies of declined categories.
+cookies of declined categories (on the domains of each request's host, see
+`consent.cookie_domains`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,18 @@ from starlette.types import Scope
 from consent.body_codec import DECODABLE
 from consent.cache import MISSING, BoundedCache
 from consent.categories import CookieClassifier
+from consent.cookie_domains import CookieDomains
 from consent.purposes import PurposeMap
 from consent.settings import ConsentSettings
 from consent.state import Consent, ConsentCodec
 
-__all__ = ["EPHEMERAL_KEY_WARNING", "ConsentRuntime", "CookieState", "RequestView"]
+__all__ = [
+    "EPHEMERAL_KEY_WARNING",
+    "ConsentRuntime",
+    "CookieState",
+    "RequestCookies",
+    "RequestView",
+]
 
 logger = logging.getLogger("consent")
 
@@ -50,13 +58,38 @@ _ACCEPT_ENCODING_CACHE_LIMIT = 256
 _UNDECIDED_STATE_TTL = 3600.0
 #: Cookies of declined categories expired per response, at most (the rest on later requests).
 MAX_EXPIRED_PER_RESPONSE = 16
+#: ... and the ``Set-Cookie`` headers doing it. Each cookie takes one header host-only plus
+#: one per domain (up to `consent.cookie_domains.MAX_DOMAINS`), so counting cookies alone
+#: no longer bounds the header block: 16 cookies on ``shop.eu.example.co.uk`` would be 64
+#: headers, some 6 KB, past the 4 KB that proxies commonly allow for a whole response head
+#: (nginx's default ``proxy_buffer_size`` is one page). 32 headers stay near 3 KB, the most
+#: that 16 cookies on one configured domain took before, and cover 10 cookies on a
+#: ``www.`` host. Cookies are expired whole, on all their domains at once; the rest wait for
+#: the next request, which still carries them.
+MAX_EXPIRY_HEADERS_PER_RESPONSE = 32
 HOST_PREFIX = "__Host-"
 _EXPIRED = "=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/"
 _SECONDS_PER_DAY = 86_400
 
 
+class RequestCookies(dict[str, str]):
+    """A request's cookies by name, with the ``Set-Cookie`` suffixes (``""`` for host-only,
+    ``"; Domain=example.com"``, ...) that expire a cookie for the request's host.
+
+    `ConsentRuntime.expired_cookie_headers` reads the suffixes from here, so any caller
+    passing a request's cookies expires them on the right domains.
+    """
+
+    __slots__ = ("expire_suffixes",)
+
+    def __init__(self, cookies: Mapping[str, str], expire_suffixes: tuple[str, ...]) -> None:
+        super().__init__(cookies)
+        self.expire_suffixes = expire_suffixes
+
+
 class CookieState:
-    """Everything derived from one ``Cookie`` header (and the GPC flag and the scheme).
+    """Everything derived from one ``Cookie`` header (and the GPC flag, the scheme and the
+    host, whose domains the expiry headers name).
 
     Browsers repeat the same header on every request, so instances are cached
     by the raw header: the hot path is then one dict lookup. Shared between
@@ -127,7 +160,7 @@ class RequestView:
 
 
 # Request headers read by `ConsentRuntime.read`, by their role.
-_COOKIE, _GPC, _LANGUAGE, _IF_NONE_MATCH, _ACCEPT_ENCODING, _FETCH_DEST = range(6)
+_COOKIE, _GPC, _LANGUAGE, _IF_NONE_MATCH, _ACCEPT_ENCODING, _FETCH_DEST, _HOST = range(7)
 _SECURE_SCHEMES = ("https", "wss")
 _ROLES = {
     b"cookie": _COOKIE,
@@ -136,6 +169,7 @@ _ROLES = {
     b"if-none-match": _IF_NONE_MATCH,
     b"accept-encoding": _ACCEPT_ENCODING,
     b"sec-fetch-dest": _FETCH_DEST,
+    b"host": _HOST,
 }
 
 
@@ -179,8 +213,9 @@ class ConsentRuntime:
         self._filter_request_cookies = settings.filter_request_cookies
         self._our_names = frozenset({self.cookie_name, HOST_PREFIX + self.cookie_name})
         self._honour_gpc = settings.honour_gpc
-        self._cookie_states: BoundedCache[tuple[bytes, bool, bool], CookieState] = BoundedCache(
-            _COOKIE_STATE_CACHE_LIMIT
+        # Keyed by Cookie header, GPC, scheme and host (see `CookieDomains.key`).
+        self._cookie_states: BoundedCache[tuple[bytes, bool, bool, bytes], CookieState] = (
+            BoundedCache(_COOKIE_STATE_CACHE_LIMIT)
         )
         self._max_cookie_header = settings.max_cookie_header_bytes
         self._warned_long_cookie_header = False
@@ -189,8 +224,14 @@ class ConsentRuntime:
         self.endpoint_path = settings.path
         self.exclude_prefixes = tuple(settings.exclude_paths)
         self._cookie_attrs = self._consent_cookie_attributes(settings)
-        domains = settings.expire_cookie_domains
-        self._expire_suffixes = ("", *(f"; Domain={domain}" for domain in domains))
+        # Declined cookies are expired host-only and on the host's domains up to its
+        # registrable domain, or on `expire_cookie_domains` when the operator set them.
+        self._cookie_domains = CookieDomains(settings.expire_cookie_domains)
+        self._default_suffixes = self._expire_suffixes(b"")
+        # Where the real consent cookie lives (None: host-only), never expired as a copy.
+        self._own_domain = _domain_of(
+            f"; Domain={settings.cookie_domain}" if settings.cookie_domain else ""
+        )
         self._narrowed_codings: BoundedCache[bytes, bytes | None] = BoundedCache(
             _ACCEPT_ENCODING_CACHE_LIMIT
         )
@@ -233,6 +274,7 @@ class ConsentRuntime:
         if_none_match: bytes | None = None
         accept_encoding: bytes | None = None
         fetch_dest: bytes | None = None
+        host: bytes | None = None
         roles = _ROLES
         for name, value in scope["headers"]:
             role = roles.get(name)
@@ -248,23 +290,29 @@ class ConsentRuntime:
                 if_none_match = value
             elif role == _ACCEPT_ENCODING:
                 accept_encoding = value
+            elif role == _HOST:
+                host = value if host is None else host  # the first, should there be several
             else:
                 fetch_dest = value
         secure = self.is_secure(scope)
-        key = (cookie_header, gpc, secure)
+        host_key = self._cookie_domains.key(host)
+        key = (cookie_header, gpc, secure, host_key)
         state = self._cookie_states.get(key)
         if state is None or state.expires_at <= time.time():
-            state = self._cookie_state(cookie_header, gpc, secure)
+            state = self._cookie_state(cookie_header, gpc, secure, host_key)
             if len(cookie_header) <= _CACHEABLE_COOKIE_HEADER:
                 self._cookie_states.set(key, state)
         return RequestView(state, locale_header, if_none_match, accept_encoding, fetch_dest, secure)
 
-    def _cookie_state(self, cookie_header: bytes, gpc: bool, secure: bool) -> CookieState:
+    def _cookie_state(
+        self, cookie_header: bytes, gpc: bool, secure: bool, host: bytes
+    ) -> CookieState:
         """Parse and judge one ``Cookie`` header: linear in its length, which is bounded."""
         if len(cookie_header) > self._max_cookie_header:
             cookie_header = self._cut_cookie_header(cookie_header)
         text = cookie_header.decode("latin-1")
-        cookies = cookie_parser(text) if text else {}
+        suffixes = self._expire_suffixes(host)
+        cookies = RequestCookies(cookie_parser(text) if text else {}, suffixes)
         name = self.consent_cookie_name(secure=secure)
         values = _values_of(text, name)
         consent = (
@@ -280,7 +328,7 @@ class ConsentRuntime:
                 filtered_header = "; ".join(f"{n}={cookies[n]}" for n in kept).encode("latin-1")
         expired = self.expired_cookie_headers(cookies, consent)
         if len(values) > 1:
-            expired.extend(self._expired_duplicates(name))
+            expired.extend(self._expired_duplicates(name, suffixes))
         keep_cookie = partial(self.set_cookie_allowed, consent=consent)
         return CookieState(
             consent, cookies, tuple(expired), filtered_header, expires_at, keep_cookie
@@ -293,14 +341,20 @@ class ConsentRuntime:
         cut = cookie_header.rfind(b";", 0, self._max_cookie_header + 1)
         return cookie_header[: max(cut, 0)]
 
-    def _expired_duplicates(self, name: str) -> list[tuple[bytes, bytes]]:
-        """Delete planted copies of the consent cookie on the configured parent domains."""
-        own = f"; Domain={self.settings.cookie_domain}" if self.settings.cookie_domain else ""
-        return [
-            (b"set-cookie", f"{name}{_EXPIRED}{suffix}".encode("latin-1"))
-            for suffix in self._expire_suffixes
-            if suffix != own
-        ]
+    def _expire_suffixes(self, host: bytes) -> tuple[str, ...]:
+        """``""`` (host-only) and ``"; Domain=..."`` for each domain of ``host``."""
+        domains = self._cookie_domains.for_host(host)
+        return ("", *(f"; Domain={domain}" for domain in domains))
+
+    def _expired_duplicates(
+        self, name: str, suffixes: tuple[str, ...]
+    ) -> list[tuple[bytes, bytes]]:
+        """Delete planted copies of the consent cookie on the host's parent domains (never
+        the real one: host-only, or on `cookie_domain`)."""
+        if name[:7].lower() == "__host-":  # exists host-only alone: no copy can be planted
+            return []
+        planted = tuple(s for s in suffixes if _domain_of(s) != self._own_domain)
+        return _expiry_headers(name, planted)
 
     def narrowed_accept_encoding(self, value: bytes) -> bytes | None:
         """``Accept-Encoding`` without the codings we cannot decode; None if nothing changes.
@@ -358,11 +412,17 @@ class ConsentRuntime:
     ) -> list[tuple[bytes, bytes]]:
         """``Set-Cookie`` headers that delete every cookie in ``names`` of a non-granted category.
 
-        One header for the host-only cookie and one per configured domain, because
-        a browser only deletes a cookie when name, domain and path all match. At most
-        `MAX_EXPIRED_PER_RESPONSE` cookies per response: the browser deletes those, so the
-        next request carries the rest (a flood of cookie names cannot inflate a response).
+        One header for the host-only cookie and one per domain, because a browser only
+        deletes a cookie when name, domain and path all match: a request's cookies
+        (`RequestView.cookies`) are expired on the domains of its host (or on
+        `expire_cookie_domains`); other names host-only or on `expire_cookie_domains`. At
+        most `MAX_EXPIRED_PER_RESPONSE` cookies and `MAX_EXPIRY_HEADERS_PER_RESPONSE`
+        headers per response: the browser deletes those, so the next request carries the
+        rest (a flood of cookie names cannot inflate a response).
         """
+        suffixes = (
+            names.expire_suffixes if isinstance(names, RequestCookies) else self._default_suffixes
+        )
         headers: list[tuple[bytes, bytes]] = []
         expired = 0
         for name in names:
@@ -372,10 +432,13 @@ class ConsentRuntime:
             if key is None or key in consent.granted:
                 continue
             expired += 1
-            if expired > MAX_EXPIRED_PER_RESPONSE:
+            lines = _expiry_headers(name, suffixes)
+            if (
+                expired > MAX_EXPIRED_PER_RESPONSE
+                or len(headers) + len(lines) > MAX_EXPIRY_HEADERS_PER_RESPONSE
+            ):
                 break
-            for suffix in self._expire_suffixes:
-                headers.append((b"set-cookie", f"{name}{_EXPIRED}{suffix}".encode("latin-1")))
+            headers.extend(lines)
         return headers
 
     def consent_cookie_header(self, consent: Consent, *, secure: bool) -> tuple[bytes, bytes]:
@@ -404,6 +467,28 @@ class ConsentRuntime:
                 for c in self.settings.categories
             ],
         }
+
+
+def _domain_of(suffix: str) -> str | None:
+    """The domain an expiry suffix names, as browsers compare it (None: host-only)."""
+    return suffix.partition("=")[2].lstrip(".").lower() or None
+
+
+def _expiry_headers(name: str, suffixes: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
+    """The ``Set-Cookie`` headers deleting cookie ``name`` host-only and on each domain.
+
+    Browsers only take a prefixed name with the attributes its prefix demands: a
+    ``__Secure-`` cookie is deleted only by a ``Secure`` header, and a ``__Host-`` one
+    exists only host-only, ``Secure`` and on ``/``.
+    """
+    prefix = name[:9].lower()
+    if prefix.startswith("__host-"):
+        return [(b"set-cookie", f"{name}{_EXPIRED}; Secure".encode("latin-1"))]
+    secure = "; Secure" if prefix == "__secure-" else ""
+    return [
+        (b"set-cookie", f"{name}{_EXPIRED}{suffix}{secure}".encode("latin-1"))
+        for suffix in suffixes
+    ]
 
 
 def _values_of(cookie_header: str, name: str) -> list[str]:

@@ -285,7 +285,10 @@ class ConsentSettings(BaseSettings):
     expire_cookie_domains: list[str] = Field(
         default_factory=list,
         description="Domains (besides host-only) on which cookies of declined categories are "
-        "expired, e.g. `.example.com` for cookies that analytics scripts set site-wide.",
+        "expired. Empty (the default): every domain from the request's host up to its "
+        "registrable domain (Public Suffix List), so `www.example.com` expires them on "
+        "`www.example.com` and `example.com`, where analytics scripts set them site-wide. "
+        "When set, these domains are used instead, for every host.",
     )
     path: str = Field(
         default="/_consent", description="Mount point of the consent endpoints and assets."

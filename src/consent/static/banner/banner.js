@@ -13,6 +13,18 @@
   const allows = (key) => (state.granted || []).indexOf(key) >= 0;
   // data-consent may name several categories ("analytics marketing"): all must be granted.
   const allowsAll = (keys) => keys.split(/[\s,]+/).filter(Boolean).every(allows);
+  // Vendors' web storage goes with the cookies of categories not granted (EDPB 2/2023).
+  const storage = JSON.parse(data.storage || '{}');
+  const forget = () => {
+    const off = Object.keys(storage).filter((key) => !allows(key)).map((key) => storage[key]);
+    const hit = (name) => off.some((p) => p.exact.includes(name) || p.prefix.some((s) => name.startsWith(s)));
+    for (const area of ['localStorage', 'sessionStorage']) {
+      try {
+        const store = window[area];
+        Object.keys(store).filter(hit).forEach((name) => store.removeItem(name));
+      } catch (err) {} // storage blocked: nothing to remove
+    }
+  };
   const prefsUrl = () => {
     const link = byId('consent-settings');
     return link ? here(link.getAttribute('href')) : endpoint + '/preferences?next=' +
@@ -83,6 +95,7 @@
   const apply = (fresh) => {
     const before = state.granted || [];
     state = fresh;
+    forget();
     // A script that already ran cannot be unloaded: only a reload withdraws it.
     const withdrawn = before.some((key) => !allows(key));
     updateGoogle();
@@ -177,5 +190,6 @@
     }
   });
 
+  forget(); // also what an earlier visit or a plain form post declined
   window.consent = { get: () => state, allows, show };
 })();
