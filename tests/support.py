@@ -26,8 +26,10 @@ BASE_URL = "http://testserver"
 
 
 def make_settings(**overrides: Any) -> ConsentSettings:
-    """Settings for tests: a fixed key, no records unless a test asks for them."""
+    """Settings for tests: a fixed key, no records unless a test asks for them, and strict
+    about category names (a typo in a test's markup or `allows()` fails the test)."""
     overrides.setdefault("secret_key", SECRET)
+    overrides.setdefault("strict_categories", True)
     overrides.setdefault("records", {"enabled": False})
     return ConsentSettings(**overrides)
 

@@ -26,7 +26,9 @@ def test_readme_generated_tables_are_current() -> None:
     for marker, table in script.TABLES.items():  # type: ignore[attr-defined]
         begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
         current = readme.split(begin, 1)[1].split(end, 1)[0].strip()
-        assert current == table(), f"README {marker} is stale: run scripts/settings_table.py --write"
+        assert current == table(), (
+            f"README {marker} is stale: run scripts/settings_table.py --write"
+        )
 
 
 def test_every_setting_is_documented() -> None:

@@ -38,9 +38,7 @@ _EXAMPLE = re.compile(r"```toml\n# example: ([a-z-]+)\n(.*?)```", re.DOTALL)
 
 
 def readme_examples() -> dict[str, dict[str, Any]]:
-    return {
-        name: tomllib.loads(body) for name, body in _EXAMPLE.findall(README.read_text("utf-8"))
-    }
+    return {name: tomllib.loads(body) for name, body in _EXAMPLE.findall(README.read_text("utf-8"))}
 
 
 def tracker_urls() -> dict[str, list[str]]:
@@ -125,9 +123,7 @@ def test_nothing_known_runs_or_stays_before_consent(server: tuple[str, str]) -> 
 def test_after_accept_all_only_covered_purposes_run(server: tuple[str, str]) -> None:
     name, base = server
     with httpx.Client(base_url=base) as client:
-        decided = client.post(
-            "/_consent", json={"action": "accept_all"}, headers={"origin": base}
-        )
+        decided = client.post("/_consent", json={"action": "accept_all"}, headers={"origin": base})
         assert decided.status_code == 200
         response = client.get("/")
     loaded = loaded_scripts(response.content)

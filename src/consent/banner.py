@@ -43,9 +43,9 @@ from consent.cache import BoundedCache
 from consent.catalogue import TextCatalogue
 from consent.categories import GOOGLE_CONSENT_SIGNALS
 from consent.decision import safe_next
+from consent.purposes import PurposeMap
 from consent.settings import ConsentSettings
 from consent.state import Consent
-from consent.purposes import PurposeMap
 from consent.storage import storage_patterns
 
 __all__ = ["BannerRenderer"]

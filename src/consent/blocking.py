@@ -115,8 +115,8 @@ class _Table:
         }
         self.depth = max((host.count(".") + 1 for host in self.hosts), default=1)
 
-    def lookup(self, host: str, path: str) -> tuple[bool, str | None]:
-        """Walk ``host`` and its parent domains; return ``(matched, category)``.
+    def lookup(self, host: str, path: str) -> tuple[str, str | None] | None:
+        """Walk ``host`` and its parent domains; return ``(pattern, category)`` or ``None``.
 
         Only the last ``depth`` labels can match (the most any host here has), so a hostile
         host name with thousands of labels costs no more than a short one.
@@ -128,15 +128,15 @@ class _Table:
             if entries is not None:
                 for prefix, category in entries:
                     if not prefix or path.startswith(prefix):
-                        return True, category
+                        return name + prefix, category
             dot = name.find(".")
             if dot < 0:
                 break
             name = name[dot + 1 :]
         for glob, prefix, category in self.globs:
             if glob.fullmatch(host) and (not prefix or path.startswith(prefix)):
-                return True, category
-        return False, None
+                return glob.pattern + prefix, category
+        return None
 
 
 _NO_HOST = "\0"  # a cache miss (None is a cached answer)
@@ -391,10 +391,20 @@ class BlockingRules:
         return category
 
     def _match(self, host: str, path: str) -> str | None:
-        matched, category = self._operator.lookup(host, path)
-        if matched:
-            return category
-        return self._builtin.lookup(host, path)[1]
+        found = self._operator.lookup(host, path) or self._builtin.lookup(host, path)
+        return None if found is None else found[1]
+
+    def explain_url(self, url: str) -> tuple[str | None, str]:
+        """``(category, why)`` for ``url``, for people (`consent explain`), not the hot path."""
+        split = _split_url(url)
+        if split is None:
+            return None, "first-party or not http(s): never blocked by host"
+        host, path = split
+        for table, whose in ((self._operator, "your pattern"), (self._builtin, "built-in pattern")):
+            found = table.lookup(host, path)
+            if found is not None:
+                return self.category_of_url(url), f"{whose} {found[0]}"
+        return None, f"{host} is in no table: not blocked (add it to a category's `scripts`)"
 
 
 def _host_regex(tlds: Iterable[str]) -> re.Pattern[bytes]:

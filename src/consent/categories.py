@@ -410,28 +410,33 @@ class CookieClassifier:
         """The category key of cookie ``name``, or ``None`` when unclassified."""
         key = self._cache.get(name, MISSING)
         if key is MISSING:
-            return self._cache.set(name, self._lookup(name))
+            return self._cache.set(name, self._lookup(name)[0])
         return key
 
-    def _lookup(self, name: str) -> str | None:
+    def explain(self, name: str) -> tuple[str | None, str]:
+        """``(category, why)`` for cookie ``name``, for people (`consent explain`)."""
+        return self._lookup(name)
+
+    def _lookup(self, name: str) -> tuple[str | None, str]:
         key = self._exact.get(name)
         if key is not None:
-            return key
+            return key, "your cookie name"
         if self._wildcard is not None:
             match = self._wildcard.fullmatch(name)
             if match is not None and match.lastindex is not None:
-                return self._wildcard_keys[match.lastindex - 1]
+                return self._wildcard_keys[match.lastindex - 1], "your cookie pattern"
         key = self._builtin_exact.get(name)
         if key is not None:
-            return key
+            return key, "built-in cookie table (Open Cookie Database, curated)"
         # Longest matching prefix: one small regex per first two characters (in C), so a
         # flood of unknown names costs a dict lookup and at most one short match each.
         bucket = self._prefix_buckets.get(name[:_BUCKET])
         if bucket is not None:
             match = bucket.match(name)
             if match is not None:
-                return self._builtin_prefix[match.group()]
-        return None
+                prefix = match.group()
+                return self._builtin_prefix[prefix], f"built-in cookie table, prefix {prefix}*"
+        return None, "in no table"
 
 
 #: Built-in prefixes are grouped by their first characters (the shortest prefix has 3).

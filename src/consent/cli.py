@@ -1,9 +1,11 @@
-"""The ``consent`` command: proof-of-consent records for privacy officers and operators.
+"""The ``consent`` command: records for privacy officers, explanations for operators.
 
-``consent records export|show|texts|prune|stats|migrate``. The store comes from
+``consent records export|show|texts|prune|stats|migrate``: the store comes from
 ``--url`` or the same settings the middleware reads (``CONSENT_RECORDS__URL``,
-``CONSENT_CONFIG_FILE``). Exit codes: 0 done, 1 store error or nothing found,
-2 usage error. Errors are one line on stderr, never a traceback.
+``CONSENT_CONFIG_FILE``). ``consent explain PAGE``: what each script, iframe, image and
+cookie of a page (an HTML file, or a path of ``--app``) is classified as, and why.
+Exit codes: 0 done, 1 store or app error or nothing found, 2 usage error. Errors are
+one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import anyio
 
 from consent.records.base import RecordStats, RecordStore, StoreError, open_store, redact_url
 from consent.records.model import EARLIEST, LATEST, ConsentRecord, format_time
+
+if TYPE_CHECKING:
+    from consent.settings import ConsentSettings
 
 __all__ = ["main"]
 
@@ -156,8 +161,27 @@ def _digest(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Server-side cookie consent: proof-of-consent records.")
+    parser = _Parser(prog=PROG, description="Server-side cookie consent: records and explanations.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    explain = commands.add_parser(
+        "explain", help="what each script, iframe, image and cookie of a page is, and why"
+    )
+    explain.add_argument(
+        "page", help="an HTML file, or a URL path of the app given with --app (/pricing)"
+    )
+    explain.add_argument(
+        "--app",
+        metavar="MODULE:ATTR",
+        help="the ASGI app to ask for PAGE (as for uvicorn: myproject.asgi:application)",
+    )
+    explain.add_argument(
+        "--cookie",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also classify this cookie name (cookies set by scripts); may be repeated",
+    )
+    explain.add_argument("--format", choices=("text", "json"), default="text")
     records = commands.add_parser("records", help="export, look up, prune and count records")
     actions = records.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -239,6 +263,8 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help
         return exc.code if isinstance(exc.code, int) else 2
+    if args.command == "explain":
+        return _explain(args)
     try:
         url = args.url or _settings_url()
         since, until = getattr(args, "since", None), getattr(args, "until", None)
@@ -271,13 +297,43 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
 
 
-def _settings_url() -> str:
+def _explain(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from consent import explain
+
+    try:
+        if args.app:
+            if not args.page.startswith("/"):
+                raise _UsageError(f"with --app, PAGE is a URL path such as /, not {args.page!r}")
+            app = explain.load_app(args.app)
+            page = explain.fetch_from_app(app, args.page)
+            settings = explain.find_settings(app) or _settings()
+        else:
+            path = Path(args.page)
+            if not path.is_file():
+                raise _UsageError(f"{args.page}: no such file (for a path of an app, add --app)")
+            page = explain.read_file(path)
+            settings = _settings()
+    except (_UsageError, ValueError, ImportError, AttributeError) as exc:
+        _error(str(exc))
+        return 2
+    except OSError as exc:
+        _error(f"{exc.strerror or exc}: {exc.filename or args.page}")
+        return 1
+    findings = explain.explain_page(settings, page, args.cookie)
+    print(explain.render(findings, page, settings, args.format))
+    return 0
+
+
+def _settings() -> ConsentSettings:
+    """The settings the middleware would read (environment, ``CONSENT_CONFIG_FILE``)."""
     from pydantic import ValidationError
 
     from consent.settings import ConsentSettings
 
     try:
-        return ConsentSettings().records.url
+        return ConsentSettings()
     except ValidationError as exc:
         # One line, field by field (pydantic's own text spreads each error over lines).
         problems = "; ".join(
@@ -287,6 +343,10 @@ def _settings_url() -> str:
             for error in exc.errors()
         )
         raise _UsageError(f"invalid settings: {problems}") from None
+
+
+def _settings_url() -> str:
+    return _settings().records.url
 
 
 def _one_line(message: str) -> str:
