@@ -68,7 +68,38 @@ def test_unclassified_cookie_warns_once_per_name(
         client.get("/set", params={"set": ["cart_id"]})
     warnings = [r for r in caplog.records if r.msg == LOG_UNCLASSIFIED]
     assert len(warnings) == 1
-    assert warnings[0].args == ("cart_id",)
+    message = warnings[0].getMessage()
+    assert message.startswith("cookie 'cart_id' matches no consent category, so it is allowed")
+    assert "[category_overrides.necessary]" in message  # says how to classify it
+    assert "CONSENT_CATEGORY_OVERRIDES__NECESSARY__COOKIES" in message
+
+
+def test_a_dropped_unclassified_cookie_is_said_once_too(
+    client_for: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = client_for(unclassified_cookies="block")
+    with caplog.at_level(logging.WARNING, logger="consent"):
+        response = client.get("/set", params={"set": ["cart_id"]})
+        client.get("/set", params={"set": ["cart_id"]})
+    assert "cart_id" not in response.headers.get("set-cookie", "")
+    warnings = [r.getMessage() for r in caplog.records if r.msg == LOG_UNCLASSIFIED]
+    assert len(warnings) == 1
+    assert "so it is dropped (unclassified_cookies = 'block')" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "name", ["sessionid", "csrftoken", "messages", "session", "remember_token"]
+)
+def test_framework_session_and_csrf_cookies_are_necessary_out_of_the_box(
+    client_for: ClientFactory, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Django, Starlette, Litestar, Flask and Quart sign-in keeps working for a visitor who
+    declined everything, even with unclassified cookies blocked."""
+    client = client_for(unclassified_cookies="block")
+    with caplog.at_level(logging.WARNING, logger="consent"):
+        response = client.get("/set", params={"set": [name]})
+    assert f"{name}=" in response.headers.get("set-cookie", "")
+    assert not [r for r in caplog.records if r.msg == LOG_UNCLASSIFIED]
 
 
 def test_app_cannot_smuggle_a_cookie_with_odd_spacing(client_for: ClientFactory) -> None:

@@ -41,7 +41,11 @@ EPHEMERAL_KEY_WARNING = (
     "cookies will not survive a restart and differ between processes. Set "
     "CONSENT_SECRET_KEY in production."
 )
-LOG_UNCLASSIFIED = "cookie %r matches no consent category; allowed (unclassified_cookies=allow)"
+LOG_UNCLASSIFIED = (
+    "cookie %r matches no consent category, so it is %s (unclassified_cookies = %r). To "
+    "classify it, list it in a category's `cookies`: in TOML `[category_overrides.%s]` "
+    "`cookies = [%r]` (or the category that fits), or with CONSENT_CATEGORY_OVERRIDES__%s__COOKIES"
+)
 LOG_DROPPED = "dropped Set-Cookie %r: category %r not granted"
 LOG_LONG_COOKIE_HEADER = (
     "a Cookie header of %d bytes was cut to max_cookie_header_bytes=%d; cookies past the cut "
@@ -394,10 +398,16 @@ class ConsentRuntime:
             return True
         key = self.classifier.classify(name)
         allowed = not self._block_unclassified if key is None else key in consent.granted
-        if not allowed:
+        if key is None and self._first_warning(name):
+            # Said once per name, allowed or dropped: a dropped session or CSRF cookie
+            # breaks sign-in silently otherwise.
+            required = self.required_key
+            verdict, mode = (
+                ("dropped", "block") if self._block_unclassified else ("allowed", "allow")
+            )
+            logger.warning(LOG_UNCLASSIFIED, name, verdict, mode, required, name, required.upper())
+        elif not allowed:
             logger.debug(LOG_DROPPED, name, key)
-        elif key is None and self._first_warning(name):
-            logger.warning(LOG_UNCLASSIFIED, name)
         return allowed
 
     def _first_warning(self, name: str) -> bool:
