@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from consent import ConsentMiddleware
-from consent.html_response import consent_etag, strip_etag_suffix
+from consent.html_response import consent_etag, strip_etag_suffix, variant_etag
 from tests.conftest import ClientFactory
 from tests.support import BASE_URL, decide, make_settings
 
@@ -36,7 +36,9 @@ async def page(request: Request) -> Response:
     if "etag" in request.query_params:
         headers["etag"] = '"v1"'
         if request.headers.get("if-none-match") == '"v1"':
-            return Response(status_code=304, headers=headers)
+            # Some apps (and proxies) answer 304 without repeating the ETag.
+            bare = "bare-304" in request.query_params
+            return Response(status_code=304, headers={} if bare else headers)
     if "csp" in request.query_params:
         headers["content-security-policy"] = "script-src 'self' 'nonce-r4nd0m'; object-src 'none'"
     return HTMLResponse(PAGE, headers=headers)
@@ -192,12 +194,22 @@ def test_etag_is_consent_specific_and_304_still_works(client: TestClient) -> Non
     assert after.headers["etag"] != etag
 
 
+def test_a_304_without_an_etag_gets_the_one_of_the_200_it_validates(client: TestClient) -> None:
+    params = {"etag": "1", "bare-304": "1"}
+    etag = client.get("/", params=params).headers["etag"]
+    again = client.get("/", params=params, headers={"if-none-match": etag})
+    assert again.status_code == 304
+    assert again.headers["etag"] == etag
+
+
 def test_etag_helpers() -> None:
     tagged = consent_etag('"abc"', "variant")
     assert strip_etag_suffix(tagged, "variant") == '"abc"'
     assert strip_etag_suffix(tagged, "other") == ""
     assert strip_etag_suffix('"plain", ' + tagged, "variant") == '"plain", "abc"'
     assert consent_etag('W/"x"', "v").startswith('W/"x-c')
+    assert variant_etag(f'"plain", {tagged}', "variant") == tagged
+    assert variant_etag(tagged, "other") is None
 
 
 def test_wrapped_twice_gets_one_banner() -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "prepare_headers",
     "set_content_length",
     "strip_etag_suffix",
+    "variant_etag",
 ]
 
 logger = logging.getLogger("consent")
@@ -148,6 +149,17 @@ def consent_etag(etag: str, variant: str) -> str:
 def _variant_token(variant: str) -> str:
     """A short hash of a variant: there are few (grant sets times languages), pages many."""
     return hashlib.sha256(variant.encode()).hexdigest()[:10]
+
+
+def variant_etag(if_none_match: str, variant: str) -> str | None:
+    """The first tag in ``if_none_match`` that we made for this very variant, or ``None``:
+    the ETag a 304 must carry when the app's own 304 names none (RFC 9110, 15.4.5)."""
+    token = consent_etag('"', variant)
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag.endswith(token):
+            return tag
+    return None
 
 
 def strip_etag_suffix(if_none_match: str, variant: str) -> str:

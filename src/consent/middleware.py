@@ -22,7 +22,7 @@ from consent.catalogue import TextCatalogue
 from consent.endpoints import ConsentEndpoints
 from consent.headers import HeaderList
 from consent.html.blocking import BlockingPolicy
-from consent.html_response import consent_etag, strip_etag_suffix
+from consent.html_response import strip_etag_suffix, variant_etag
 from consent.i18n import LocaleNegotiator
 from consent.pages import PageRewriting
 from consent.preferences import PreferencesPage
@@ -155,7 +155,7 @@ class ConsentMiddleware:
                 variant = responder.page().variant
                 sent = view.if_none_match.decode("latin-1")
                 tags = strip_etag_suffix(sent, variant)
-                responder.revalidating = consent_etag('"', variant)[:-1] in sent
+                responder.revalidated = variant_etag(sent, variant)
                 changes[b"if-none-match"] = tags.encode("latin-1")
             if view.accept_encoding is not None and view.fetch_dest not in _SUBRESOURCES:
                 narrowed = self.runtime.narrowed_accept_encoding(view.accept_encoding)

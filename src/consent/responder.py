@@ -92,7 +92,7 @@ class Responder:
         "_start",
         "_started",
         "pages",
-        "revalidating",
+        "revalidated",
         "scope",
         "send",
         "view",
@@ -105,9 +105,10 @@ class Responder:
         self.scope = scope
         self.pages = pages  # None: the path is excluded, pages pass unrewritten
         self.send = send
-        # The browser revalidates a page we rewrote for this very consent variant: the
-        # app's 304 must name our ETag again, or the browser would store the app's own.
-        self.revalidating = False
+        # The ETag of a page we rewrote for this very consent variant, when the browser
+        # revalidates it: the app's 304 must name our ETag again (or, naming none, get
+        # this one), or the browser would store the app's own.
+        self.revalidated: str | None = None
         self._page: PagePlan | None = None
         self._mode = _PASS
         # Set on the way, for pages only:
@@ -163,8 +164,11 @@ class Responder:
             headers = filtered
             message = {**message, "headers": headers}
         if not html or self.pages is None:
-            if self.revalidating and message.get("status") == 304:
+            if self.revalidated is not None and message.get("status") == 304:
                 message = self._page_headers(message, headers)
+                if not any(name == b"etag" for name, _ in message["headers"]):
+                    etag = (b"etag", self.revalidated.encode("latin-1"))
+                    message["headers"].append(etag)
             return message
         page = self.page()
         treatment, coding = page.policy.treatment(
