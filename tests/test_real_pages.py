@@ -278,9 +278,9 @@ def test_recaptcha_untouched(name: str) -> None:
     assert strip_injection(rewrite(data, injection=INJECTION)) == data
 
 
-def test_gtag_config_without_a_host_is_left_to_run() -> None:
+def test_gtag_config_without_a_host_is_blocked_as_a_tracker_call() -> None:
     tree = blocked_tree("moaw_index_gtag_consent_default.html")
-    assert_live(scripts_naming(tree, "gtag('consent', 'default'"))
+    assert_blocked(scripts_naming(tree, "gtag('consent', 'default'"))
     assert_live(scripts_naming(tree, "sessionStorage"))
     assert_live(find(tree, "script", "statslite.js"))
     assert_blocked(find(tree, "script", "googletagmanager.com/gtag"))

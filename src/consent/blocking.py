@@ -25,6 +25,7 @@ Precedence:
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import json
 import re
@@ -33,6 +34,7 @@ from importlib import resources
 from typing import Protocol
 from urllib.parse import unquote
 
+from consent.inline_scripts import InlineScripts
 from consent.purposes import PURPOSES, PurposeMap
 
 __all__ = ["BlockingRules", "CategoryLike", "load_builtin_table"]
@@ -65,6 +67,8 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # Browsers drop tabs and newlines anywhere in a URL and trim C0 controls and spaces at both ends.
 _URL_DROP = str.maketrans("", "", "\t\n\r")
 _URL_TRIM = "".join(chr(c) for c in range(0x21))
+# Hosts whose Google tag turns marketing when loaded for a Google Ads or Floodlight id.
+_GOOGLE_TAG_HOSTS = (".googletagmanager.com", ".google-analytics.com", ".doubleclick.net")
 
 
 def load_builtin_table() -> dict[str, list[str]]:
@@ -330,6 +334,8 @@ class BlockingRules:
             pass
         split = _clean_split(url) or _split_url(url)
         category = None if split is None else self._match_host(*split)
+        if category is not None and "id=" in url and split is not None:
+            category = self._ads_tag(url, split[0], category)
         if len(url) <= _URL_CACHE_MAX:
             if len(cache) >= _URL_CACHE_SIZE:
                 cache.clear()
@@ -337,36 +343,30 @@ class BlockingRules:
         return category
 
     def category_of_inline_script(self, text: str | bytes) -> str | None:
-        """Category of the first tracker host an inline script names, or ``None``.
+        """Category of the tracker an inline script loads or calls, or ``None``.
 
-        A non-required category wins over a required one named earlier, so a snippet that loads
-        reCAPTCHA and Google Analytics is still blocked as analytics.
+        Naming a tracker is not enough (a share link, a list of video URLs, a comment): see
+        `consent.inline_scripts`. When a script does several things the strictest purpose
+        wins, and a required category only when nothing else is found.
         """
         data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-        if b"." not in data:
-            return None
         cacheable = len(data) <= _INLINE_CACHE_MAX_TEXT
         if cacheable:
             try:
                 return self._inline_cache[data]
             except KeyError:
                 pass
-        found: str | None = None
-        for match in self._hosts_re.finditer(data):
-            host = match.group(1).decode("ascii").lower()
-            category = self._match(host, match.group(2).decode("ascii") or "/")
-            if category is None:
-                continue
-            if category not in self.required:
-                found = category
-                break
-            if found is None:
-                found = category
+        found = self._inline_reader.category(data)
         if cacheable:
             if len(self._inline_cache) >= _INLINE_CACHE_SIZE:
                 self._inline_cache.clear()
             self._inline_cache[data] = found
         return found
+
+    @functools.cached_property
+    def _inline_reader(self) -> InlineScripts:
+        """The inline-script reader for these rules (built on first use)."""
+        return InlineScripts(self._hosts_re, self._match_host, self.purposes, self.required)
 
     def alias(self, name: str) -> str | None:
         """The category key a name in markup means: ours, a purpose, or another tool's
@@ -390,6 +390,15 @@ class BlockingRules:
             cache[host] = category
         return category
 
+    def _ads_tag(self, url: str, host: str, category: str) -> str:
+        """Marketing for a Google tag loaded for a Google Ads or Floodlight id
+        (``gtag/js?id=AW-...``, ``DC-...``), whatever its host is filed under."""
+        marketing = self.purposes.key_of("marketing")
+        if category == marketing or not ("." + host).endswith(_GOOGLE_TAG_HOSTS):
+            return category
+        query = url[url.find("?") + 1 :] if "?" in url else ""
+        return marketing if "id=AW-" in query or "id=DC-" in query else category
+
     def _match(self, host: str, path: str) -> str | None:
         found = self._operator.lookup(host, path) or self._builtin.lookup(host, path)
         return None if found is None else found[1]
@@ -408,15 +417,12 @@ class BlockingRules:
 
 
 def _host_regex(tlds: Iterable[str]) -> re.Pattern[bytes]:
-    """Find host names (and the path after them) that end in a top-level label we know.
+    """Find where a host name ends in a top-level label we know (``.com``, ``.ms``).
 
-    A name may start with a dot: scripts assemble hosts (``"http://pixel" + ".quantserve.com"``).
-    Matching starts only where a name starts, which keeps long dotted chains linear.
+    A search led by the literal dot is many times faster than one that tries every position
+    for the start of a name; `consent.inline_scripts` reads back to where the name starts.
     """
     labels = sorted((re.escape(t.encode("ascii", "ignore")) for t in tlds if t), reverse=True)
     if not labels:
-        return re.compile(rb"(?!)()()")
-    return re.compile(
-        rb"(?<![A-Za-z0-9.-])\.?((?:[A-Za-z0-9-]+\.)+(?i:" + b"|".join(labels) + rb"))"
-        rb"(?![A-Za-z0-9-])((?:/[A-Za-z0-9._~%!$&*+,;=:@/-]*)?)"
-    )
+        return re.compile(rb"(?!)")
+    return re.compile(rb"\.(?i:" + b"|".join(labels) + rb")(?![A-Za-z0-9-])")
