@@ -164,7 +164,10 @@ async def consent_json(request: Request) -> Response:
 
 
 def create_app(settings: ConsentSettings | None = None) -> ConsentMiddleware:
-    """The demo app wrapped in ConsentMiddleware (settings from ``CONSENT_*`` when omitted)."""
+    """The demo app wrapped in ConsentMiddleware (settings from ``CONSENT_*`` when omitted,
+    with the banner linking this site's own privacy policy page)."""
+    if settings is None:
+        settings = ConsentSettings(banner={"privacy_policy_url": "/privacy"})
     site = Starlette(
         routes=[
             Route("/", home),

@@ -27,10 +27,12 @@ def anyio_backend() -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's CONSENT_* variables or writes into the work tree."""
+    """No test reads the developer's CONSENT_* variables or writes into the work tree or
+    the user's data directory (the default home of proof-of-consent records)."""
     for name in list(os.environ):
         if name.startswith("CONSENT_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.chdir(tmp_path)
 
 

@@ -135,7 +135,7 @@ async def call(
 
 
 def test_banner_markup_contract() -> None:
-    root = banner()
+    root = banner(banner={"privacy_policy_url": "/privacy"})
     element = by_id(root, "consent-banner")
     assert element.tag == "div"
     assert element.get("lang") == "en"
@@ -160,6 +160,33 @@ def test_banner_markup_contract() -> None:
     privacy = [a for a in element.iter("a") if a.get("href") == "/privacy"]
     assert privacy
     assert text_of(privacy[0]) == UI_TEXTS["en"]["banner.privacy_link"]
+
+
+@pytest.mark.parametrize("url", ["/privacy", "https://example.com/datenschutz"])
+def test_the_privacy_policy_is_linked_on_both_pages(url: str) -> None:
+    view = renderer(banner={"privacy_policy_url": url})
+    pages = [
+        fragment(view.body_html(undecided(), "de", next_path="/", nonce=None)),
+        document(view.preferences_page(undecided(), "de", next_path="/", nonce=None, saved=False)),
+    ]
+    for root in pages:
+        links = [a for a in root.iter("a") if a.get("href") == url]
+        assert [text_of(a) for a in links] == [UI_TEXTS["de"]["banner.privacy_link"]]
+
+
+def test_without_a_privacy_policy_url_there_is_no_link() -> None:
+    """Unset (the default): no link at all, rather than one to a page that may not exist."""
+    view = renderer()
+    assert view.settings.banner.privacy_policy_url is None
+    body = view.body_html(undecided(), "en", next_path="/", nonce=None)
+    page = view.preferences_page(undecided(), "en", next_path="/", nonce=None, saved=False)
+    assert text_of(by_id(fragment(body), "consent-text")) == UI_TEXTS["en"]["banner.body"]
+    for markup in (body, page):
+        assert UI_TEXTS["en"]["banner.privacy_link"].encode() not in markup
+        assert b"None" not in markup
+        assert b'href=""' not in markup
+    intro = [p for p in document(page).iter("p") if p.find("a") is None]
+    assert UI_TEXTS["en"]["preferences.intro"] in [text_of(p) for p in intro]
 
 
 def test_every_injected_id_starts_with_consent() -> None:
@@ -263,6 +290,21 @@ def test_settings_control_can_be_switched_off() -> None:
     assert view.body_html(decided(), "en", next_path="/", nonce=None) == b""
     root = fragment(view.body_html(undecided(), "en", next_path="/", nonce=None))
     assert not [el for el in root.iter() if el.get("id") == "consent-settings"]
+
+
+@pytest.mark.parametrize("position", ["bottom-left", "bottom-right", "top-left", "top-right"])
+def test_settings_control_position(position: str) -> None:
+    view = renderer(banner={"settings_button_position": position})
+    for consent in (decided(), undecided()):  # shown, and hidden under the banner
+        root = fragment(view.body_html(consent, "en", next_path="/", nonce=None))
+        assert by_id(root, "consent-settings").get("data-position") == position
+
+
+def test_settings_control_sits_bottom_left_by_default() -> None:
+    root = fragment(renderer().body_html(decided(), "en", next_path="/", nonce=None))
+    assert by_id(root, "consent-settings").get("data-position") == "bottom-left"
+    with pytest.raises(ValueError, match="settings_button_position"):
+        make_settings(banner={"settings_button_position": "middle"})
 
 
 def test_custom_endpoint_path() -> None:
@@ -757,6 +799,42 @@ async def test_own_preferences_template_keeps_only_the_framing_rule(tmp_path: Pa
     assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
     assert b"<main>mine</main>" in messages[1]["body"]
     assert b'lang="it"' in messages[1]["body"]
+
+
+def css_rules(css: str) -> list[tuple[str, list[str]]]:
+    """(selector as written, declarations) of every rule in order, ``@media`` ones included."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    return [
+        (" ".join(selector.split()), [d.strip() for d in body.split(";") if d.strip()])
+        for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)
+    ]
+
+
+def css_rule(css: str, selector: str, nth: int = 0) -> list[str]:
+    return [body for sel, body in css_rules(css) if sel == selector][nth]
+
+
+def test_dark_mode_by_class_sets_the_same_colours_as_the_system_preference() -> None:
+    css = shipped("banner.css").decode()
+    ours = "#consent-banner, #consent-settings, .consent-page"
+    light, system_dark = css_rule(css, ours), css_rule(css, ours, 1)
+    assert css.index("@media (prefers-color-scheme: dark)") < css.index("color-scheme: dark")
+    assert "color-scheme: dark" in system_dark
+    # a `dark` class on <html> gets exactly the system's dark theme ...
+    assert css_rule(css, ".dark #consent-banner, .dark #consent-settings") == system_dark
+    # ... and a `light` class the light one, whatever the system prefers
+    forced_light = css_rule(css, ".light #consent-banner, .light #consent-settings")
+    assert set(forced_light) <= set(light)
+    assert [d.split(":")[0] for d in forced_light] == [d.split(":")[0] for d in system_dark]
+
+
+def test_css_places_the_settings_control_in_every_corner() -> None:
+    css = shipped("banner.css").decode()
+    default = [d.split(":")[0] for d in css_rule(css, "#consent-settings")]
+    assert {"left", "bottom"} <= set(default)
+    assert {"top", "right"}.isdisjoint(default)
+    assert "left: auto" in css_rule(css, "#consent-settings[data-position$=right]")
+    assert "bottom: auto" in css_rule(css, "#consent-settings[data-position^=top]")
 
 
 def test_banner_js_and_css_stay_within_the_size_budget() -> None:

@@ -27,7 +27,7 @@ def classifier() -> CookieClassifier:
         ("_ttp", "marketing"),
         ("PHPSESSID", "necessary"),
         ("XSRF-TOKEN", "necessary"),
-        ("sessionid", None),  # Django's session cookie is the app's own, never marketing
+        ("sessionid", "necessary"),  # Django's session cookie: the app's own, never optional
         ("locale", None),
         ("my_app_cookie", None),
     ],

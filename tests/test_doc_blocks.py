@@ -63,11 +63,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from consent import ConsentSettings
+from consent import ConsentMiddleware, ConsentSettings
 from tests._html import is_blocked, parse
 from tests.integration.recipes import recipes
 from tests.records import conftest as records_fixtures
-from tests.support import decide, make_settings
+from tests.support import decide, make_settings, serve_in_thread
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -513,6 +513,53 @@ def check_recipe(block: Block) -> None:
     assert re.search(used, sources), f"{block.id}: no test runs recipe {block.recipe!r}"
 
 
+# -- css and js (the banner's theming recipes) -------------------------------------------------
+
+_CUSTOM_PROPERTY = re.compile(r"(--[a-z0-9-]+)\s*:")
+_BANNER_CSS = ROOT / "src" / "consent" / "static" / "banner" / "banner.css"
+
+
+def run_css(block: Block, request: pytest.FixtureRequest) -> None:
+    """A theming recipe: every custom property it sets is one the shipped banner.css reads
+    (a renamed property would make the recipe silently do nothing)."""
+    assert block.code.count("{") == block.code.count("}"), f"{block.id}: unbalanced braces"
+    names = _CUSTOM_PROPERTY.findall(block.code)
+    assert names, f"{block.id}: sets no custom property"
+    shipped = _BANNER_CSS.read_text("utf-8")
+    unread = [name for name in names if f"var({name}" not in shipped]
+    assert not unread, f"{block.id}: banner.css never reads {unread}"
+
+
+def run_js(block: Block, request: pytest.FixtureRequest) -> None:
+    """A page-script recipe, run in Chromium on a page with the banner: the dark-mode
+    switch must give the banner the dark colours, and the light one the light colours."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = request.getfixturevalue("chromium")
+
+    async def home(_: Request) -> Response:
+        return Response(
+            "<!doctype html><html><head></head><body><p>hi</p></body></html>",
+            media_type="text/html",
+        )
+
+    app = ConsentMiddleware(Starlette(routes=[Route("/", home)]), make_settings())
+    background = "getComputedStyle(document.getElementById('consent-banner')).backgroundColor"
+    colours = {}
+    with serve_in_thread(app) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        try:
+            page = browser.new_page(color_scheme="light")
+            page.goto(base + "/")
+            for dark in (True, False):
+                page.evaluate(f"(isDark) => {{ {block.code} }}", dark)
+                colours[dark] = page.evaluate(background)
+        finally:
+            browser.close()
+    assert colours[True] != colours[False], f"{block.id}: the switch changed nothing"
+    assert colours[True] == "rgb(29, 30, 34)", f"{block.id}: not the dark banner"
+
+
 EXECUTORS: dict[str, Callable[[Block, pytest.FixtureRequest], None]] = {
     "python": run_python,
     "toml": run_toml,
@@ -520,6 +567,8 @@ EXECUTORS: dict[str, Callable[[Block, pytest.FixtureRequest], None]] = {
     "bash": run_shell,
     "sh": run_shell,
     "sql": run_sql,
+    "css": run_css,
+    "js": run_js,
 }
 MARKS = {"sql": [pytest.mark.postgres]}
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
+import consent.settings as settings_module
 from consent import Category, ConsentMiddleware, ConsentSettings
 from consent.runtime import EPHEMERAL_KEY_WARNING
+from consent.settings import LOG_NO_PRIVACY_POLICY, startup_notices
 from tests.support import SECRET, host_app, make_settings
 
 
@@ -381,3 +385,215 @@ def test_ordinary_values_still_pass() -> None:
     assert settings.path == "/consent"
     assert settings.trusted_origins == ["https://example.com", "http://[::1]:8443"]
     assert make_settings(banner={"privacy_policy_url": "/privacy#x"}).banner.privacy_policy_url
+
+
+# -- issue 11: records where they were asked for; errors that say what to do ----------------
+
+
+def test_records_default_to_the_user_data_directory_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    records = make_settings(records={"enabled": True}).records
+    assert records.url is None
+    assert records.spool_dir is None
+    assert records.default_location
+    assert records.store_url == f"sqlite:///{data}/asgi-consent/consent-records.db"
+    assert records.spool_path.parent == data / "asgi-consent" / "spool"
+    assert not data.exists()  # created by the store when it opens, not by the settings
+
+
+def test_the_default_spool_is_one_per_store(tmp_path: Path) -> None:
+    def spool(url: str) -> Path:
+        return make_settings(records={"enabled": True, "url": url}).records.spool_path
+
+    a, b = f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"
+    assert spool(a) != spool(b)
+    assert spool(a) == spool(a)
+    # The password and options are not part of the store's identity.
+    assert spool("postgresql://u:one@db:5432/c") == spool("postgresql://u:two@db/c?sslmode=on")
+    assert spool("postgresql://u@db/c") != spool("postgresql://u@db/other")
+    configured = {"enabled": True, "url": a, "spool_dir": "/var/spool/consent"}
+    assert make_settings(records=configured).records.spool_path == Path("/var/spool/consent")
+
+
+def test_a_records_url_whose_directory_is_missing_names_field_and_directory(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "nowhere"
+    loc, msg = _error({"records": {"enabled": True, "url": f"sqlite:///{missing}/r.db"}})
+    assert loc == "records.url"
+    assert f"the directory '{missing}' does not exist" in msg
+    off = make_settings(records={"enabled": False, "url": f"sqlite:///{missing}/r.db"})
+    assert off.records.url is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("CONSENT_EXCLUDE_PATHS", "/admin", """CONSENT_EXCLUDE_PATHS='["/admin"]'"""),
+        (
+            "CONSENT_TRUSTED_ORIGINS",
+            "https://a.example, https://b.example",
+            """CONSENT_TRUSTED_ORIGINS='["https://a.example", "https://b.example"]'""",
+        ),
+        ("CONSENT_BANNER__LOCALES", "en", """CONSENT_BANNER__LOCALES='["en"]'"""),
+        ("CONSENT_EXPIRE_COOKIE_DOMAINS", "", """CONSENT_EXPIRE_COOKIE_DOMAINS='["..."]'"""),
+        ("CONSENT_CATEGORY_OVERRIDES", "analytics", "CONSENT_CATEGORY_OVERRIDES__KEY=..."),
+        ("CONSENT_BANNER__TEXTS", "de", """CONSENT_BANNER__TEXTS='{"key": ...}'"""),
+        ("CONSENT_RECORDS", "off", "CONSENT_RECORDS__ENABLED, CONSENT_RECORDS__URL"),
+    ],
+)
+def test_a_list_or_mapping_as_plain_text_gets_the_json_form(
+    name: str, value: str, shown: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        ConsentSettings()
+    message = str(info.value)
+    assert message.startswith(f"{name} is a ")
+    assert shown in message
+    assert "\n" not in message
+    assert info.value.__context__ is None  # one message, no JSON decode error behind it
+
+
+def test_a_secret_list_as_plain_text_is_not_repeated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENT_SECRET_KEY_FALLBACKS", "old-key-one-1234567,old-key-two")
+    with pytest.raises(SettingsError) as info:
+        ConsentSettings()
+    message = str(info.value)
+    assert """CONSENT_SECRET_KEY_FALLBACKS='["..."]'""" in message
+    assert "old-key" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "CONSENT_SECRETKEY",
+            "unknown setting CONSENT_SECRETKEY (did you mean CONSENT_SECRET_KEY?)",
+        ),
+        (
+            "CONSENT_BANNER__DEFAULT_LOCAL",
+            "unknown setting CONSENT_BANNER__DEFAULT_LOCAL "
+            "(did you mean CONSENT_BANNER__DEFAULT_LOCALE?)",
+        ),
+        (
+            "CONSENT_RECORDS_URL",
+            "unknown setting CONSENT_RECORDS_URL (did you mean CONSENT_RECORDS__URL?)",
+        ),
+        (
+            "CONSENT_SECRET_KEY__X",
+            "unknown setting CONSENT_SECRET_KEY__X (did you mean CONSENT_SECRET_KEY?)",
+        ),
+        (
+            "CONSENT_EXCLUDE_PATHS__0",
+            "unknown setting CONSENT_EXCLUDE_PATHS__0 (did you mean CONSENT_EXCLUDE_PATHS?)",
+        ),
+        ("CONSENT_WHATEVER", "unknown setting CONSENT_WHATEVER"),
+    ],
+)
+def test_unknown_consent_variables_fail_at_start_up(
+    name: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydantic-settings ignores them: a typo in the key's name would run on a random key."""
+    monkeypatch.setenv(name, SECRET)
+    with pytest.raises(SettingsError) as info:
+        ConsentSettings()
+    assert str(info.value) == message
+    with pytest.raises(SettingsError):
+        ConsentMiddleware(host_app())
+
+
+def test_every_kind_of_known_variable_is_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "consent.toml"
+    config.write_text("revision = 4\n", encoding="utf-8")
+    known = {
+        "CONSENT_CONFIG_FILE": str(config),
+        "CONSENT_TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1/test",  # our tests'
+        "CONSENT_TEST_DJANGO_DB": "/tmp/django.db",
+        "CONSENT_BENCH_POSTGRES_URL": "postgresql://postgres@127.0.0.1/bench",
+        "consent_secret_key": SECRET,  # matched case-insensitively, as pydantic-settings does
+        "CONSENT_BANNER__TEXTS__DE__banner.title": "Kekse?",
+        "CONSENT_CATEGORY_OVERRIDES__ANALYTICS__LABEL": "Stats",
+        "CONSENT_CATEGORY_OVERRIDES__MARKETING": '{"cookies": ["_x"]}',
+        "CONSENT_RECORDS__ENABLED": "false",
+        "CONSENT_COOKIE_SECURE": "true",
+        "CONSENT_EXCLUDE_PATHS": '["/admin"]',
+    }
+    for name, value in known.items():
+        monkeypatch.setenv(name, value)
+    settings = ConsentSettings()
+    assert settings.revision == 4
+    assert settings.banner.texts == {"de": {"banner.title": "Kekse?"}}
+    assert next(c for c in settings.categories if c.key == "analytics").label == "Stats"
+    assert settings.records.enabled is False
+
+
+def test_toml_syntax_errors_name_file_line_and_column(tmp_path: Path) -> None:
+    config = tmp_path / "consent.toml"
+    config.write_text('cookie_name = "cc"\n\n[banner]\nlocales = en\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        ConsentSettings.from_toml(config)
+    assert str(info.value) == f"{config}:4:11: Invalid value"
+    config.write_bytes(b'revision = 2\ncookie_name = "c\xff"\n')
+    with pytest.raises(SettingsError, match=r":2:17: not UTF-8 text$"):
+        ConsentSettings.from_toml(config)
+
+
+def test_validation_errors_from_a_toml_file_name_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "consent.toml"
+    config.write_text(
+        f'secret_key = "{SECRET}"\ncookie_name = "a b"\nsecrt = 1\n'
+        '[banner]\ndefault_locle = "en"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationError) as info:
+        ConsentSettings.from_toml(config)
+    assert info.value.title == (
+        f"ConsentSettings (values from {config}: cookie_name, banner.default_locle, secrt)"
+    )
+    # The errors themselves are unchanged: unknown keys are refused (extra="forbid").
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [
+        (("cookie_name",), "value_error"),
+        (("banner", "default_locle"), "extra_forbidden"),
+        (("secrt",), "extra_forbidden"),
+    ]
+    assert "a b" not in str(info.value)  # inputs stay hidden
+    # A value from the environment is not blamed on the file.
+    config.write_text("revision = 2\n", encoding="utf-8")
+    monkeypatch.setenv("CONSENT_COOKIE_NAME", "a b")
+    with pytest.raises(ValidationError) as info:
+        ConsentSettings.from_toml(config)
+    assert info.value.title == "ConsentSettings"
+
+
+def test_no_privacy_policy_url_by_default_and_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(settings_module, "_noticed", set())
+    with caplog.at_level(logging.WARNING, logger="consent"):
+        with startup_notices(False):
+            make_settings()
+        assert not caplog.records  # the consent command starts no site
+        for _ in range(3):
+            assert make_settings().banner.privacy_policy_url is None
+        make_settings(banner={"privacy_policy_url": "/privacy"})
+    (said,) = caplog.records
+    assert said.msg == LOG_NO_PRIVACY_POLICY
+    assert "GDPR Art. 13" in said.getMessage()
+    assert "CONSENT_BANNER__PRIVACY_POLICY_URL" in said.getMessage()
+
+
+def test_a_configured_privacy_policy_url_gives_no_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(settings_module, "_noticed", set())
+    with caplog.at_level(logging.WARNING, logger="consent"):
+        make_settings(banner={"privacy_policy_url": "/privacy"})
+    assert not caplog.records

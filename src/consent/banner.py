@@ -13,9 +13,10 @@ Templates (``banner.html``, ``settings_button.html``, ``preferences.html``,
 ``banner.template_dir``. Their context: ``t`` (texts by id, see `consent.texts`),
 ``lang``, ``endpoint``, ``preferences_url``, ``privacy_url``, ``css_url``,
 ``categories`` (``key``, ``label``, ``description``, ``required``, ``checked``),
-``gpc``, ``open``, ``settings_link``, ``hidden``, ``next_path`` and ``next_query``; the
-preferences page also gets ``consent_id``, ``saved``, ``form_next`` and ``nonce``, the
-placeholder ``text`` and ``link``. In the banner and the settings control,
+``gpc``, ``open``, ``settings_link``, ``settings_position`` (``bottom-left``, ...),
+``hidden``, ``next_path`` and ``next_query``; the preferences page also gets
+``consent_id``, ``saved``, ``form_next`` and ``nonce``, the placeholder ``text`` and
+``link``. In the banner and the settings control,
 ``next_path``/``next_query`` are markers filled in per request: print them as they are,
 never transform them (``next_query`` is already URL-encoded).
 """
@@ -168,6 +169,7 @@ class BannerRenderer:
             "preferences_url": self.preferences_url,
             "privacy_url": self.settings.banner.privacy_policy_url,
             "css_url": self._css_url,
+            "settings_position": self.settings.banner.settings_button_position,
             **extra,
         }
 

@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import anyio
 
 from consent.records.base import RecordStats, RecordStore, StoreError, open_store, redact_url
+from consent.records.locations import sqlite_path
 from consent.records.model import EARLIEST, LATEST, ConsentRecord, format_time
 
 if TYPE_CHECKING:
@@ -188,8 +189,8 @@ def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument(
         "--url",
-        help="store URL (sqlite:///consent.db, postgresql://...); default: the settings' "
-        "records.url (CONSENT_RECORDS__URL)",
+        help="store URL (sqlite:////var/lib/consent/records.db, postgresql://...); default: "
+        "the settings' records.url (CONSENT_RECORDS__URL), else the per-user data directory",
     )
     period = _Parser(add_help=False)
     period.add_argument(
@@ -266,16 +267,23 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "explain":
         return _explain(args)
     try:
-        url = args.url or _settings_url()
+        url, default_location = (args.url, False) if args.url else _settings_url()
         since, until = getattr(args, "since", None), getattr(args, "until", None)
         if since and until and since >= until:
             raise _UsageError("--since must be before --until")
-        store = open_store(url)
+        migrate = args.action == "migrate"
+        store = open_store(url, make_directory=default_location and migrate)
     except (_UsageError, ValueError) as exc:
         _error(str(exc))
         return 2
     except StoreError as exc:
         _error(str(exc))
+        return 1
+    path = sqlite_path(url)
+    if path and path != ":memory:" and not migrate and not os.path.exists(path):
+        # Opening would create an empty database and report nothing in it, as if there
+        # were no decisions: only `migrate` makes a new one.
+        _error(f"no records database at {path}; pass --url or set CONSENT_RECORDS__URL")
         return 1
     try:
         with contextlib.ExitStack() as stack:
@@ -330,10 +338,11 @@ def _settings() -> ConsentSettings:
     """The settings the middleware would read (environment, ``CONSENT_CONFIG_FILE``)."""
     from pydantic import ValidationError
 
-    from consent.settings import ConsentSettings
+    from consent.settings import ConsentSettings, startup_notices
 
     try:
-        return ConsentSettings()
+        with startup_notices(False):  # notices about the site, not about this command
+            return ConsentSettings()
     except ValidationError as exc:
         # One line, field by field (pydantic's own text spreads each error over lines).
         problems = "; ".join(
@@ -342,11 +351,15 @@ def _settings() -> ConsentSettings:
             )
             for error in exc.errors()
         )
-        raise _UsageError(f"invalid settings: {problems}") from None
+        # The title names the TOML file when its values are at fault.
+        source = exc.title.removeprefix(ConsentSettings.__name__).strip()
+        raise _UsageError(f"invalid settings: {problems}{' ' if source else ''}{source}") from None
 
 
-def _settings_url() -> str:
-    return _settings().records.url
+def _settings_url() -> tuple[str, bool]:
+    """The store URL the middleware would use, and whether it is the default location."""
+    records = _settings().records
+    return records.store_url, records.default_location
 
 
 def _one_line(message: str) -> str:

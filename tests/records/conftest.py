@@ -32,6 +32,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def _private_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The default records location (the per-user data directory) inside the test's
+    temporary directory: no test writes into the real home directory."""
+    data = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    return data
+
+
 def unavailable(reason: str) -> None:
     """Skip locally; under CI a missing PostgreSQL is a failure, never a silent skip."""
     if IN_CI:

@@ -28,6 +28,12 @@ def fill(url: str, records: list[ConsentRecord], *, with_texts: bool = True) -> 
     anyio.run(write)
 
 
+def create(url: str) -> str:
+    """An empty store at ``url`` (the CLI reads only databases that exist)."""
+    assert main(["records", "migrate", "--url", url]) == 0
+    return url
+
+
 @pytest.fixture
 def records() -> list[ConsentRecord]:
     return [make_record(i, when=T0 + timedelta(days=i)) for i in range(6)]
@@ -102,7 +108,7 @@ def test_show_prints_history_with_texts(store_url: str, capsys: pytest.CaptureFi
 
 
 def test_show_unknown_visitor(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["records", "show", "nobody", "--url", store_url]) == 1
+    assert main(["records", "show", "nobody", "--url", create(store_url)]) == 1
     assert "no records for consent id 'nobody'" in capsys.readouterr().err
 
 
@@ -289,7 +295,7 @@ def test_bad_dates_and_durations_are_usage_errors(
     ],
 )
 def test_the_edges_of_the_range_are_accepted(argv: list[str], tmp_path: Path) -> None:
-    assert main([*argv, "--url", f"sqlite:///{tmp_path}/r.db"]) == 0
+    assert main([*argv, "--url", create(f"sqlite:///{tmp_path}/r.db")]) == 0
 
 
 @pytest.mark.parametrize(
@@ -316,8 +322,9 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(
     async def broken(*args: object) -> int:
         raise RuntimeError("boom\nsecond line")
 
+    url = create(f"sqlite:///{tmp_path}/r.db")
     monkeypatch.setattr("consent.cli._run", broken)
-    assert main(["records", "stats", "--url", f"sqlite:///{tmp_path}/r.db"]) == 1
+    assert main(["records", "stats", "--url", url]) == 1
     assert capsys.readouterr().err == "consent: error: unexpected RuntimeError: boom second line\n"
 
 
@@ -327,26 +334,88 @@ def test_interrupted_is_one_line(
     async def interrupted(*args: object) -> int:
         raise KeyboardInterrupt
 
+    url = create(f"sqlite:///{tmp_path}/r.db")
     monkeypatch.setattr("consent.cli._run", interrupted)
-    assert main(["records", "stats", "--url", f"sqlite:///{tmp_path}/r.db"]) == 130
+    assert main(["records", "stats", "--url", url]) == 130
     assert capsys.readouterr().err == "consent: error: interrupted\n"
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "postgresql://postgres@127.0.0.1:1/nothing",
-        "sqlite:///no/such/directory/r.db",
-    ],
-)
-def test_store_errors_exit_1_without_traceback(
-    url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["records", "stats", "--url", url]) == 1
+def test_store_errors_exit_1_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["records", "stats", "--url", "postgresql://postgres@127.0.0.1:1/nothing"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("consent: error: records store:")
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("action", ["export", "show someone", "texts " + "0" * 64, "stats"])
+@pytest.mark.parametrize("where", ["r.db", "no/such/directory/r.db"])
+def test_a_missing_database_is_an_error_not_an_empty_store(
+    action: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading never creates a database: an empty one would report zero decisions."""
+    path = tmp_path / where
+    assert main(["records", *action.split(), "--url", f"sqlite:///{path}"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"consent: error: no records database at {path}; pass --url or set CONSENT_RECORDS__URL\n"
+    )
+    assert not path.exists()
+
+
+def test_prune_of_a_missing_database_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.db"
+    argv = ["records", "prune", "--older-than", "400d", "--url", f"sqlite:///{path}"]
+    assert main(argv) == 1
+    assert "no records database at" in capsys.readouterr().err
+    assert not path.exists()
+
+
+def test_the_default_location_is_read_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --url or settings, the CLI reads the per-user data directory, never the
+    working directory; only `migrate` creates the database there."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    database = tmp_path / "data" / "asgi-consent" / "consent-records.db"
+    assert main(["records", "stats"]) == 1
+    assert capsys.readouterr().err == (
+        f"consent: error: no records database at {database}; "
+        "pass --url or set CONSENT_RECORDS__URL\n"
+    )
+    assert not (tmp_path / "data").exists()
+    assert main(["records", "migrate"]) == 0
+    assert capsys.readouterr().out == f"sqlite:///{database}: schema version {SCHEMA_VERSION}\n"
+    assert (database.parent.stat().st_mode & 0o777) == 0o700
+    assert main(["records", "stats"]) == 0
+    assert "decisions" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # nothing in the cwd
+
+
+def test_settings_errors_are_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONSENT_SECRETKEY", "x" * 32)
+    assert main(["records", "stats"]) == 2
+    assert capsys.readouterr().err == (
+        "consent: error: unknown setting CONSENT_SECRETKEY (did you mean CONSENT_SECRET_KEY?)\n"
+    )
+
+
+def test_settings_errors_name_the_toml_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "consent.toml"
+    config.write_text('cookie_name = "a b"\n', encoding="utf-8")
+    monkeypatch.setenv("CONSENT_CONFIG_FILE", str(config))
+    assert main(["records", "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("consent: error: invalid settings: cookie_name: ")
+    assert err.endswith(f"(values from {config}: cookie_name)\n")
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

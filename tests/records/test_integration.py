@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import anyio
 import pytest
+from pydantic import ValidationError
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from consent import ConsentMiddleware
 from consent.records import ConsentRecord, Recorder, open_store, recorder_for
+from consent.records.recorder import LOG_DEFAULT_LOCATION, LOG_LOCATION
 from consent.records.sqlite import SQLiteStore
 from tests.records.helpers import FlakyStore, settings_with_records, wire
 from tests.support import BASE_URL, host_app
@@ -160,3 +163,53 @@ def test_recording_works_without_lifespan(tmp_path: Path) -> None:
     methods = [row[0] for row in conn.execute("SELECT method FROM consent_records ORDER BY seq")]
     conn.close()
     assert methods == ["accept_all", "reject_all"]
+
+
+def test_unconfigured_records_go_to_the_data_directory_never_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No `records.url`: one documented place (the per-user data directory), said at
+    start-up; the working directory stays empty whichever it is."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    home = tmp_path / "data" / "asgi-consent"
+    with caplog.at_level(logging.INFO, logger="consent.records"):
+        middleware = ConsentMiddleware(host_app(), settings_with_records())
+    (said,) = [r for r in caplog.records if r.msg == LOG_DEFAULT_LOCATION]
+    assert said.levelno == logging.WARNING
+    assert f"sqlite:///{home / 'consent-records.db'}" in said.getMessage()
+    assert str(home / "spool") in said.getMessage()
+    with TestClient(middleware, base_url=BASE_URL, follow_redirects=False) as client:
+        post(client, "accept_all")
+    with sqlite3.connect(home / "consent-records.db") as conn:
+        assert conn.execute("SELECT count(*) FROM consent_records").fetchone() == (1,)
+    assert home.stat().st_mode & 0o777 == 0o700
+    assert list(cwd.iterdir()) == []
+
+
+def test_a_configured_location_is_logged_once_without_the_password(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = "postgresql://consent:hunter2@db.invalid:5432/records"
+    with caplog.at_level(logging.INFO, logger="consent.records"):
+        for _ in range(2):
+            ConsentMiddleware(host_app(), settings_with_records(url=url))
+    (said,) = [r for r in caplog.records if r.msg == LOG_LOCATION]
+    assert said.levelno == logging.INFO
+    assert "postgresql://consent:***@db.invalid:5432/records" in said.getMessage()
+    assert "hunter2" not in caplog.text
+
+
+def test_a_records_url_in_a_missing_directory_fails_at_start_up(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/missing/records.db"
+    with pytest.raises(ValidationError) as info:
+        ConsentMiddleware(host_app(), settings_with_records(url=url))
+    (error,) = info.value.errors()
+    assert error["loc"] == ("records", "url")
+    assert f"the directory '{tmp_path}/missing' does not exist" in error["msg"]
+    assert "records.url" in str(info.value)
+    assert not (tmp_path / "missing").exists()
+    # Switched off, the URL is never opened: nothing to complain about.
+    assert ConsentMiddleware(host_app(), settings_with_records(url=url, enabled=False))

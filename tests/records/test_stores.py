@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -299,9 +300,18 @@ async def test_sqlite_in_a_missing_directory_is_a_store_error(tmp_path: object) 
     from consent.records import StoreError
 
     store = open_store("sqlite:///no/such/dir/records.db")
-    with pytest.raises(StoreError, match="directory does not exist"):
+    with pytest.raises(StoreError, match="the directory 'no/such/dir' does not exist"):
         await store.open()
     await store.close()
+
+
+async def test_sqlite_may_create_its_directory_owner_only(tmp_path: Path) -> None:
+    """For the default location only: its parents are made ``0700`` too."""
+    database = tmp_path / "data" / "asgi-consent" / "records.db"
+    async with open_store(f"sqlite:///{database}", make_directory=True) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+    for directory in (database.parent, database.parent.parent):
+        assert directory.stat().st_mode & 0o777 == 0o700
 
 
 async def test_sqlite_uses_wal(tmp_path: object) -> None:

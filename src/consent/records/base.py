@@ -9,6 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
+from consent.records.locations import sqlite_path
 from consent.records.model import (
     EARLIEST,
     LATEST,
@@ -222,19 +223,21 @@ def redact_url(url: str) -> str:
         return url.split("://", 1)[0] + "://***"
 
 
-def open_store(url: str) -> RecordStore:
+def open_store(url: str, *, make_directory: bool = False) -> RecordStore:
     """The store for a settings URL (nothing is connected until `RecordStore.open`).
 
     ``sqlite:///relative.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``,
     or ``postgresql://user:password@host:port/database`` (needs ``asgi-consent[postgres]``).
+    ``make_directory``: create a SQLite file's directory (owner-only) when it is missing,
+    as for the default location; otherwise a missing directory is a `StoreError`.
     """
-    if url.startswith("sqlite:///"):
+    path = sqlite_path(url)
+    if path is not None:
         from consent.records.sqlite import SQLiteStore
 
-        path = url[len("sqlite:///") :].split("?", 1)[0]
         if not path:
             raise ValueError("sqlite URL needs a file path: sqlite:///consent.db")
-        return SQLiteStore(path)
+        return SQLiteStore(path, make_directory=make_directory)
     if url.startswith(("postgresql://", "postgres://")):
         from consent.records.postgres import PostgresStore
 

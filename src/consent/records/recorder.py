@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from consent.settings import ConsentSettings, RecordsSettings
 
 __all__ = [
+    "LOG_DEFAULT_LOCATION",
     "LOG_DELIVERED",
+    "LOG_LOCATION",
     "LOG_LOST",
     "LOG_REFUSED",
     "LOG_REJECTED",
@@ -63,10 +65,35 @@ LOG_REJECTED = (
     "moved aside to the rejected table of %s"
 )
 
+LOG_LOCATION = "consent records go to %s (spool: %s)"
+LOG_DEFAULT_LOCATION = (
+    "consent records go to the default location %s (spool: %s); set records.url "
+    "(CONSENT_RECORDS__URL) to keep them where you choose"
+)
+
 #: The background task's own time budget per batch (it blocks no visitor).
 _DRAIN_TIMEOUT = 10.0
 #: How many distinct text versions are remembered as already stored.
 _KNOWN_TEXTS_LIMIT = 1024
+
+
+#: Locations already announced in this process (each is logged once).
+_announced: set[tuple[str, str]] = set()
+
+
+def _announce_location(store: RecordStore, spool: Spool, *, default: bool) -> None:
+    """Say once where records go: a warning for the unconfigured default, else info.
+
+    The store's display URL never holds a password (`redact_url`).
+    """
+    key = (store.display_url, str(spool.directory))
+    if key in _announced:
+        return
+    _announced.add(key)
+    if default:
+        logger.warning(LOG_DEFAULT_LOCATION, store.display_url, spool.directory)
+    else:
+        logger.info(LOG_LOCATION, store.display_url, spool.directory)
 
 
 def recorder_for(settings: ConsentSettings) -> Recorder | None:
@@ -101,8 +128,11 @@ class Recorder:
         stop_timeout: float = 5.0,
     ) -> None:
         self.settings = settings
-        self.store = store if store is not None else open_store(settings.url)
-        self.spool = Spool(settings.spool_dir)
+        if store is None:
+            store = open_store(settings.store_url, make_directory=settings.default_location)
+        self.store = store
+        self.spool = Spool(settings.spool_path)
+        _announce_location(self.store, self.spool, default=settings.default_location)
         self.timeout = settings.timeout_seconds
         self._user_agent_length = user_agent_length
         self._retry_initial = retry_initial

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from consent.records._sqlite_conn import SQLiteConnection, write_transaction
+from consent.records.locations import make_private_dirs
 from consent.records.model import ConsentRecord, format_time
 
 __all__ = ["LOG_UNREADABLE", "SPOOL_FILE", "Spool", "SpoolEntry"]
@@ -95,7 +96,7 @@ class Spool:
         await self._sqlite.open()
 
     def _make_directory(self) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(self.directory)
 
     async def close(self) -> None:
         await self._sqlite.close()

@@ -26,6 +26,7 @@ from consent.records.base import (
     checked_canonical,
     time_bounds,
 )
+from consent.records.locations import make_private_dirs
 from consent.records.model import ConsentRecord, check_storable, format_time, parse_time
 
 __all__ = ["SQLiteStore"]
@@ -145,9 +146,12 @@ class SQLiteStore(RecordStore):
     """Records in a local SQLite file (WAL, ``synchronous=FULL``: a confirmed write survives
     a power cut, because the spool copy is deleted once the store confirms)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 5.0, make_directory: bool = False
+    ) -> None:
         self.path = str(path)
         self.display_url = f"sqlite:///{self.path}"
+        self._make_directory = make_directory
         self._sqlite = SQLiteConnection(
             self.path,
             thread_name="consent-sqlite",
@@ -165,8 +169,22 @@ class SQLiteStore(RecordStore):
             await self._call(self._sqlite.db)
 
     def _check_directory(self) -> None:
-        if self.path != ":memory:" and not Path(self.path).parent.is_dir():
-            raise StoreError(f"cannot open {self.display_url}: directory does not exist")
+        if self.path == ":memory:":
+            return
+        directory = Path(self.path).parent
+        if self._make_directory:
+            try:
+                make_private_dirs(directory)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise StoreError(
+                    f"cannot create the directory {str(directory)!r} for {self.display_url}: "
+                    f"{reason}"
+                ) from exc
+        elif not directory.is_dir():
+            raise StoreError(
+                f"cannot open {self.display_url}: the directory {str(directory)!r} does not exist"
+            )
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:

@@ -1,19 +1,18 @@
-/* asgi-consent banner: progressive enhancement of the server-rendered consent form.
-   Without it the forms post and redirect; with it choices apply in place. */
+/* asgi-consent: choices apply in place (without this script the forms post and redirect). */
 (() => {
   'use strict';
   const d = document, me = d.currentScript;
   if (!me || window.consent) return;
-  // Our own URLs resolve against the page's address, never a <base> restored below.
+  // Our URLs resolve against the page's address, never a <base> restored below.
   const here = (url) => new URL(url, location).href;
   const data = me.dataset, endpoint = here(data.endpoint);
   const signals = JSON.parse(data.gcm || '{}');
   let state = JSON.parse(data.state || '{}');
   const byId = (id) => d.getElementById(id);
-  const allows = (key) => (state.granted || []).indexOf(key) >= 0;
-  // data-consent may name several categories ("analytics marketing"): all must be granted.
+  const allows = (key) => (state.granted || []).includes(key);
+  // data-consent="analytics marketing": all of them
   const allowsAll = (keys) => keys.split(/[\s,]+/).filter(Boolean).every(allows);
-  // Vendors' web storage goes with the cookies of categories not granted (EDPB 2/2023).
+  // Vendors' web storage of categories not granted goes too (EDPB 2/2023).
   const storage = JSON.parse(data.storage || '{}');
   const forget = () => {
     const off = Object.keys(storage).filter((key) => !allows(key)).map((key) => storage[key]);
@@ -22,16 +21,24 @@
       try {
         const store = window[area];
         Object.keys(store).filter(hit).forEach((name) => store.removeItem(name));
-      } catch (err) {} // storage blocked: nothing to remove
+      } catch (err) {} // blocked
     }
   };
-  const prefsUrl = () => {
-    const link = byId('consent-settings');
-    return link ? here(link.getAttribute('href')) : endpoint + '/preferences?next=' +
-      encodeURIComponent(location.pathname + location.search);
+  const prefs = (query) => endpoint + '/preferences?' + query + 'next=' +
+    encodeURIComponent(location.pathname + location.search);
+  // data-state's fields (a choice's answer adds the categories)
+  const keep = ({ revision, decided, granted, denied, gpc }) => ({ revision, decided, granted, denied, gpc });
+  const get = () => structuredClone(state);
+
+  // Our fixed boxes follow the visual viewport (banner.css), unless zoomed in.
+  const fit = () => {
+    const v = window.visualViewport;
+    if (v.scale < 1.01) for (const el of d.querySelectorAll('#consent-banner,#consent-settings')) {
+      el.style.cssText = `--_l:${v.offsetLeft}px;--_t:${v.offsetTop}px`;
+    }
   };
 
-  // Consent Mode: a signal is granted when any granted category carries it.
+  // Consent Mode: granted when any granted category carries it.
   const updateGoogle = () => {
     if (typeof window.gtag != 'function') return;
     const update = {};
@@ -41,8 +48,7 @@
     window.gtag('consent', 'update', update);
   };
 
-  // Newly granted elements come alive in place (docs/blocking-contract.md): data-consent-<name>
-  // goes back to <name>, replacing any stand-in; srcsets first, so an image is fetched once.
+  // docs/blocking-contract.md: data-consent-<name> goes back to <name>; srcsets first (one fetch).
   const restore = (el) => {
     for (const a of el.getAttributeNames().sort((a, b) => /set$/.test(b) - /set$/.test(a))) {
       const name = a.slice(13), value = el.getAttribute(a);
@@ -51,11 +57,11 @@
       if (name == 'xlink-href') el.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', value);
       else el.setAttribute(name, value);
       if (name == 'src') {
-        el.removeAttribute('srcdoc'); // the placeholder, which would win over src
+        el.removeAttribute('srcdoc'); // the placeholder beats src
         if (el.localName == 'source' && el.parentNode.load) el.parentNode.load();
       }
     }
-    // An imagesrcset alone is only preloaded when the link is inserted.
+    // a lone imagesrcset is preloaded on insertion only
     if (el.localName == 'link' && !el.hasAttribute('href')) el.replaceWith(el);
   };
   const granted = (selector) => [...d.querySelectorAll(selector)].filter((el) => allowsAll(el.dataset.consent));
@@ -64,8 +70,7 @@
     for (const sel of ['base', ':not(script)']) granted(sel + '[data-consent]').forEach(restore);
   };
 
-  // Scripts run one after the other in document order, as the parser would have run them.
-  // A new element: an inert script that was parsed once never runs, even with a new type.
+  // In document order, one at a time, as new elements (a parsed inert script never runs).
   const run = async () => {
     for (const old of granted('script[type="text/plain"][data-consent]')) {
       const s = old.cloneNode(true);
@@ -82,26 +87,25 @@
   };
   let queue = Promise.resolve();
 
+  let opener;
   const close = () => {
-    const banner = byId('consent-banner'), link = byId('consent-settings');
-    const focused = banner && banner.contains(d.activeElement);
+    const banner = byId('consent-banner'), link = byId('consent-settings'), back = link || opener;
+    const focused = banner?.contains(d.activeElement);
     if (banner) banner.hidden = true;
-    if (link) {
-      link.hidden = false;
-      if (focused) link.focus();
-    }
+    if (link) link.hidden = false;
+    if (focused && back) back.focus();
   };
 
   const apply = (fresh) => {
     const before = state.granted || [];
-    state = fresh;
+    state = keep(fresh);
     forget();
-    // A script that already ran cannot be unloaded: only a reload withdraws it.
+    // A script that ran cannot be unloaded: withdrawing reloads.
     const withdrawn = before.some((key) => !allows(key));
     updateGoogle();
     if (!withdrawn) activate();
-    // Listeners see granted elements in place (a lazy loader can look again), scripts not yet run.
-    d.dispatchEvent(new CustomEvent('consent:change', { detail: state }));
+    // Listeners find granted elements in place, before their scripts run.
+    d.dispatchEvent(new CustomEvent('consent:change', { detail: get() }));
     if (withdrawn) return location.reload();
     close();
     queue = queue.then(run);
@@ -109,23 +113,23 @@
 
   const show = async () => {
     let banner = byId('consent-banner');
+    opener = d.activeElement;
     if (!banner) {
-      const url = endpoint + '/preferences?part=banner&next=' +
-        encodeURIComponent(location.pathname + location.search);
       try {
-        const res = await fetch(url, { credentials: 'same-origin' });
+        const res = await fetch(prefs('part=banner&'));
         if (!res.ok) throw new Error(res.status);
         const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
         banner = d.adoptNode(doc.getElementById('consent-banner'));
         d.body.prepend(banner);
       } catch (err) {
-        location.href = prefsUrl();
+        location.href = prefs('');
         return;
       }
     }
     const link = byId('consent-settings');
     if (link) link.hidden = true;
     banner.hidden = false;
+    if (window.visualViewport) fit();
     const boxes = banner.querySelectorAll('input[name="categories"]');
     if (state.decided) for (const box of boxes) box.checked = allows(box.value);
     const details = banner.querySelector('details');
@@ -137,31 +141,26 @@
     const form = event.target;
     if (!form.closest('#consent-banner')) return;
     event.preventDefault();
-    const action = (event.submitter && event.submitter.value) || 'save';
+    const action = event.submitter?.value || 'save';
     const body = { action };
     if (form.elements.next) body.next = form.elements.next.value;
     if (action == 'save') {
       body.categories = [...form.querySelectorAll('input[name="categories"]:checked')].map((i) => i.value);
     }
-    // getAttribute: `form.action` is clobbered by the buttons named "action".
+    // not `form.action`: the buttons named "action" clobber it
     const url = here(form.getAttribute('action'));
     let fresh;
     try {
       const res = await fetch(url, {
         method: 'POST',
-        credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
         body: JSON.stringify(body),
       });
       if (!res.ok) throw new Error(res.status);
       fresh = await res.json();
     } catch (err) {
-      // The plain form post works wherever fetch does not.
-      const field = d.createElement('input');
-      field.type = 'hidden';
-      field.name = 'action';
-      field.value = action;
-      form.append(field);
+      // the plain post instead
+      form.append(Object.assign(d.createElement('input'), { type: 'hidden', name: 'action', value: action }));
       form.setAttribute('action', url);
       form.submit();
       return;
@@ -170,14 +169,13 @@
   });
 
   d.addEventListener('click', (event) => {
-    const link = event.target.closest && event.target.closest('#consent-settings');
+    const link = event.target.closest?.('#consent-settings,[data-consent-open]');
     if (!link || event.button || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
     show();
   });
 
-  // Escape closes the customise layer (never a choice); for a visitor who has decided
-  // it then closes the reopened banner.
+  // Escape closes the customise layer (never a choice), then a reopened banner.
   d.addEventListener('keydown', (event) => {
     const banner = byId('consent-banner');
     if (event.key != 'Escape' || !banner || banner.hidden || !banner.contains(d.activeElement)) return;
@@ -190,6 +188,10 @@
     }
   });
 
-  forget(); // also what an earlier visit or a plain form post declined
-  window.consent = { get: () => state, allows, show };
+  forget(); // what a plain post or an earlier visit declined
+  if (window.visualViewport) {
+    for (const type of ['resize', 'scroll']) visualViewport.addEventListener(type, fit);
+    fit();
+  }
+  window.consent = { get, allows, show };
 })();
