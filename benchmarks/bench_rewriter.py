@@ -35,13 +35,13 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 
 from consent.blocking import BlockingRules
+from consent.categories import default_categories
 from consent.rewriter import BlockingPolicy, HtmlRewriter, PageInjection
 
 CHUNK = 4096
@@ -49,19 +49,7 @@ STREAM_CHUNK = 64 * 1024
 STREAM_SIZE = 50 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class _Category:
-    key: str
-    required: bool = False
-    scripts: tuple[str, ...] = ()
-
-
-CATEGORIES = (
-    _Category("necessary", required=True),
-    _Category("preferences"),
-    _Category("analytics"),
-    _Category("marketing"),
-)
+CATEGORIES = default_categories()
 
 HEAD_INJECTION = (
     b'<script id="consent-mode" src="/_consent/static/consent-mode.3f9a1c.js"></script>'
