@@ -10,10 +10,11 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-import consent.settings as settings_module
+import consent.settings_loading as settings_loading
 from consent import Category, ConsentMiddleware, ConsentSettings
 from consent.runtime import EPHEMERAL_KEY_WARNING
-from consent.settings import LOG_NO_PRIVACY_POLICY, startup_notices
+from consent.settings import LOG_NO_PRIVACY_POLICY
+from consent.settings_loading import startup_notices
 from tests.support import SECRET, host_app, make_settings
 
 
@@ -576,7 +577,7 @@ def test_validation_errors_from_a_toml_file_name_it(
 def test_no_privacy_policy_url_by_default_and_one_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(settings_module, "_noticed", set())
+    monkeypatch.setattr(settings_loading, "_noticed", set())
     with caplog.at_level(logging.WARNING, logger="consent"):
         with startup_notices(False):
             make_settings()
@@ -593,7 +594,7 @@ def test_no_privacy_policy_url_by_default_and_one_warning(
 def test_a_configured_privacy_policy_url_gives_no_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(settings_module, "_noticed", set())
+    monkeypatch.setattr(settings_loading, "_noticed", set())
     with caplog.at_level(logging.WARNING, logger="consent"):
         make_settings(banner={"privacy_policy_url": "/privacy"})
     assert not caplog.records

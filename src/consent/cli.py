@@ -338,7 +338,8 @@ def _settings() -> ConsentSettings:
     """The settings the middleware would read (environment, ``CONSENT_CONFIG_FILE``)."""
     from pydantic import ValidationError
 
-    from consent.settings import ConsentSettings, startup_notices
+    from consent.settings import ConsentSettings
+    from consent.settings_loading import startup_notices
 
     try:
         with startup_notices(False):  # notices about the site, not about this command
