@@ -581,3 +581,37 @@ def test_hostile_text_stays_linear(hostile: bytes) -> None:
     rules.category_of_inline_script(b"s.src='//www.facebook.com/x';" + hostile)
     split_code(hostile)
     assert time.perf_counter() - started < 5
+
+
+# -- Consent Mode "advanced": Google's tags load before consent, every signal denied ---------
+
+
+ADVANCED = BlockingRules.from_categories(DEFAULT_CATEGORIES, google_tags_first=True)
+
+
+@pytest.mark.parametrize("snippet", [GA4, GTM, GOOGLE_ADS, GA4_AND_ADS, FLOODLIGHT_EVENT])
+def test_advanced_mode_lets_google_tags_run(snippet: str) -> None:
+    assert ADVANCED.category_of_inline_script(snippet) in (None, "necessary")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.googletagmanager.com/gtag/js?id=G-1",
+        "https://www.googletagmanager.com/gtag/js?id=AW-1",
+        "https://www.googletagmanager.com/gtm.js?id=GTM-1",
+    ],
+)
+def test_advanced_mode_lets_google_tag_loaders_run(url: str) -> None:
+    assert ADVANCED.category_of_url(url) == "necessary"
+    assert BlockingRules.from_categories(DEFAULT_CATEGORIES).category_of_url(url) in (
+        "analytics",
+        "marketing",
+    )
+
+
+@pytest.mark.parametrize(("snippet", "purpose"), [(META_PIXEL, "marketing"), (HOTJAR, "analytics")])
+def test_advanced_mode_blocks_every_other_tracker(snippet: str, purpose: str) -> None:
+    assert ADVANCED.category_of_inline_script(snippet) == purpose
+    assert ADVANCED.category_of_url("https://connect.facebook.net/en_US/fbevents.js") == "marketing"
+    assert ADVANCED.category_of_url("https://www.google-analytics.com/analytics.js") == "analytics"

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket
 
 from consent import Consent, ConsentMiddleware, get_consent
 from consent.runtime import LOG_UNCLASSIFIED
+from tests._html import find, is_blocked, parse, scripts_naming
 from tests.conftest import ClientFactory
 from tests.support import BASE_URL, decide, make_settings
 
@@ -311,3 +312,34 @@ def test_no_cookie_header_raises(
     response = client.get("/state", headers=headers)
     assert response.status_code == 200
     assert response.json()["granted"] == ["necessary"]
+
+
+GOOGLE_PAGE = (
+    "<!doctype html><html><head>"
+    '<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+    "<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"
+    "gtag('js',new Date());gtag('config','G-1');</script>"
+    '<script src="https://connect.facebook.net/en_US/fbevents.js"></script>'
+    "</head><body>hi</body></html>"
+)
+
+
+@pytest.mark.parametrize("mode", ["basic", "advanced"])
+def test_consent_mode_decides_whether_google_tags_load_before_consent(
+    client_for: ClientFactory, mode: str
+) -> None:
+    from starlette.responses import HTMLResponse
+
+    async def page(request: Any) -> HTMLResponse:
+        return HTMLResponse(GOOGLE_PAGE)
+
+    client = client_for(Starlette(routes=[Route("/", page)]), consent_mode=mode)
+    html = client.get("/").text
+    head = html.split("</head>", 1)[0]
+    assert head.index('id="consent-gcm"') < head.index("googletagmanager")  # defaults first
+    root = parse(html.encode())
+    google = find(root, "script", "googletagmanager") + scripts_naming(root, "gtag(")
+    assert len(google) == 2
+    assert all(is_blocked(script) for script in google) is (mode == "basic")
+    assert any(is_blocked(script) for script in google) is (mode == "basic")
+    assert all(is_blocked(s) for s in find(root, "script", "connect.facebook.net"))  # both

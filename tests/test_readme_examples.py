@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from consent import ConsentMiddleware
+from consent.blocking import BlockingRules
 from consent.categories import builtin_cookie_table
 from tests._html import parse
 from tests.support import make_settings, serve_in_thread
@@ -91,6 +92,7 @@ COVERED = {
     "custom-keys": {"preferences", "analytics", "marketing"},
     "no-marketing": {"analytics"},
     "extra-category": {"preferences", "analytics", "marketing"},
+    "gtm-under-marketing": {"preferences", "analytics", "marketing"},
 }
 
 
@@ -104,7 +106,16 @@ def loaded_scripts(html: bytes) -> set[str]:
 
 
 def test_the_readme_has_the_three_examples() -> None:
-    assert set(EXAMPLES) == {"custom-keys", "no-marketing", "extra-category"}
+    assert set(EXAMPLES) == set(COVERED)
+
+
+def test_the_gtm_example_loads_the_container_only_with_marketing() -> None:
+    settings = make_settings(**EXAMPLES["gtm-under-marketing"])
+    rules = BlockingRules.from_categories(settings.categories)
+    assert rules.category_of_url("https://www.googletagmanager.com/gtm.js?id=GTM-1") == (
+        "marketing"
+    )
+    assert rules.category_of_url("https://www.googletagmanager.com/gtag/js?id=G-1") == ("analytics")
 
 
 def test_nothing_known_runs_or_stays_before_consent(server: tuple[str, str]) -> None:

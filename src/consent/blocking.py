@@ -37,7 +37,7 @@ from urllib.parse import unquote
 from consent.inline_scripts import InlineScripts
 from consent.purposes import PURPOSES, PurposeMap
 
-__all__ = ["BlockingRules", "CategoryLike", "load_builtin_table"]
+__all__ = ["GOOGLE_TAG_LOADERS", "BlockingRules", "CategoryLike", "load_builtin_table"]
 
 
 class CategoryLike(Protocol):
@@ -69,6 +69,8 @@ _URL_DROP = str.maketrans("", "", "\t\n\r")
 _URL_TRIM = "".join(chr(c) for c in range(0x21))
 # Hosts whose Google tag turns marketing when loaded for a Google Ads or Floodlight id.
 _GOOGLE_TAG_HOSTS = (".googletagmanager.com", ".google-analytics.com", ".doubleclick.net")
+#: Google's tag loaders, which read Consent Mode: allowed before consent in "advanced" mode.
+GOOGLE_TAG_LOADERS = ("www.googletagmanager.com/gtag/js", "www.googletagmanager.com/gtm.js")
 
 
 def load_builtin_table() -> dict[str, list[str]]:
@@ -280,6 +282,7 @@ class BlockingRules:
         builtin: Iterable[tuple[str, str | None]] = (),
     ) -> None:
         self.purposes = purposes
+        self.google_tags_first = False  # Consent Mode "advanced", see `from_categories`
         self.keys: tuple[str, ...] = purposes.keys
         self.required: frozenset[str] = frozenset(required)
         self._operator = _Table(operator)
@@ -308,22 +311,29 @@ class BlockingRules:
         *,
         builtin_hosts: bool = True,
         purposes: PurposeMap | None = None,
+        google_tags_first: bool = False,
     ) -> BlockingRules:
         """Compile the rules for ``categories``; ``builtin_hosts`` adds the shipped table.
 
         ``purposes`` (shared with the rest of the middleware, so each unknown name is
-        reported once) is built from ``categories`` when not given.
+        reported once) is built from ``categories`` when not given. ``google_tags_first``
+        is Consent Mode "advanced": Google's tag loaders (gtag.js, GTM) and their inline
+        snippets run before consent, every signal denied until the visitor decides.
         """
         if purposes is None:
             purposes = PurposeMap((c.key, c.covers) for c in categories)
         required = [category.key for category in categories if category.required]
         operator = [(pattern, c.key) for c in categories for pattern in c.scripts]
+        if google_tags_first and required:
+            operator += [(pattern, required[0]) for pattern in GOOGLE_TAG_LOADERS]
         builtin: list[tuple[str, str | None]] = []
         if builtin_hosts:
             for purpose, patterns in load_builtin_table().items():
                 target = purposes.key_of(purpose)
                 builtin.extend((pattern, target) for pattern in patterns)
-        return cls(purposes, required, operator, builtin)
+        rules = cls(purposes, required, operator, builtin)
+        rules.google_tags_first = google_tags_first
+        return rules
 
     def category_of_url(self, url: str) -> str | None:
         """Category key of the service ``url`` loads from, or ``None`` (relative, unknown)."""
@@ -363,10 +373,23 @@ class BlockingRules:
             self._inline_cache[data] = found
         return found
 
+    def explain_inline_script(self, text: str) -> tuple[str | None, str]:
+        """``(category, why)`` for an inline script, for people (`consent explain`)."""
+        verdict = self._inline_reader.read(text.encode("utf-8", "surrogatepass"))
+        if verdict is None:
+            return None, "loads and calls no known tracker"
+        return verdict.category, f"its code {verdict.reason}"
+
     @functools.cached_property
     def _inline_reader(self) -> InlineScripts:
         """The inline-script reader for these rules (built on first use)."""
-        return InlineScripts(self._hosts_re, self._match_host, self.purposes, self.required)
+        return InlineScripts(
+            self._hosts_re,
+            self._match_host,
+            self.purposes,
+            self.required,
+            google_tags_first=self.google_tags_first,
+        )
 
     def alias(self, name: str) -> str | None:
         """The category key a name in markup means: ours, a purpose, or another tool's
@@ -394,7 +417,11 @@ class BlockingRules:
         """Marketing for a Google tag loaded for a Google Ads or Floodlight id
         (``gtag/js?id=AW-...``, ``DC-...``), whatever its host is filed under."""
         marketing = self.purposes.key_of("marketing")
-        if category == marketing or not ("." + host).endswith(_GOOGLE_TAG_HOSTS):
+        if (
+            category == marketing
+            or self.google_tags_first  # Consent Mode advanced: Ads tags load too, denied
+            or not ("." + host).endswith(_GOOGLE_TAG_HOSTS)
+        ):
             return category
         query = url[url.find("?") + 1 :] if "?" in url else ""
         return marketing if "id=AW-" in query or "id=DC-" in query else category

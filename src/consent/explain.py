@@ -99,7 +99,11 @@ class Explainer:
         self.settings = settings
         categories = settings.categories
         self.purposes = PurposeMap(((c.key, c.covers) for c in categories), strict=False)
-        self.rules = BlockingRules.from_categories(categories, purposes=self.purposes)
+        self.rules = BlockingRules.from_categories(
+            categories,
+            purposes=self.purposes,
+            google_tags_first=settings.consent_mode == "advanced",
+        )
         self.classifier = CookieClassifier(
             categories, builtin=settings.builtin_cookie_patterns, purposes=self.purposes
         )
@@ -137,8 +141,7 @@ class Explainer:
             if category is not None:
                 return Finding(tag, url, category, self.verdict(category), why)
         if text is not None and not any(attrs.get(a) for a in _SCRIPT_SOURCES):
-            category = self.rules.category_of_inline_script(text)
-            why = "its code loads or calls a known tracker" if category else "no tracker found"
+            category, why = self.rules.explain_inline_script(text)
             return Finding(tag, _label(tag, attrs, text), category, self.verdict(category), why)
         urls = list(_urls(tag, attrs))
         if not urls:

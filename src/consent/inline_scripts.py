@@ -195,6 +195,8 @@ _OBFUSCATED = tuple(
     for name in (rb"eval", rb"atob", rb"Function", rb"unescape", rb"fromCharCode")
 )
 #: A Google Ads or Floodlight id: what makes a Google tag marketing whatever its host.
+#: The APIs of Google's tags themselves (allowed before consent in Consent Mode advanced).
+_GOOGLE_TAG_APIS = frozenset({b"gtag", b"gtm"})
 _ADS_ID = re.compile(rb"['\"=](?:AW|DC)-\d")
 _GOOGLE_TAG_HOSTS = (".googletagmanager.com", ".google-analytics.com", ".doubleclick.net")
 
@@ -345,8 +347,12 @@ class InlineScripts:
         match: Callable[[str, str], str | None],
         purposes: PurposeMap,
         required: frozenset[str],
+        *,
+        google_tags_first: bool = False,
     ) -> None:
         self._ends = host_ends
+        # Consent Mode "advanced": Google's own tag calls run before consent (denied).
+        self._skipped_apis = _GOOGLE_TAG_APIS if google_tags_first else frozenset()
         self._match = match
         self._key_of = purposes.key_of
         # Stricter purposes rank higher; the required category lowest; a key the operator
@@ -391,10 +397,12 @@ class InlineScripts:
                 found.append(Verdict(key, f"names {host} and {loads[0]}", review=True))
             google_tag = google_tag or ("." + host).endswith(_GOOGLE_TAG_HOSTS)
         for api, call in api_calls(code, named):
+            if api.name in self._skipped_apis:
+                continue
             google_tag = google_tag or api.name == b"gtag"
             reason = f"calls {call.decode('ascii', 'replace')}"
             found.append(Verdict(self._key_of(api.purpose), reason, review=True))
-        if google_tag and _ADS_ID.search(text) is not None:
+        if google_tag and not self._skipped_apis and _ADS_ID.search(text) is not None:
             reason = "configures a Google Ads or Floodlight id"
             found.append(Verdict(self._key_of("marketing"), reason, review=False))
         # The first of the strictest: a tracker URL before an API call of the same purpose.

@@ -85,7 +85,11 @@ class ConsentMiddleware:
             assets=assets,
             on_decision=[self.recorder.record] if self.recorder is not None else [],
         )
-        rules = BlockingRules.from_categories(settings.categories, purposes=self.runtime.purposes)
+        rules = BlockingRules.from_categories(
+            settings.categories,
+            purposes=self.runtime.purposes,
+            google_tags_first=settings.consent_mode == "advanced",
+        )
         blocking = BlockingPolicy(rules)
         self.pages = PageRewriting(blocking, self.banner, locales)
         self._exclude_prefixes = self.runtime.exclude_prefixes

@@ -339,6 +339,12 @@ class ConsentSettings(BaseSettings):
         description="Raise instead of logging once when page markup or `allows()` names a "
         "category that is neither configured nor a known alias (for test suites).",
     )
+    consent_mode: Literal["basic", "advanced"] = Field(
+        default="basic",
+        description="Google Consent Mode: `basic` blocks Google's tags (gtag.js, Tag Manager) "
+        "until their category is granted; `advanced` lets them load before consent with every "
+        "signal denied (Google then sends cookieless pings), other trackers blocked as ever.",
+    )
     builtin_cookie_patterns: bool = Field(
         default=True,
         description="Also sort cookies by the built-in table derived from the Open Cookie "
