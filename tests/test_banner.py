@@ -542,6 +542,7 @@ def test_state_and_signal_map_for_the_script() -> None:
         "granted": ["necessary", "analytics"],
         "denied": ["preferences", "marketing"],
         "gpc": True,
+        "allowed": ["analytics", "necessary"],
     }
     signals = json.loads(js.get("data-gcm") or "")
     assert signals["analytics"] == ["analytics_storage"]

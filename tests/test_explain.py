@@ -43,17 +43,17 @@ def test_an_html_file_is_explained_element_by_element(
     assert code == 0
     found = findings(out)
     gtag = found["https://www.googletagmanager.com/gtag/js?id=G-XYZ"]
-    assert gtag["category"] == "analytics"
-    assert gtag["verdict"] == "blocked until 'analytics' is granted"
-    assert gtag["why"] == "built-in pattern googletagmanager.com"
+    assert gtag["category"] == "google-analytics"  # a service of analytics
+    assert gtag["verdict"] == "blocked until 'google-analytics' or 'analytics' is granted"
+    assert gtag["why"] == "service google-analytics: www.googletagmanager.com/gtag/js"
     assert found["/static/app.js"]["verdict"] == "allowed"
-    assert found["https://www.youtube.com/embed/abc"]["category"] == "preferences"
-    assert found["https://www.google.com/recaptcha/api.js"]["category"] == "necessary"
-    assert found["https://www.facebook.com/tr?id=2"]["category"] == "marketing"  # our output
+    assert found["https://www.youtube.com/embed/abc"]["category"] == "youtube"
+    assert found["https://www.google.com/recaptcha/api.js"]["verdict"] == "allowed"
+    assert found["https://www.facebook.com/tr?id=2"]["category"] == "meta-pixel"  # our output
     typo = found["inline: x()"]
     assert typo["verdict"] == "blocked: unknown name"
     assert "'analytic'" in str(typo["why"])
-    assert found["_ga (named)"]["category"] == "analytics"
+    assert found["_ga (named)"]["category"] == "google-analytics"
 
 
 def test_text_report_names_uncovered_purposes(
@@ -68,7 +68,7 @@ def test_text_report_names_uncovered_purposes(
     code, out, _ = run(capsys, "explain", str(page))
     assert code == 0
     assert "never allowed (no category covers them): preferences, marketing" in out
-    assert "blocked until 'statistics' is granted" in out
+    assert "blocked until 'google-analytics' or 'statistics' is granted" in out
     assert "never allowed: no category covers the purpose 'marketing'" in out
 
 
@@ -113,8 +113,8 @@ def test_a_path_of_the_app_is_explained_with_the_apps_own_settings(
     assert report["categories"] == {"essential": ["necessary"], "ads": ["marketing"]}
     found = findings(out)
     # The app's own markup and cookies, before the middleware changed anything.
-    assert found["https://connect.facebook.net/en_US/fbevents.js"]["category"] == "ads"
-    assert found["_fbp (Set-Cookie)"]["verdict"] == "blocked until 'ads' is granted"
+    assert found["https://connect.facebook.net/en_US/fbevents.js"]["category"] == "meta-pixel"
+    assert found["_fbp (Set-Cookie)"]["verdict"] == "blocked until 'meta-pixel' or 'ads' is granted"
     assert found["my_widget_state (Set-Cookie)"]["category"] is None
 
 

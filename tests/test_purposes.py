@@ -131,7 +131,7 @@ def test_overrides_add_patterns_and_merge_texts_per_language() -> None:
     assert analytics.signals == ("analytics_storage",)
     rt = ConsentRuntime(settings)
     assert rt.classifier.classify("stat_x") == "analytics"
-    assert rt.classifier.classify("_ga") == "analytics"  # the built-in table still applies
+    assert rt.classifier.classify("_ga") == "google-analytics"  # a service of analytics
 
 
 def test_overriding_an_unknown_category_names_it() -> None:

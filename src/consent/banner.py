@@ -181,7 +181,14 @@ class BannerRenderer:
         The Consent Mode script is synchronous on purpose: it must run before any
         Google tag further down the page.
         """
-        key = (consent.revision, consent.decided, consent.granted, consent.denied, consent.gpc)
+        key = (
+            consent.revision,
+            consent.decided,
+            consent.granted,
+            consent.denied,
+            consent.gpc,
+            consent.services,
+        )
         cached = self._head.get(key)
         if cached is None:
             cached = self._head.set(key, self._render_head(consent))
@@ -200,6 +207,8 @@ class BannerRenderer:
                 "granted": [c.key for c in categories if c.key in consent.granted],
                 "denied": [c.key for c in categories if c.key in consent.denied],
                 "gpc": consent.gpc,
+                # every category and service key allowed, for banner.js to restore by
+                "allowed": sorted(consent.allowed),
             },
             separators=(",", ":"),
         )

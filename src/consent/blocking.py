@@ -312,6 +312,7 @@ class BlockingRules:
         builtin_hosts: bool = True,
         purposes: PurposeMap | None = None,
         google_tags_first: bool = False,
+        services: Iterable[tuple[str, Sequence[str]]] = (),
     ) -> BlockingRules:
         """Compile the rules for ``categories``; ``builtin_hosts`` adds the shipped table.
 
@@ -319,6 +320,8 @@ class BlockingRules:
         reported once) is built from ``categories`` when not given. ``google_tags_first``
         is Consent Mode "advanced": Google's tag loaders (gtag.js, GTM) and their inline
         snippets run before consent, every signal denied until the visitor decides.
+        ``services`` (``(key, hosts)``) file their hosts under the service key, ahead of the
+        shipped table for the same pattern (a more specific shipped pattern still wins).
         """
         if purposes is None:
             purposes = PurposeMap((c.key, c.covers) for c in categories)
@@ -326,7 +329,9 @@ class BlockingRules:
         operator = [(pattern, c.key) for c in categories for pattern in c.scripts]
         if google_tags_first and required:
             operator += [(pattern, required[0]) for pattern in GOOGLE_TAG_LOADERS]
-        builtin: list[tuple[str, str | None]] = []
+        builtin: list[tuple[str, str | None]] = [
+            (pattern, key) for key, hosts in services for pattern in hosts
+        ]
         if builtin_hosts:
             for purpose, patterns in load_builtin_table().items():
                 target = purposes.key_of(purpose)
@@ -439,6 +444,8 @@ class BlockingRules:
         for table, whose in ((self._operator, "your pattern"), (self._builtin, "built-in pattern")):
             found = table.lookup(host, path)
             if found is not None:
+                if found[1] in self.purposes.services:
+                    whose = f"service {found[1]}:"
                 return self.category_of_url(url), f"{whose} {found[0]}"
         return None, f"{host} is in no table: not blocked (add it to a category's `scripts`)"
 

@@ -374,15 +374,19 @@ class CookieClassifier:
         *,
         builtin: bool = True,
         purposes: PurposeMap | None = None,
+        services: Iterable[tuple[str, Iterable[str]]] = (),
     ) -> None:
         self._exact: dict[str, str] = {}
         wildcards: list[tuple[str, str]] = []
-        for category in categories:
-            for pattern in category.cookies:
+        # The operator's category patterns first, then services' own cookies (so a visitor
+        # who allows Google Analytics alone keeps `_ga`), then the built-in table.
+        owners = [(c.key, c.cookies) for c in categories]
+        for key, patterns in (*owners, *services):
+            for pattern in patterns:
                 if "*" in pattern:
-                    wildcards.append((category.key, _glob_to_regex(pattern)))
+                    wildcards.append((key, _glob_to_regex(pattern)))
                 else:
-                    self._exact.setdefault(pattern, category.key)
+                    self._exact.setdefault(pattern, key)
         self._wildcard: re.Pattern[str] | None = None
         self._wildcard_keys: list[str] = [key for key, _ in wildcards]
         if wildcards:

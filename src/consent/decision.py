@@ -31,11 +31,13 @@ __all__ = [
 
 
 class Action(str, enum.Enum):
-    """The three buttons of the banner (the wire values of ``action``)."""
+    """The banner's three buttons, and a placeholder's *Always allow <service>* (the wire
+    values of ``action``)."""
 
     ACCEPT_ALL = "accept_all"
     REJECT_ALL = "reject_all"
     SAVE = "save"
+    ALLOW_SERVICE = "allow_service"
 
 
 class Method(str, enum.Enum):
@@ -45,6 +47,7 @@ class Method(str, enum.Enum):
     REJECT_ALL = "reject_all"
     CUSTOM = "custom"
     WITHDRAW = "withdraw"
+    ALLOW_SERVICE = "allow_service"
 
 
 class ChoiceError(ValueError):
@@ -58,17 +61,24 @@ class Choice:
     action: Action
     categories: frozenset[str]
     next: str
+    services: frozenset[str] = frozenset()
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, Sequence[str]], settings: ConsentSettings) -> Choice:
+    def from_fields(
+        cls,
+        fields: Mapping[str, Sequence[str]],
+        settings: ConsentSettings,
+        services: Collection[str] = (),
+    ) -> Choice:
         """Validate parsed fields (form or JSON alike: each a list of strings)."""
-        return parse_choice(single_values(fields), {c.key for c in settings.categories})
+        return parse_choice(single_values(fields), {c.key for c in settings.categories}, services)
 
 
 _METHOD_OF_ACTION = {
     Action.ACCEPT_ALL: Method.ACCEPT_ALL,
     Action.REJECT_ALL: Method.REJECT_ALL,
     Action.SAVE: Method.CUSTOM,
+    Action.ALLOW_SERVICE: Method.ALLOW_SERVICE,
 }
 
 
@@ -89,14 +99,14 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-_BAD_ACTION = "`action` must be accept_all, reject_all or save"
-_NO_ACTION = "exactly one `action` is required: accept_all, reject_all or save"
+_BAD_ACTION = "`action` must be accept_all, reject_all, save or allow_service"
+_NO_ACTION = "exactly one `action` is required: accept_all, reject_all, save or allow_service"
 _BAD_CATEGORIES = "`categories` must be a list of strings"
 _ACTIONS = frozenset(action.value for action in Action)
 #: The most fields a body may hold (a form posts a checkbox per category).
 MAX_CATEGORIES = 64
-#: Form fields that may repeat (a checkbox per category); every other one is single.
-_LIST_FIELDS = frozenset({"categories"})
+#: Form fields that may repeat (a checkbox per category or service); the rest are single.
+_LIST_FIELDS = frozenset({"categories", "services"})
 #: What a form that repeats a single field is told (a JSON object cannot repeat a key).
 _REPEATED = {"action": _NO_ACTION, "next": "`next` given more than once"}
 
@@ -112,6 +122,8 @@ class ChoiceBody(BaseModel):
 
     action: str
     categories: list[str] = Field(default_factory=list, max_length=MAX_CATEGORIES)
+    services: list[str] = Field(default_factory=list, max_length=MAX_CATEGORIES)
+    service: str | None = None
     next: str | None = None
 
     @field_validator("action")
@@ -131,12 +143,36 @@ class ChoiceBody(BaseModel):
             raise ValueError(f"unknown category: {shown}")
         return value
 
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        known: Collection[str] = (info.context or {}).get("services", ())
+        unknown = sorted({key for key in value if key not in known})
+        if unknown:
+            shown = ", ".join(repr(k[:40]) for k in unknown[:5])
+            raise ValueError(f"unknown service: {shown}")
+        return value
+
+    @field_validator("service")
+    @classmethod
+    def _known_service(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value not in (info.context or {}).get("services", ()):
+            raise ValueError(f"unknown service: {value[:40]!r}")
+        return value
+
     def choice(self) -> Choice:
         """The validated choice; ``next`` made safe (`safe_next`)."""
         action = Action(self.action)
         # A form posts its ticked boxes whichever button was pressed: only `save` reads them.
         chosen = frozenset(self.categories) if action is Action.SAVE else frozenset()
-        return Choice(action=action, categories=chosen, next=safe_next(self.next))
+        services = frozenset(self.services) if action is Action.SAVE else frozenset()
+        if action is Action.ALLOW_SERVICE:
+            if self.service is None:
+                raise ChoiceError("`allow_service` needs one `service`")
+            services = frozenset((self.service,))
+        return Choice(
+            action=action, categories=chosen, next=safe_next(self.next), services=services
+        )
 
     @staticmethod
     def problem(error: ValidationError) -> str:
@@ -153,8 +189,9 @@ class ChoiceBody(BaseModel):
             return str(first["ctx"]["error"])
         if kind == "missing":
             return _NO_ACTION
-        if field == "categories":
-            return "too many categories" if kind == "too_long" else _BAD_CATEGORIES
+        if field in ("categories", "services"):
+            too_many = f"too many {field}"
+            return too_many if kind == "too_long" else f"`{field}` must be a list of strings"
         return f"`{field}` must be a string"
 
 
@@ -171,10 +208,13 @@ def single_values(fields: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     return data
 
 
-def parse_choice(data: Mapping[str, Any], category_keys: Collection[str]) -> Choice:
+def parse_choice(
+    data: Mapping[str, Any], category_keys: Collection[str], service_keys: Collection[str] = ()
+) -> Choice:
     """The choice ``data`` (a decoded form or JSON body) describes, or `ChoiceError`."""
+    context = {"categories": category_keys, "services": service_keys}
     try:
-        return ChoiceBody.model_validate(data, context={"categories": category_keys}).choice()
+        return ChoiceBody.model_validate(data, context=context).choice()
     except ValidationError as exc:
         raise ChoiceError(ChoiceBody.problem(exc)) from None
 
@@ -190,9 +230,26 @@ def apply_choice(
 
     Under Global Privacy Control, *Accept all* leaves the `gpc` categories off:
     only ticking them one by one (action ``save``) switches them on.
+
+    *Always allow <service>* (``allow_service``) grants that one service and keeps
+    everything else as it was, undecided categories included (the banner still asks).
     """
     optional = settings.optional_keys
     required = settings.required_category.key
+    if choice.action is Action.ALLOW_SERVICE:
+        consent = Consent(
+            id=current.id or new_consent_id(),
+            revision=settings.revision,
+            granted=current.granted | {required},
+            denied=current.denied,
+            decided=current.decided,
+            given_at=now or utcnow(),
+            gpc=current.gpc,
+            names=current.names,
+            services=current.services | choice.services,
+        )
+        return consent, Method.ALLOW_SERVICE
+    services = choice.services  # one by one, with `save`; none with accept/reject all
     if choice.action is Action.ACCEPT_ALL:
         gpc_off = (
             {c.key for c in settings.categories if c.sale_or_sharing}
@@ -206,7 +263,8 @@ def apply_choice(
         granted = frozenset(k for k in optional if k in choice.categories)
     denied = frozenset(optional) - granted
     was_granted = current.granted - {required}
-    method = Method.WITHDRAW if was_granted - granted else _METHOD_OF_ACTION[choice.action]
+    withdrawn = was_granted - granted or current.services - services - _covered(granted, current)
+    method = Method.WITHDRAW if withdrawn else _METHOD_OF_ACTION[choice.action]
     consent = Consent(
         id=current.id or new_consent_id(),
         revision=settings.revision,
@@ -216,5 +274,14 @@ def apply_choice(
         given_at=now or utcnow(),
         gpc=current.gpc,
         names=current.names,
+        services=services - _covered(granted, current),
     )
     return consent, method
+
+
+def _covered(granted: frozenset[str], current: Consent) -> frozenset[str]:
+    """The services that categories in ``granted`` cover (kept once, as the category)."""
+    names = current.names
+    if names is None:
+        return frozenset()
+    return frozenset(s for s, category in names.services.items() if category in granted)

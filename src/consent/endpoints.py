@@ -157,6 +157,7 @@ class ConsentEndpoints:
         self.on_decision: list[DecisionHook] = list(on_decision)
         self._path = runtime.endpoint_path
         self._category_keys = frozenset(c.key for c in runtime.settings.categories)
+        self._service_keys = frozenset(runtime.services.category_of)
         routes = [
             _Route("/", _WithView(self._root), methods=["GET", "HEAD", "POST"]),
             _Route("/preferences", _WithView(preferences), methods=["GET", "HEAD"]),
@@ -312,7 +313,7 @@ class ConsentEndpoints:
         """The choice a body describes: decoded by its type, validated by `ChoiceBody`."""
         try:
             data = _form_fields(body) if content_type == FORM_TYPE else _json_fields(body)
-            return parse_choice(data, self._category_keys)
+            return parse_choice(data, self._category_keys, self._service_keys)
         except ChoiceError as exc:
             raise _RefusedError(400, str(exc)) from None
 

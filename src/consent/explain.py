@@ -27,6 +27,7 @@ from consent.blocking import BlockingRules
 from consent.categories import CookieClassifier
 from consent.html.blocking import FETCHING, JS_TYPES
 from consent.purposes import PurposeMap
+from consent.services import ServiceCatalogue
 from consent.settings import ConsentSettings
 from consent.state import Consent
 
@@ -98,23 +99,36 @@ class Explainer:
     def __init__(self, settings: ConsentSettings) -> None:
         self.settings = settings
         categories = settings.categories
-        self.purposes = PurposeMap(((c.key, c.covers) for c in categories), strict=False)
+        services = ServiceCatalogue.from_settings(
+            categories, settings.services, builtin=settings.builtin_services
+        )
+        self.purposes = PurposeMap(
+            ((c.key, c.covers) for c in categories), strict=False, services=services.category_of
+        )
         self.rules = BlockingRules.from_categories(
             categories,
             purposes=self.purposes,
             google_tags_first=settings.consent_mode == "advanced",
+            services=((s.key, s.hosts) for s in services),
         )
         self.classifier = CookieClassifier(
-            categories, builtin=settings.builtin_cookie_patterns, purposes=self.purposes
+            categories,
+            builtin=settings.builtin_cookie_patterns,
+            purposes=self.purposes,
+            services=((s.key, s.cookies) for s in services),
         )
+        self.services = services
         self.required = settings.required_category.key
 
     def verdict(self, category: str | None) -> str:
-        """What an undecided visitor gets for something of ``category``."""
-        if category is None or category == self.required:
+        """What an undecided visitor gets for something of ``category`` (or service)."""
+        owner = self.services.category_of.get(category or "")
+        if category is None or category == self.required or owner == self.required:
             return "allowed"
         if category.startswith("!"):
             return f"never allowed: no category covers the purpose {category[1:]!r}"
+        if owner is not None:
+            return f"blocked until {category!r} or {owner!r} is granted"
         return f"blocked until {category!r} is granted"
 
     def element(self, tag: str, attrs: Mapping[str, str], text: str | None) -> Finding | None:

@@ -361,6 +361,8 @@ class InlineScripts:
         for level, purpose in enumerate(("preferences", "analytics", "marketing"), 1):
             rank[purposes.key_of(purpose)] = level
         rank.update(dict.fromkeys(required, 0))
+        for service, category in purposes.services.items():  # a service ranks as its category
+            rank[service] = rank.get(category, 2)
         self._rank = rank
         self._logged: set[str] = set()
 

@@ -89,6 +89,7 @@ class ConsentMiddleware:
             settings.categories,
             purposes=self.runtime.purposes,
             google_tags_first=settings.consent_mode == "advanced",
+            services=((s.key, s.hosts) for s in self.runtime.services),
         )
         blocking = BlockingPolicy(rules)
         self.pages = PageRewriting(blocking, self.banner, locales)

@@ -87,7 +87,7 @@ class PagePlan:
         if self._variant is None:
             consent = self._view.consent
             locale = self.locale if self._pages.multilingual else ""
-            granted = "+".join(sorted(consent.granted))
+            granted = "+".join(sorted(consent.allowed))
             self._variant = f"{granted}|{int(consent.decided)}|{int(consent.gpc)}|{locale}"
         return self._variant
 
@@ -106,7 +106,7 @@ class PagePlan:
             return banner.placeholder_html(key, locale, next_path=next_path)
 
         return HtmlRewriter(
-            self._pages.blocking, consent.granted, injection=injection, placeholder=placeholder
+            self._pages.blocking, consent.allowed, injection=injection, placeholder=placeholder
         )
 
 

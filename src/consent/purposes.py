@@ -117,6 +117,7 @@ class PurposeMap:
         categories: Iterable[tuple[str, Iterable[str]]],
         *,
         strict: bool = False,
+        services: Mapping[str, str] | None = None,
     ) -> None:
         keys: list[str] = []
         covering: dict[str, str] = {}
@@ -130,8 +131,15 @@ class PurposeMap:
             purpose: covering.get(purpose, uncovered_key(purpose)) for purpose in PURPOSES
         }
         self._strict = strict
-        self._names: dict[str, str | None] = {key: key for key in keys}
+        #: ``{service key: category key}``: a service is allowed with its category.
+        self.services: Mapping[str, str] = dict(services or {})
+        by_category: dict[str, list[str]] = {}
+        for service, category in self.services.items():
+            by_category.setdefault(category, []).append(service)
+        self._services_of = {key: frozenset(found) for key, found in by_category.items()}
+        self._names: dict[str, str | None] = {key: key for key in (*keys, *self.services)}
         self._warned: set[str] = set()
+        self._allowed: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}
 
     def key_of(self, purpose: str) -> str:
         """The category key deciding ``purpose`` (an ungrantable key when none covers it)."""
@@ -141,6 +149,24 @@ class PurposeMap:
     def by_purpose(self) -> Mapping[str, str]:
         """``{purpose: category key}`` for every built-in purpose."""
         return self._by_purpose
+
+    def allowed(self, granted: frozenset[str], services: frozenset[str]) -> frozenset[str]:
+        """Everything a visitor allows: the ``granted`` categories, the ``services`` granted
+        one by one, and every service of a granted category (what markup may name).
+
+        Few visitors' choices differ, so the answers are kept (bounded)."""
+        if not self.services:
+            return granted
+        key = (granted, services)
+        found = self._allowed.get(key)
+        if found is None:
+            found = granted | services
+            for category in granted:
+                found |= self._services_of.get(category, frozenset())
+            if len(self._allowed) >= 1024:
+                self._allowed.clear()
+            self._allowed[key] = found
+        return found
 
     def resolve(self, name: str) -> str | None:
         """The category key ``name`` means, or ``None`` for a name nobody knows."""
@@ -157,7 +183,7 @@ class PurposeMap:
 
     def _lookup(self, name: str) -> str | None:
         cleaned = name.strip()
-        if cleaned in self.keys:
+        if cleaned in self.keys or cleaned in self.services:
             return cleaned
         if cleaned.startswith("!") and cleaned[1:] in self._by_purpose:
             return cleaned  # our own output for an uncovered purpose, read again

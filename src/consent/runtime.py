@@ -23,6 +23,7 @@ from consent.cache import MISSING, BoundedCache
 from consent.categories import CookieClassifier
 from consent.cookie_domains import CookieDomains
 from consent.purposes import PurposeMap
+from consent.services import ServiceCatalogue
 from consent.settings import ConsentSettings
 from consent.state import Consent, ConsentCodec
 
@@ -190,8 +191,13 @@ class ConsentRuntime:
         keys += [k.get_secret_value() for k in settings.secret_key_fallbacks]
         self.required_key = settings.required_category.key
         self.optional_keys = settings.optional_keys
+        self.services = ServiceCatalogue.from_settings(
+            settings.categories, settings.services, builtin=settings.builtin_services
+        )
         self.purposes = PurposeMap(
-            ((c.key, c.covers) for c in settings.categories), strict=settings.strict_categories
+            ((c.key, c.covers) for c in settings.categories),
+            strict=settings.strict_categories,
+            services=self.services.category_of,
         )
         self.purposes.warn_uncovered()
         self.codec = ConsentCodec(
@@ -201,9 +207,13 @@ class ConsentRuntime:
             required_key=self.required_key,
             optional_keys=self.optional_keys,
             names=self.purposes,
+            services=self.services,
         )
         self.classifier = CookieClassifier(
-            settings.categories, builtin=settings.builtin_cookie_patterns, purposes=self.purposes
+            settings.categories,
+            builtin=settings.builtin_cookie_patterns,
+            purposes=self.purposes,
+            services=((s.key, s.cookies) for s in self.services),
         )
         self.cookie_name = settings.cookie_name
         # `__Host-` cookies must be Secure, host-only and on `/`: browsers enforce all three.
@@ -389,7 +399,7 @@ class ConsentRuntime:
         key = self.classifier.classify(name)
         if key is None:
             return not self._block_unclassified
-        return key in consent.granted
+        return key in consent.allowed
 
     def set_cookie_allowed(self, header_value: bytes, consent: Consent) -> bool:
         """Whether one ``Set-Cookie`` value of the host app may reach the browser."""
@@ -397,7 +407,7 @@ class ConsentRuntime:
         if name in self._our_names:
             return True
         key = self.classifier.classify(name)
-        allowed = not self._block_unclassified if key is None else key in consent.granted
+        allowed = not self._block_unclassified if key is None else key in consent.allowed
         if key is None and self._first_warning(name):
             # Said once per name, allowed or dropped: a dropped session or CSRF cookie
             # breaks sign-in silently otherwise.
@@ -439,7 +449,7 @@ class ConsentRuntime:
             if name in self._our_names:
                 continue
             key = self.classifier.classify(name)
-            if key is None or key in consent.granted:
+            if key is None or key in consent.allowed:
                 continue
             expired += 1
             lines = _expiry_headers(name, suffixes)
@@ -460,13 +470,19 @@ class ConsentRuntime:
         return (b"set-cookie", header.encode("latin-1"))
 
     def state_json(self, consent: Consent, locale: str) -> Mapping[str, object]:
-        """The ``GET /_consent`` document; no consent id (page scripts have no use for it)."""
+        """The ``GET /_consent`` document; no consent id (page scripts have no use for it).
+
+        ``allowed`` lists every category and service key the visitor allows (a service is
+        allowed on its own or with its category): what ``window.consent.allows`` reads.
+        """
+        allowed = consent.allowed
         return {
             "revision": consent.revision,
             "decided": consent.decided,
             "granted": [c.key for c in self.settings.categories if c.key in consent.granted],
             "denied": [c.key for c in self.settings.categories if c.key in consent.denied],
             "gpc": consent.gpc,
+            "allowed": sorted(allowed),
             "categories": [
                 {
                     "key": c.key,
@@ -475,6 +491,15 @@ class ConsentRuntime:
                     "required": c.required,
                 }
                 for c in self.settings.categories
+            ],
+            "services": [
+                {
+                    "key": service.key,
+                    "category": self.services.category_of[service.key],
+                    "label": service.label_for(locale),
+                    "granted": service.key in allowed,
+                }
+                for service in self.services
             ],
         }
 

@@ -39,6 +39,7 @@ from consent.categories import (
     default_categories,
 )
 from consent.purposes import check_purposes
+from consent.services import Service, ServiceCatalogue
 from consent.records.locations import default_spool_dir, default_store_url, sqlite_path
 from consent.settings_loading import (
     ENV_PREFIX,
@@ -339,6 +340,16 @@ class ConsentSettings(BaseSettings):
         description="Raise instead of logging once when page markup or `allows()` names a "
         "category that is neither configured nor a known alias (for test suites).",
     )
+    services: list[Service] = Field(
+        default_factory=list,
+        description="Your own services (or built-in ones replaced by key): a vendor a visitor "
+        "can allow on its own, inside the category covering its `purpose`.",
+    )
+    builtin_services: bool = Field(
+        default=True,
+        description="Offer the built-in catalogue of common services (YouTube, Google "
+        "Analytics, Meta Pixel, ...) one by one inside their categories.",
+    )
     consent_mode: Literal["basic", "advanced"] = Field(
         default="basic",
         description="Google Consent Mode: `basic` blocks Google's tags (gtag.js, Tag Manager) "
@@ -578,6 +589,17 @@ class ConsentSettings(BaseSettings):
             check_purposes((c.key, c.covers) for c in categories)
         except ValueError as exc:
             raise ValueError(f"categories: {exc}") from None
+        keys_set = set(keys)
+        for service in self.services:
+            if service.category is not None and service.category not in keys_set:
+                raise ValueError(
+                    f"services: {service.key!r} names the category {service.category!r}, "
+                    f"which is not configured ({', '.join(keys)})"
+                )
+        try:
+            ServiceCatalogue.from_settings(categories, self.services, builtin=self.builtin_services)
+        except ValueError as exc:
+            raise ValueError(f"services: {exc}") from None
         self.categories = categories
         self.extra_categories = []
         self.category_overrides = {}

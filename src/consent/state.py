@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, BadTimeSignature, SignatureExpired, Times
 
 from consent.cache import BoundedCache
 from consent.purposes import PurposeMap
+from consent.services import ServiceCatalogue
 
 __all__ = ["Consent", "ConsentCodec", "new_consent_id"]
 
@@ -62,21 +63,31 @@ class Consent:
     previous: frozenset[str] = field(default_factory=frozenset)
     #: Reads names other than configured keys (a purpose, ``statistics``); reports unknown ones.
     names: PurposeMap | None = field(default=None, compare=False, repr=False)
+    #: Services granted one by one (their category is not granted as a whole).
+    services: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """Every category and service key this visitor allows: the granted categories, the
+        services granted one by one, and each service of a granted category."""
+        if self.names is None:
+            return self.granted | self.services
+        return self.names.allowed(self.granted, self.services)
 
     def allows(self, key: str) -> bool:
-        """Whether category ``key`` is granted for this request.
+        """Whether category or service ``key`` is granted for this request.
 
         ``key`` may also be a purpose or a common name for one (``allows("analytics")``
         on a site whose category is ``statistics``). A name that means nothing here is
         logged once (raises `UnknownCategoryError` with ``strict_categories``): a typo
         such as ``"analytic"`` would otherwise read as "declined" forever.
         """
-        if key in self.granted:
+        if key in self.granted or key in self.services:
             return True
         if self.names is None:
             return False
         resolved = self.names.resolve(key)
-        return resolved is not None and resolved in self.granted
+        return resolved is not None and resolved in self.allowed
 
     @classmethod
     def undecided(
@@ -88,8 +99,10 @@ class Consent:
         consent_id: str | None = None,
         previous: Iterable[str] = (),
         names: PurposeMap | None = None,
+        services: Iterable[str] = (),
     ) -> Consent:
-        """The state of a visitor who has not chosen (yet, or again)."""
+        """The state of a visitor who has not chosen (yet, or again); ``services`` are the
+        ones they allowed one by one all the same ("Always allow YouTube")."""
         return cls(
             id=consent_id,
             revision=revision,
@@ -99,6 +112,7 @@ class Consent:
             gpc=gpc,
             previous=frozenset(previous),
             names=names,
+            services=frozenset(services),
         )
 
 
@@ -125,6 +139,7 @@ class ConsentCodec:
         required_key: str,
         optional_keys: Sequence[str],
         names: PurposeMap | None = None,
+        services: ServiceCatalogue | None = None,
     ) -> None:
         if not secret_keys:
             raise ValueError("at least one secret key is needed")
@@ -139,6 +154,7 @@ class ConsentCodec:
         self._required = required_key
         self._optional = frozenset(optional_keys)
         self._names = names
+        self._services = services
         self._cache: BoundedCache[str, _Verified] = BoundedCache(self._CACHE_LIMIT)
         # A visitor without a valid cookie: immutable, so one value serves every such request.
         self._nobody = {
@@ -160,6 +176,9 @@ class ConsentCodec:
                 "+".join(sorted(consent.denied & self._optional)),
             )
         )
+        if consent.services and self._services is not None:
+            # Only services granted one by one; a granted category covers its own.
+            payload += "|" + "+".join(self._services.codes(consent.services))
         return self._signer.sign(payload).decode("ascii")
 
     def loads(self, value: str | None, *, gpc: bool = False) -> Consent:
@@ -188,6 +207,7 @@ class ConsentCodec:
             return self._nobody[gpc]
         consents = [self.loads(value, gpc=gpc) for value in values]
         granted = frozenset.intersection(*(c.granted for c in consents))
+        services = frozenset.intersection(*(c.services for c in consents))
         consent_id = next((c.id for c in consents if c.id is not None), None)
         if not all(c.decided for c in consents):
             previous = frozenset.intersection(*(c.granted | c.previous for c in consents))
@@ -198,6 +218,7 @@ class ConsentCodec:
                 consent_id=consent_id,
                 previous=previous - {self._required},
                 names=self._names,
+                services=services,
             )
         given = [c.given_at for c in consents if c.given_at is not None]
         return Consent(
@@ -209,6 +230,7 @@ class ConsentCodec:
             given_at=min(given) if given else None,
             gpc=gpc,
             names=self._names,
+            services=services,
         )
 
     def _verify(self, value: str) -> _Verified | None:
@@ -233,7 +255,7 @@ class ConsentCodec:
         if parsed is None:
             logger.debug(LOG_COOKIE_INVALID, "unparsable payload")
             return None
-        consent_id, revision, granted, denied = parsed
+        consent_id, revision, granted, denied, services = parsed
         given_at = signed_at.astimezone(timezone.utc)
         if revision != self._revision:
             consent = Consent.undecided(
@@ -252,6 +274,7 @@ class ConsentCodec:
                 decided=self._optional <= granted | denied,
                 given_at=given_at,
                 names=self._names,
+                services=services,
             )
         return _Verified(
             consent=consent,
@@ -259,10 +282,15 @@ class ConsentCodec:
             expires_at=signed_at.timestamp() + self.max_age,
         )
 
-    def _parse(self, raw: bytes) -> tuple[str, int, frozenset[str], frozenset[str]] | None:
+    def _parse(
+        self, raw: bytes
+    ) -> tuple[str, int, frozenset[str], frozenset[str], frozenset[str]] | None:
         try:
             text = raw.decode("ascii")
-            version, consent_id, revision_text, granted_text, denied_text = text.split("|")
+            fields = text.split("|")
+            if len(fields) == 5:  # written before services existed, or none granted
+                fields.append("")
+            version, consent_id, revision_text, granted_text, denied_text, codes = fields
             revision = int(revision_text)
         except ValueError:
             return None
@@ -272,7 +300,10 @@ class ConsentCodec:
         denied = frozenset(denied_text.split("+")) & self._optional if denied_text else None
         granted = granted or frozenset()
         denied = (denied or frozenset()) - granted
-        return consent_id, revision, granted, denied
+        services: frozenset[str] = frozenset()
+        if codes and self._services is not None:
+            services = self._services.keys_of_codes(codes.split("+"))
+        return consent_id, revision, granted, denied, services
 
 
 def _with_gpc(consent: Consent) -> Consent:
@@ -288,6 +319,7 @@ def _with_gpc(consent: Consent) -> Consent:
         gpc=True,
         previous=consent.previous,
         names=consent.names,
+        services=consent.services,
     )
 
 

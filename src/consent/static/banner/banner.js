@@ -9,7 +9,7 @@
   const signals = JSON.parse(data.gcm || '{}');
   let state = JSON.parse(data.state || '{}');
   const byId = (id) => d.getElementById(id);
-  const allows = (key) => (state.granted || []).includes(key);
+  const allows = (key) => (state.allowed || []).includes(key);
   // data-consent="analytics marketing": all of them
   const allowsAll = (keys) => keys.split(/[\s,]+/).filter(Boolean).every(allows);
   // Vendors' web storage of categories not granted goes too (EDPB 2/2023).
@@ -26,8 +26,8 @@
   };
   const prefs = (query) => endpoint + '/preferences?' + query + 'next=' +
     encodeURIComponent(location.pathname + location.search);
-  // data-state's fields (a choice's answer adds the categories)
-  const keep = ({ revision, decided, granted, denied, gpc }) => ({ revision, decided, granted, denied, gpc });
+  // data-state's fields
+  const keep = ({ revision, decided, granted, denied, gpc, allowed }) => ({ revision, decided, granted, denied, gpc, allowed });
   const get = () => structuredClone(state);
 
   // Our fixed boxes follow the visual viewport (banner.css), unless zoomed in.
@@ -97,7 +97,7 @@
   };
 
   const apply = (fresh) => {
-    const before = state.granted || [];
+    const before = state.allowed || [];
     state = keep(fresh);
     forget();
     // A script that ran cannot be unloaded: withdrawing reloads.
