@@ -93,6 +93,7 @@ COVERED = {
     "no-marketing": {"analytics"},
     "extra-category": {"preferences", "analytics", "marketing"},
     "gtm-under-marketing": {"preferences", "analytics", "marketing"},
+    "own-service": {"preferences", "analytics", "marketing"},
 }
 
 
@@ -107,6 +108,17 @@ def loaded_scripts(html: bytes) -> set[str]:
 
 def test_the_readme_has_the_three_examples() -> None:
     assert set(EXAMPLES) == set(COVERED)
+
+
+def test_the_own_service_example_is_offered_under_preferences() -> None:
+    from consent.runtime import ConsentRuntime
+
+    runtime = ConsentRuntime(make_settings(**EXAMPLES["own-service"]))
+    assert runtime.services.category_of["peertube"] == "preferences"
+    rules = BlockingRules.from_categories(
+        runtime.settings.categories, services=[("peertube", ("video.example.org",))]
+    )
+    assert rules.category_of_url("https://video.example.org/videos/embed/1") == "peertube"
 
 
 def test_the_gtm_example_loads_the_container_only_with_marketing() -> None:
