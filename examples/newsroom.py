@@ -14,7 +14,13 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -43,6 +49,7 @@ LAYOUT = """<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} | The Harbour Times</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <style>
   body {{ font: 17px/1.6 Georgia, serif; margin: 0; color: #1d1d1f; background: #fff; }}
   header, main, footer {{ max-width: 44rem; margin: 0 auto; padding: 1rem; }}
@@ -149,6 +156,12 @@ async def track(request: Request) -> Response:
     return response
 
 
+async def favicon(request: Request) -> Response:
+    """The icon for pages without a ``<link rel="icon">`` (the middleware's preferences page):
+    browsers ask for /favicon.ico, and a 404 is a console error (Lighthouse best practices)."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
 async def consent_json(request: Request) -> Response:
     consent = get_consent(request)
     return JSONResponse(
@@ -176,6 +189,7 @@ def create_app(settings: ConsentSettings | None = None) -> ConsentMiddleware:
             Route("/privacy", privacy),
             Route("/track", track),
             Route("/consent.json", consent_json),
+            Route("/favicon.ico", favicon),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
     )

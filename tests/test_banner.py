@@ -182,7 +182,11 @@ def test_without_a_privacy_policy_url_there_is_no_link() -> None:
     page = view.preferences_page(undecided(), "en", next_path="/", nonce=None, saved=False)
     assert text_of(by_id(fragment(body), "consent-text")) == UI_TEXTS["en"]["banner.body"]
     for markup in (body, page):
-        assert UI_TEXTS["en"]["banner.privacy_link"].encode() not in markup
+        # The only privacy policies linked are the services' own (in English, same text).
+        text = UI_TEXTS["en"]["banner.privacy_link"]
+        links = [a for a in document(markup).iter("a") if text_of(a) == text]
+        assert links
+        assert {a.get("href") for a in links} <= {s.policy_url for s in view.services}
         assert b"None" not in markup
         assert b'href=""' not in markup
     intro = [p for p in document(page).iter("p") if p.find("a") is None]
@@ -241,7 +245,7 @@ def test_accept_reject_and_customise_have_equal_weight() -> None:
     accept, reject = (
         b for b in root.iter("button") if b.get("value") in ("accept_all", "reject_all")
     )
-    (summary,) = root.iter("summary")
+    summary = next(iter(by_id(root, "consent-customise")))  # not a list of services
     assert accept.get("class") == reject.get("class") == summary.get("class")
     # Reject is a real button next to accept, never a link.
     assert not [a for a in root.iter("a") if "reject" in (a.get("href") or "")]
@@ -254,7 +258,106 @@ def test_customise_layer_works_without_javascript() -> None:
     assert details.get("open") is None
     assert next(c.tag for c in details) == "summary"
     assert {b.get("value") for b in details.iter("button")} == {"save"}
-    assert {i.get("value") for i in details.iter("input") if i.get("name")} == set(OPTIONAL)
+    named = [(i.get("name"), i.get("value")) for i in details.iter("input") if i.get("name")]
+    assert {v for n, v in named if n == "categories"} == set(OPTIONAL)
+    assert ("services", "youtube") in named
+    assert {n for n, _ in named} == {"categories", "services"}
+
+
+# -- services under their categories ----------------------------------------------------------
+
+
+def service_boxes(root: Element) -> dict[str, Element]:
+    return {
+        el.get("id", "")[len("consent-s-") :]: el
+        for el in root.iter("input")
+        if el.get("id", "").startswith("consent-s-")
+    }
+
+
+def ticked_services(root: Element) -> set[str]:
+    return {key for key, box in service_boxes(root).items() if box.get("checked") is not None}
+
+
+def test_each_category_lists_its_services_with_provider_and_policy() -> None:
+    view = renderer()
+    root = banner()
+    boxes = service_boxes(root)
+    assert set(boxes) == {s.key for s in view.services}
+    for service in view.services:
+        box = boxes[service.key]
+        category = view.services.category_of[service.key]
+        # Nested in its category's row, in a group named "Services".
+        (holder,) = [
+            div
+            for div in root.iter("div")
+            if div.get("class") == "consent-cat"
+            and any(i.get("id") == f"consent-c-{category}" for i in div.iter("input"))
+        ]
+        (group,) = [el for el in holder if el.get("role") == "group"]
+        assert box in list(group.iter("input"))
+        name = by_id(root, group.get("aria-labelledby", ""))
+        assert text_of(name) == UI_TEXTS["en"]["banner.services"]
+        label = [el for el in root.iter("label") if el.get("for") == box.get("id")]
+        assert [text_of(el) for el in label] == [service.label_for("en")]
+        described = by_id(root, box.get("aria-describedby", ""))
+        assert service.provider in text_of(described)
+        assert text_of(described).startswith(UI_TEXTS["en"]["banner.provider"])
+        links = [a.get("href") for a in described.iter("a")]
+        assert links == ([service.policy_url] if service.policy_url else [])
+        if category == "necessary":  # always on, like its category, and never posted
+            assert box.get("disabled") is not None
+            assert box.get("checked") is not None
+            assert box.get("name") is None
+        else:
+            assert (box.get("name"), box.get("value")) == ("services", service.key)
+            assert box.get("disabled") is None
+
+
+def test_service_rows_speak_the_visitors_language() -> None:
+    root = banner(locale="de")
+    youtube = by_id(root, service_boxes(root)["youtube"].get("aria-describedby", ""))
+    assert text_of(youtube).startswith(UI_TEXTS["de"]["banner.provider"])
+    assert UI_TEXTS["de"]["banner.service_policy"] in text_of(youtube)
+
+
+def test_services_are_pre_ticked_with_their_category_or_alone() -> None:
+    assert ticked_services(banner()) == {"stripe", "recaptcha", "hcaptcha", "turnstile"}
+    view = renderer()
+    preferences = {s.key for s in view.services.in_category("preferences")}
+    necessary = {s.key for s in view.services.in_category("necessary")}
+    # An undecided visitor who allowed YouTube alone ("Always allow YouTube").
+    alone = Consent.undecided("necessary", 1, services=["youtube"])
+    assert ticked_services(banner(alone)) == necessary | {"youtube"}
+    assert checked(banner(alone)) == set()
+    # One renderer, two such visitors: the cached banner is not shared between them.
+    for consent, ticked in ((undecided(), necessary), (alone, necessary | {"youtube"})):
+        markup = view.body_html(consent, "en", next_path="/", nonce=None)
+        assert ticked_services(fragment(markup)) == ticked
+    # An earlier revision's category grant ticks its services too.
+    before = banner(undecided(previous=frozenset({"preferences"})))
+    assert ticked_services(before) == necessary | preferences
+    # Reopened by a visitor who decided: what they allow, on the preferences page as well.
+    mine = Consent(
+        id="cid-123",
+        revision=1,
+        granted=frozenset({"necessary", "analytics"}),
+        denied=frozenset({"preferences", "marketing"}),
+        decided=True,
+        services=frozenset({"vimeo"}),
+    )
+    analytics = {s.key for s in view.services.in_category("analytics")}
+    reopened = fragment(view.reopened_banner(mine, "en", next_path="/"))
+    page = document(view.preferences_page(mine, "en", next_path="/", nonce=None, saved=False))
+    for root in (reopened, page):
+        assert ticked_services(root) == necessary | analytics | {"vimeo"}
+        assert checked(root) == {"analytics"}
+
+
+def test_without_services_there_is_no_service_list() -> None:
+    root = banner(builtin_services=False)
+    assert service_boxes(root) == {}
+    assert not [el for el in root.iter() if el.get("role") == "group"]
 
 
 def test_no_close_control_and_nothing_modal() -> None:
@@ -461,9 +564,14 @@ def test_placeholder_document() -> None:
     assert link.get("target") == "_top"
     assert link.get("href") == "/_consent/preferences?next=/v"
     assert text_of(link) == UI_TEXTS["en"]["placeholder.link"]
-    assert "<script" not in srcdoc
+    # Only our own external script and stylesheet: nothing inline (CSP without 'unsafe-inline').
+    (script,) = root.iter("script")
+    assert script.get("src") == view.assets.url("placeholder.js")
+    assert not "".join(script.itertext())
     assert "style=" not in srcdoc
+    assert "<style" not in srcdoc
     assert all(el.get("href", "/_consent/").startswith("/_consent/") for el in root.iter())
+    assert all(el.get("src", "/_consent/").startswith("/_consent/") for el in root.iter())
 
 
 def test_placeholder_without_source_or_next() -> None:

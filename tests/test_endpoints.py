@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
+import html5lib
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -130,6 +132,83 @@ def test_form_post_asking_for_json_gets_json(client_for: ClientFactory) -> None:
     )
     assert response.status_code == 200
     assert response.json()["decided"] is True
+
+
+def granted_services(client: TestClient) -> set[str]:
+    return {s["key"] for s in client.get("/_consent").json()["services"] if s["granted"]}
+
+
+NECESSARY_SERVICES = {"stripe", "recaptcha", "hcaptcha", "turnstile"}
+
+
+def test_a_form_without_javascript_grants_exactly_the_ticked_services(
+    client_for: ClientFactory,
+) -> None:
+    client = client_for()
+    page = client.get("/_consent/preferences?next=/article")
+    root = html5lib.parse(page.text, namespaceHTMLElements=False)
+    (form,) = root.iter("form")
+    inputs = list(form.iter("input"))
+    boxes = {(i.get("name"), i.get("value")) for i in inputs if i.get("type") == "checkbox"}
+    assert ("services", "youtube") in boxes
+    assert ("services", "vimeo") in boxes
+    # What the browser posts: hidden fields, ticked named boxes (none yet), YouTube, Save.
+    fields = [(i.get("name"), i.get("value")) for i in inputs if i.get("type") == "hidden"]
+    fields += [("services", "youtube"), ("action", "save")]
+    response = client.post(
+        form.get("action"),
+        content=urlencode(fields),
+        headers={**SAME_ORIGIN, "content-type": FORM},
+    )
+    assert response.status_code == 303
+    state = client.get("/_consent").json()
+    assert state["granted"] == ["necessary"]
+    assert state["decided"] is True
+    assert granted_services(client) == NECESSARY_SERVICES | {"youtube"}
+    # Reopened, the form shows YouTube ticked and its category not.
+    again = html5lib.parse(client.get("/_consent/preferences").text, namespaceHTMLElements=False)
+    ticked = {
+        (i.get("name"), i.get("value")) for i in again.iter("input") if i.get("checked") is not None
+    }
+    assert ("services", "youtube") in ticked
+    assert ("categories", "preferences") not in ticked
+
+
+def test_a_ticked_category_grants_all_its_services_whatever_their_boxes(
+    client_for: ClientFactory,
+) -> None:
+    client = client_for()
+    client.post(
+        "/_consent",
+        content="action=save&categories=preferences&services=youtube&services=hotjar",
+        headers={**SAME_ORIGIN, "content-type": FORM},
+    )
+    state = client.get("/_consent").json()
+    assert state["granted"] == ["necessary", "preferences"]
+    preferences = {s["key"] for s in state["services"] if s["category"] == "preferences"}
+    assert {"youtube", "vimeo", "google-maps"} <= preferences
+    assert granted_services(client) == NECESSARY_SERVICES | preferences | {"hotjar"}
+
+
+def test_the_scripts_form_post_with_services_gets_json(client_for: ClientFactory) -> None:
+    """banner.js posts the form's own fields (URL-encoded), asking for JSON."""
+    client = client_for()
+    response = client.post(
+        "/_consent",
+        content="next=%2F&categories=marketing&services=vimeo&action=save",
+        headers={**SAME_ORIGIN, "content-type": FORM, "accept": "application/json"},
+    )
+    assert response.status_code == 200
+    assert response.json()["granted"] == ["necessary", "marketing"]
+    assert "vimeo" in response.json()["allowed"]
+    assert "youtube" not in response.json()["allowed"]
+    # Reject all with a box ticked: the boxes are not read.
+    response = client.post(
+        "/_consent",
+        content="next=%2F&services=vimeo&action=reject_all",
+        headers={**SAME_ORIGIN, "content-type": FORM, "accept": "application/json"},
+    )
+    assert granted_services(client) == NECESSARY_SERVICES
 
 
 def test_https_cookie_is_secure(client_for: ClientFactory) -> None:

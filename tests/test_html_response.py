@@ -94,7 +94,9 @@ def site() -> Starlette:
 
 
 def same_page(text: str) -> str:
-    """The page with the banner's return path (which names the request's URL) blanked."""
+    """The page with the banner's and placeholders' return paths (which name the request's
+    URL) blanked."""
+    text = re.sub(r'/[^"\s#]*(?=#consent-embed)', "", text)
     return re.sub(r'(name="next" value=)"[^"]*"|(next=)[^"&]*', r"\1\2", text)
 
 
@@ -230,3 +232,75 @@ def test_already_rewritten_page_is_not_changed_again(client: TestClient) -> None
         base_url=BASE_URL,
     ) as again:
         assert again.get("/").content == once
+
+
+# -- the page's encoding declaration stays within the first 1,024 bytes (issue 12) ---------
+
+DECLARED = {
+    "first in head": b'<meta charset="utf-8">',
+    "behind a comment and other metas": (
+        b"<!-- Required meta tags -->\n"
+        b'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        b'<meta name="description" content="' + b"News from the harbour. " * 12 + b'">\n'
+        b'<meta charset="utf-8">'
+    ),
+    "http-equiv, another encoding": (
+        b'<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+    ),
+}
+DECLARATION = re.compile(rb"<meta[^>]*charset", re.IGNORECASE)
+
+
+def declared_page(head: bytes) -> Starlette:
+    """A page relying on its own declaration: the Content-Type header names no charset."""
+    body = (
+        b'<!DOCTYPE html>\n<html lang="en">\n<head>\n'
+        + head
+        + b"\n<title>T</title>\n"
+        + b'<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+        + b"</head><body><h1>News</h1></body></html>"
+    )
+
+    async def endpoint(request: Request) -> Response:
+        headers = {"content-type": "text/html"}
+        if "csp" in request.query_params:
+            headers["content-security-policy"] = "script-src 'self' 'nonce-r4nd0m'"
+        return Response(body, headers=headers)
+
+    return Starlette(routes=[Route("/", endpoint)])
+
+
+@pytest.mark.parametrize("head", DECLARED.values(), ids=DECLARED.keys())
+def test_the_encoding_declaration_stays_in_the_first_kilobyte(
+    client_for: ClientFactory, head: bytes
+) -> None:
+    client = client_for(declared_page(head))
+    # The longest head injection: a nonce on every tag, GPC in the Consent Mode state.
+    response = client.get("/", params={"csp": "1"}, headers={"Sec-GPC": "1"})
+    body = response.content
+    assert response.headers["content-type"] == "text/html"
+    start = body.index(b'<script id="consent-gcm"')
+    end = body.index(b"</script>", body.index(b'id="consent-js"')) + len(b"</script>")
+    assert end - start > 1024  # in front of the declaration, it would push it out
+    (declaration,) = DECLARATION.finditer(body)  # one, the page's own
+    declared = body.index(b">", declaration.start()) + 1
+    assert declared <= 1024
+    assert declared == start  # our tags right after it, still before any script
+    assert body[:declared].endswith(b"<head>\n" + head)
+    assert body.index(b'id="consent-gcm"') < body.index(b"googletagmanager")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"", b'<meta name="viewport" content="width=device-width">', b"<title>T</title>"],
+    ids=["nothing", "no declaration", "a title before"],
+)
+def test_without_a_declaration_up_front_none_is_added(
+    client_for: ClientFactory, head: bytes
+) -> None:
+    client = client_for(declared_page(head))
+    body = client.get("/").content
+    # Our tags first in <head>; no declaration of ours (the response's encoding is the app's
+    # to declare, and a page declaring one further down would then have two).
+    assert body.startswith(b'<!DOCTYPE html>\n<html lang="en">\n<head><script id="consent-gcm"')
+    assert len(DECLARATION.findall(body)) == 0

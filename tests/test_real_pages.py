@@ -122,8 +122,9 @@ def test_injected_once_into_full_documents(page: tuple[str, bytes]) -> None:
         tree = parse(out)
         head = tree.find("head")
         assert head is not None
-        first = head[0]
-        assert first.get("id") == "consent-mode"  # before any Google tag
+        # Before any Google tag: only the page's own <meta> tags come first.
+        first = next(e for e in head if e.tag != "meta")
+        assert first.get("id") == "consent-mode"
         body = tree.find("body")
         assert body is not None
         assert any(e.get("id") == "consent-banner" for e in body)

@@ -666,11 +666,67 @@ INJECTION_CASES = [
     case(
         "attributes, case, whitespace",
         b'<HTML><HEAD lang="en">\n  <meta charset=utf-8>\n</HEAD>\n<Body class="a>b"\n>\n<p>',
-        b'<HTML><HEAD lang="en">'
+        b'<HTML><HEAD lang="en">\n  <meta charset=utf-8>'
         + HEAD
-        + b'\n  <meta charset=utf-8>\n</HEAD>\n<Body class="a>b"\n>'
+        + b'\n</HEAD>\n<Body class="a>b"\n>'
         + BODY
         + b"\n<p>",
+    ),
+    # The page's encoding declaration stays within the first 1,024 bytes (issue 12): the head
+    # injection goes after a <meta charset> that opens <head>, after space, comments and
+    # other <meta> tags, never after anything that can run a script or set a policy.
+    case(
+        "after a meta charset behind other metas and a comment",
+        b'<head>\n<meta name="viewport" content="width=device-width">\n<!-- <script> -->\n'
+        b'<META Charset="utf-8" />\n<title>x</title>',
+        b'<head>\n<meta name="viewport" content="width=device-width">\n<!-- <script> -->\n'
+        b'<META Charset="utf-8" />' + HEAD + b"\n<title>x</title>",
+    ),
+    case(
+        "after the http-equiv form of the declaration",
+        b'<head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+        b"<title>x</title>",
+        b'<head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+        + HEAD
+        + b"<title>x</title>",
+    ),
+    case(
+        "no declaration: first in head",
+        b'<head><meta name="viewport" content="width=device-width"><title>x</title>',
+        b"<head>" + HEAD + b'<meta name="viewport" content="width=device-width"><title>x</title>',
+    ),
+    case(
+        "a declaration after a title: first in head",
+        b"<head><title>x</title><meta charset=utf-8>",
+        b"<head>" + HEAD + b"<title>x</title><meta charset=utf-8>",
+    ),
+    case(
+        "a declaration after a script: first in head",
+        b'<head><script src="/app.js"></script><meta charset=utf-8>',
+        b"<head>" + HEAD + b'<script src="/app.js"></script><meta charset=utf-8>',
+    ),
+    case(
+        "a policy before the declaration: first in head",
+        b'<head><meta http-equiv="Content-Security-Policy" content="script-src \'self\'">'
+        b"<meta charset=utf-8>",
+        b"<head>"
+        + HEAD
+        + b'<meta http-equiv="Content-Security-Policy" content="script-src \'self\'">'
+        b"<meta charset=utf-8>",
+    ),
+    case(
+        "a declaration past 1,024 bytes: first in head",
+        b"<head><!--" + b"x" * 1100 + b"--><meta charset=utf-8>",
+        b"<head>" + HEAD + b"<!--" + b"x" * 1100 + b"--><meta charset=utf-8>",
+    ),
+    case(
+        "a declaration left unfinished: first in head",
+        b"<head><meta charset=utf-8",
+        b"<head>" + HEAD + b"<meta charset=utf-8",
+    ),
+    case(
+        "already injected after the declaration",
+        b"<head><meta charset=utf-8>" + HEAD + b"</head><body>" + BODY + b"<p>",
     ),
     case(
         "no head tag: both after body",

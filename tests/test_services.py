@@ -47,6 +47,24 @@ def test_each_service_has_the_purpose_its_hosts_are_filed_under() -> None:
             assert rules.category_of_url(url) == service.purpose, (service.key, host)
 
 
+def test_no_shipped_pattern_below_a_service_escapes_it() -> None:
+    """A more specific tracker pattern under a service's host (``player.vimeo.com`` under
+    ``vimeo.com``) would win the lookup and file the embed under the category, so allowing
+    the service alone would not load it: every such pattern is the service's own too."""
+    from consent.blocking import _split_pattern, load_builtin_table
+
+    shipped = [_split_pattern(p) for patterns in load_builtin_table().values() for p in patterns]
+    for service in builtin_services():
+        own = {split for split in map(_split_pattern, service.hosts) if split is not None}
+        for split in shipped:
+            assert split is not None
+            host, path = split
+            for service_host, service_path in own:
+                below = host == service_host or host.endswith("." + service_host)
+                if below and path.startswith(service_path):
+                    assert split in own, (service.key, host + path)
+
+
 def runtime(**overrides: object) -> ConsentRuntime:
     return ConsentRuntime(make_settings(**overrides))
 
@@ -104,9 +122,7 @@ def test_save_grants_services_one_by_one_and_accept_all_covers_them() -> None:
     everything, _ = apply_choice(rt.settings, saved, Choice(Action.ACCEPT_ALL, frozenset(), "/"))
     assert everything.services == frozenset()
     assert everything.allows("youtube")
-    _, method = apply_choice(
-        rt.settings, saved, Choice(Action.SAVE, frozenset({"analytics"}), "/")
-    )
+    _, method = apply_choice(rt.settings, saved, Choice(Action.SAVE, frozenset({"analytics"}), "/"))
     assert method is Method.WITHDRAW  # YouTube taken back
 
 

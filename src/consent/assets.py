@@ -20,8 +20,9 @@ __all__ = ["ASSET_FILES", "STATIC_CACHE_CONTROL", "StaticAssets", "respond"]
 
 #: Assets are immutable under their content-hashed names: cache them for a year.
 STATIC_CACHE_CONTROL = b"public, max-age=31536000, immutable"
-#: The shipped files, in ``consent/static/banner/``.
-ASSET_FILES = ("banner.js", "banner.css", "gcm.js")
+#: The shipped files, in ``consent/static/banner/``; ``placeholder.*`` are loaded by a blocked
+#: iframe's placeholder document only (outside the banner's size budget).
+ASSET_FILES = ("banner.js", "banner.css", "gcm.js", "placeholder.js", "placeholder.css")
 
 _CONTENT_TYPES = {
     ".js": b"text/javascript; charset=utf-8",

@@ -12,11 +12,14 @@ Templates (``banner.html``, ``settings_button.html``, ``preferences.html``,
 ``placeholder.html``, ``_categories.html``) can be overridden from
 ``banner.template_dir``. Their context: ``t`` (texts by id, see `consent.texts`),
 ``lang``, ``endpoint``, ``preferences_url``, ``privacy_url``, ``css_url``,
-``categories`` (``key``, ``label``, ``description``, ``required``, ``checked``),
+``categories`` (``key``, ``label``, ``description``, ``required``, ``checked`` and
+``services``: ``key``, ``label``, ``provider``, ``policy_url``, ``checked``),
 ``gpc``, ``open``, ``settings_link``, ``settings_position`` (``bottom-left``, ...),
 ``hidden``, ``next_path`` and ``next_query``; the preferences page also gets
-``consent_id``, ``saved``, ``form_next`` and ``nonce``, the placeholder ``text`` and
-``link``. In the banner and the settings control,
+``consent_id``, ``saved``, ``form_next`` and ``nonce``, the placeholder ``text``,
+``link``, ``service`` (a known service or None), ``once_url``, ``js_url`` and
+``nonce_attribute`` (its ``css_url`` is ``placeholder.css``; ``next_path``, ``once_url``
+and ``nonce_attribute`` are markers too). In the banner and the settings control,
 ``next_path``/``next_query`` are markers filled in per request: print them as they are,
 never transform them (``next_query`` is already URL-encoded).
 """
@@ -45,6 +48,7 @@ from consent.catalogue import TextCatalogue
 from consent.categories import GOOGLE_CONSENT_SIGNALS
 from consent.decision import safe_next
 from consent.purposes import PurposeMap
+from consent.services import ServiceCatalogue
 from consent.settings import ConsentSettings
 from consent.state import Consent
 from consent.storage import storage_patterns
@@ -65,6 +69,9 @@ _NEXT_QUERY = "\x00consent-next-query\x00"
 _NONCE = b"\x00consent-nonce\x00"
 _NEXT_B = _NEXT.encode()
 _NEXT_QUERY_B = _NEXT_QUERY.encode()
+# A placeholder's: its *Load this once* link, and the nonce attribute of its tags.
+_ONCE = "\x00consent-once\x00"
+_NONCE_ATTRIBUTE = _NONCE.decode()
 
 _CACHE_LIMIT = 256  # distinct (locale, grants, gpc) combinations; cleared when full
 
@@ -89,11 +96,22 @@ class BannerRenderer:
     """
 
     def __init__(
-        self, settings: ConsentSettings, *, catalogue: TextCatalogue, assets: StaticAssets
+        self,
+        settings: ConsentSettings,
+        *,
+        catalogue: TextCatalogue,
+        assets: StaticAssets,
+        services: ServiceCatalogue | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.assets = assets
+        # The services listed under their categories (the middleware passes its runtime's).
+        if services is None:
+            services = ServiceCatalogue.from_settings(
+                settings.categories, settings.services, builtin=settings.builtin_services
+            )
+        self.services = services
         self.endpoint_path = settings.path  # validated without a trailing slash
         self.preferences_url = self.endpoint_path + "/preferences"
         banner = settings.banner
@@ -137,7 +155,11 @@ class BannerRenderer:
         return self._template_dir is not None and Path(self._template_dir, name).is_file()
 
     def _categories(self, consent: Consent, locale: str, *, current: bool) -> list[dict[str, Any]]:
-        """Category rows; ``current`` pre-ticks the visitor's grants (they decided already)."""
+        """Category rows; ``current`` pre-ticks the visitor's grants (they decided already).
+
+        Each row lists its services: ticked with their category, or when granted one by one
+        (also while undecided: "Always allow YouTube").
+        """
         texts = self.catalogue.texts(locale)
         rows: list[dict[str, Any]] = []
         for category in self.settings.categories:
@@ -157,6 +179,16 @@ class BannerRenderer:
                     "description": texts[f"category.{key}.description"],
                     "required": category.required,
                     "checked": checked,
+                    "services": [
+                        {
+                            "key": service.key,
+                            "label": service.label_for(locale),
+                            "provider": service.provider,
+                            "policy_url": service.policy_url,
+                            "checked": checked or service.key in consent.services,
+                        }
+                        for service in self.services.in_category(key)
+                    ],
                 }
             )
         return rows
@@ -240,7 +272,7 @@ class BannerRenderer:
                 return b""
             key = ("settings", locale)
         else:
-            key = ("banner", locale, consent.gpc, consent.previous)
+            key = ("banner", locale, consent.gpc, consent.previous, consent.services)
         cached = self._body.get(key)
         if cached is None:
             if consent.decided:
@@ -273,41 +305,93 @@ class BannerRenderer:
 
     def placeholder_html(
         self,
-        category_key: str,
+        key: str,
         locale: str,
         *,
         source: str | None = None,
         next_path: str | None = None,
+        once_path: str | None = None,
+        anchor: str = "",
+        nonce: str | None = None,
     ) -> str:
-        """The ``srcdoc`` document shown instead of a blocked iframe (no script, no inline style).
+        """The ``srcdoc`` document shown instead of an iframe blocked for ``key``.
 
-        Returned unescaped: the caller escapes it into the attribute (``&`` and ``"``).
-        It styles itself with the already cached banner CSS, which CSP ``style-src
-        'self'`` allows, unlike an inline ``<style>``.
+        ``key`` is a service (YouTube: its name, its provider and privacy policy, *Load this
+        once* and *Always allow YouTube*) or a category (what it waits for, a link to the
+        preferences page, *Load this once*). ``next_path`` is the page (without
+        ``consent-once``) that *Always allow* and the preferences page come back to,
+        ``once_path`` the same page loading this embed once (a link, see `consent.pages`),
+        ``anchor`` the iframe's id, so both come back to the embed itself. Without
+        ``next_path`` there is no *Always allow*, without ``once_path`` no *Load this once*.
+
+        Both work without JavaScript (they navigate the top window); ``placeholder.js`` does
+        them in place. The document is the page's own origin, so the page's CSP applies: its
+        stylesheet and script carry ``nonce``. Returned unescaped: the caller escapes it into
+        the attribute (``&`` and ``"``). ASCII, like everything injected.
         """
-        # Cached without the page's path (pages differ far more than categories do): the
-        # link back is filled in per response, as the banner's is.
-        key = (category_key, locale, source, next_path is not None)
-        cached = self._placeholders.get(key)
+        # Cached per key and language (pages differ far more than embeds do): the page's
+        # paths, the anchor and the nonce are filled in per iframe, as the banner's are.
+        marks = (next_path is not None, once_path is not None, nonce is not None)
+        cache_key = (key, locale, source, *marks)
+        cached = self._placeholders.get(cache_key)
         if cached is None:
-            markup = self._placeholder(category_key, locale, source, next_path is not None)
-            cached = self._placeholders.set(key, markup)
-        if next_path is None:
+            markup = self._placeholder(key, locale, source, *marks)
+            cached = self._placeholders.set(cache_key, markup)
+        if not any(marks):
             return cached
-        return cached.replace(_NEXT_QUERY, quote(safe_next(next_path), safe="/"))
+        fragment = "#" + quote(anchor, safe=_FRAGMENT_SAFE) if anchor else ""
+        markup = cached
+        if next_path is not None:
+            back = safe_next(next_path) + fragment
+            markup = markup.replace(_NEXT_QUERY, quote(back, safe="/"))
+            markup = markup.replace(_NEXT, _ascii_text(back))
+        if once_path is not None:
+            markup = markup.replace(_ONCE, _ascii_text(safe_next(once_path) + fragment))
+        if nonce is not None:
+            markup = markup.replace(_NONCE_ATTRIBUTE, _nonce_attribute(nonce).decode("ascii"))
+        return markup
 
     def _placeholder(
-        self, category_key: str, locale: str, source: str | None, with_next: bool
+        self,
+        key: str,
+        locale: str,
+        source: str | None,
+        with_next: bool,
+        with_once: bool,
+        with_nonce: bool,
     ) -> str:
         texts = self.catalogue.texts(locale)
-        label = texts.get(f"category.{category_key}.label", category_key)
+        found = self.services.get(key)
+        service: dict[str, str] | None = None
+        if found is not None:
+            label, provider = found.label_for(locale), found.provider
+            service = {
+                "key": found.key,
+                "label": label,
+                "provider": provider,
+                "policy_url": found.policy_url,
+                "text": texts["placeholder.text_service"].replace("{provider}", provider),
+                "policy_link": texts["placeholder.text_policy"].replace("{provider}", provider),
+                "always": texts["placeholder.text_always"].replace("{service}", label),
+            }
+        label = texts.get(f"category.{key}.label", key)
         if source:
             text = texts["placeholder.text_source"].replace("{source}", source)
         else:
             text = texts["placeholder.text"]
         link = self.preferences_url + ("?next=" + _NEXT_QUERY if with_next else "")
         markup = self._templates["placeholder.html"].render(
-            self._context(locale, text=text.replace("{category}", label), link=link)
+            self._context(
+                locale,
+                text=text.replace("{category}", label),
+                link=link,
+                service=service,
+                next_path=_NEXT if with_next else None,
+                once_url=_ONCE if with_once else None,
+                css_url=self.assets.url("placeholder.css"),
+                js_url=self.assets.url("placeholder.js"),
+                nonce_attribute=_NONCE_ATTRIBUTE if with_nonce else "",
+            )
         )
         return _ascii(markup).decode("ascii")
 
@@ -347,6 +431,15 @@ def _fill_next(markup: bytes, next_path: str) -> bytes:
     return markup.replace(_NEXT_B, _ascii(_html(next_path))).replace(
         _NEXT_QUERY_B, quote(next_path, safe="/").encode()
     )
+
+
+#: What a fragment keeps as it is (RFC 3986); anything else in an id is percent-encoded.
+_FRAGMENT_SAFE = "!$&'()*+,;=:@/?-._~"
+
+
+def _ascii_text(value: str) -> str:
+    """``value`` escaped for an attribute of an ASCII document."""
+    return _html(value).encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def _nonce_attribute(nonce: str | None) -> bytes:

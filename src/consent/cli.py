@@ -48,6 +48,7 @@ CSV_COLUMNS = (
     "user_agent",
     "ip_prefix",
     "gpc",
+    "services",
 )
 _DAYS = re.compile(r"([+-]?\d+)d")
 #: Dates the stores can search: records are never made outside this window.
@@ -411,6 +412,7 @@ def _csv_row(record: ConsentRecord) -> list[Any]:
         _csv_safe(record.user_agent),
         record.ip_prefix or "",
         "true" if record.gpc else "false",
+        " ".join(record.services),
     ]
 
 
@@ -463,6 +465,7 @@ async def _show(store: RecordStore, consent_id: str, output: str) -> int:
         )
         print(f"  granted:    {', '.join(record.granted) or '-'}")
         print(f"  denied:     {', '.join(record.denied) or '-'}")
+        print(f"  services:   {', '.join(record.services) or '-'}")
         print(f"  GPC:        {'yes' if record.gpc else 'no'}")
         print(f"  network:    {record.ip_prefix or '-'}")
         print(f"  user agent: {record.user_agent or '-'}")

@@ -1,10 +1,11 @@
 """The ``/_consent`` endpoints: read the state, record a choice, the pages below them.
 
 Wire contract (SPEC section 2): ``GET`` answers the JSON state; ``POST`` takes a
-form or JSON body with ``action``, ``categories`` and ``next`` (both decoded onto one
-pydantic model, `consent.decision.ChoiceBody`); forms get ``303 See Other``, JSON clients the new
-state. Bad input changes nothing and gets a 4xx that names the problem. Routing is a
-Starlette `Router`: ``/``, ``/preferences`` and ``/static/{name}`` below the consent path.
+form or JSON body with ``action``, ``categories``, ``services``, ``service`` and ``next``
+(both decoded onto one pydantic model, `consent.decision.ChoiceBody`); forms get ``303 See
+Other``, JSON clients the new state. Bad input changes nothing and gets a 4xx that names the
+problem. Routing is a Starlette `Router`: ``/``, ``/preferences``, ``/cookies`` (the cookie
+declaration) and ``/static/{name}`` below the consent path.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from consent.decision import (
     parse_choice,
     single_values,
 )
+from consent.declaration import DeclarationPage
 from consent.i18n import LocaleNegotiator
 from consent.records.model import RecordDataError
 from consent.runtime import ConsentRuntime, RequestView
@@ -161,6 +163,13 @@ class ConsentEndpoints:
         routes = [
             _Route("/", _WithView(self._root), methods=["GET", "HEAD", "POST"]),
             _Route("/preferences", _WithView(preferences), methods=["GET", "HEAD"]),
+            _Route(
+                "/cookies",
+                _WithView(
+                    DeclarationPage.build(runtime.settings, runtime.services, catalogue, assets)
+                ),
+                methods=["GET", "HEAD"],
+            ),
             _Route("/static/{name:path}", assets, methods=["GET", "HEAD"]),
         ]
         self.router = Router(routes, redirect_slashes=False, default=_not_found)

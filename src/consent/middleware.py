@@ -24,7 +24,7 @@ from consent.headers import HeaderList
 from consent.html.blocking import BlockingPolicy
 from consent.html_response import strip_etag_suffix, variant_etag
 from consent.i18n import LocaleNegotiator
-from consent.pages import PageRewriting
+from consent.pages import ONCE_PARAM, PageRewriting, without_once
 from consent.preferences import PreferencesPage
 from consent.records import Recorder, recorder_for
 from consent.responder import Responder, WebSocketResponder
@@ -42,6 +42,7 @@ SCOPE_KEY = "consent"
 _ACTIVE_KEY = "consent.active"
 #: Server extensions that send a body we cannot see (a file by path): not offered for pages.
 _UNSEEN_BODY_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopy")
+_ONCE_PARAM = ONCE_PARAM.encode()
 #: ``Sec-Fetch-Dest`` values whose answer is never rendered as a page: their
 #: ``Accept-Encoding`` stays as the browser sent it.
 _SUBRESOURCES = frozenset(
@@ -75,7 +76,9 @@ class ConsentMiddleware:
         locales = LocaleNegotiator(settings.banner.locales, settings.banner.default_locale)
         catalogue = TextCatalogue(settings)
         assets = StaticAssets(settings.path)
-        self.banner = BannerRenderer(settings, catalogue=catalogue, assets=assets)
+        self.banner = BannerRenderer(
+            settings, catalogue=catalogue, assets=assets, services=self.runtime.services
+        )
         self.recorder: Recorder | None = recorder_for(settings)
         self.endpoints = ConsentEndpoints(
             self.runtime,
@@ -135,6 +138,7 @@ class ConsentMiddleware:
             or view.if_none_match is not None
             or view.cookie_state.filtered_header is not None
             or "extensions" in scope
+            or _ONCE_PARAM in scope.get("query_string", b"")
         ):
             app_scope = self._scope_for_app(scope, view, responder)
         await self.app(app_scope, receive, responder)
@@ -145,9 +149,11 @@ class ConsentMiddleware:
         * declined cookies hidden (``filter_request_cookies``);
         * for requests that may be answered with a page: ``If-None-Match`` as the app knows
           its ETags, ``Accept-Encoding`` narrowed to codings we decode, and no extension that
-          would send a body we cannot see.
+          would send a body we cannot see, and the query without our ``consent-once``
+          (addressed to us: see `consent.pages`).
         """
         changes: dict[bytes, bytes] = {}
+        query = app_query = scope.get("query_string", b"")
         filtered = view.cookie_state.filtered_header  # set only with filter_request_cookies
         if filtered is not None:
             changes[b"cookie"] = filtered
@@ -167,9 +173,12 @@ class ConsentMiddleware:
                 if narrowed is not None:
                     changes[b"accept-encoding"] = narrowed
             drop_extensions = any(name in extensions for name in _UNSEEN_BODY_EXTENSIONS)
-        if not changes and not drop_extensions:
+            app_query = without_once(query)
+        if not changes and not drop_extensions and app_query == query:
             return scope
         scope = dict(scope)
+        if app_query != query:
+            scope["query_string"] = app_query
         if changes:
             scope["headers"] = _changed_headers(scope["headers"], changes)
         if drop_extensions:

@@ -4,21 +4,41 @@
 policy, the `BannerRenderer`, the `LocaleNegotiator`); per request it hands out a
 `PagePlan`, which negotiates the visitor's language once and builds a rewriter only
 when the app really answers with a page.
+
+*Load this once* without JavaScript: a blocked iframe's placeholder links to its own page
+with ``consent-once=<key>`` (a service or category key) and the iframe's id as fragment.
+For that one response the iframes needing only that key (and what the visitor allows) load;
+nothing else of the service does (no script, no image), nothing is granted, stored or
+recorded, and the next plain load blocks them again. The parameter is honoured only on a
+request from this very site (``Sec-Fetch-Site: same-origin``, or without that header a
+same-host ``Referer``): a link from elsewhere cannot load an embed the visitor never asked
+for. The keys are part of the ETag variant; such URLs vary on those two headers too. The
+middleware takes the parameter out of the query the app sees (`without_once`): it is
+addressed to us, like ``/_consent``, and an app must not have to know it (strict query
+validation, caches and canonical URLs keyed by the query, pagination links that copy it).
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from starlette.types import Scope
 
 from consent.banner import BannerRenderer
+from consent.html.blocking import Placeholders
 from consent.html_response import HtmlPolicy
 from consent.i18n import LocaleNegotiator
 from consent.rewriter import BlockingPolicy, HtmlRewriter, PageInjection
 from consent.runtime import RequestView
 
-__all__ = ["PagePlan", "PageRewriting", "page_path"]
+__all__ = ["ONCE_PARAM", "PagePlan", "PageRewriting", "page_path", "without_once"]
+
+#: The query parameter of a placeholder's *Load this once* link (no JavaScript).
+ONCE_PARAM = "consent-once"
+_ONCE_B = ONCE_PARAM.encode()
+_ONCE_LIMIT = 8  # keys loaded once in one response, at most (a link adds one at a time)
+#: What a once-URL additionally depends on (whether it came from this site).
+_ONCE_VARY = ("Sec-Fetch-Site", "Referer")
 
 #: Characters kept as they are when a request path is written back into a link; everything
 #: else (spaces, quotes, non-ASCII bytes) is percent-encoded, and existing escapes survive.
@@ -42,6 +62,9 @@ class PageRewriting:
         self.multilingual = locales.multilingual
         # The rewritten page depends on the consent cookie, and on the language if several.
         self.vary = ("Cookie", "Accept-Language") if self.multilingual else ("Cookie",)
+        # What *Load this once* may name: an optional category or a service.
+        names = blocking.rules.purposes
+        self.once_keys = (frozenset(names.keys) - blocking.rules.required) | set(names.services)
 
     def plan(self, view: RequestView, scope: Scope) -> PagePlan:
         """The plan for the pages of one request (cheap: work happens on first use)."""
@@ -51,11 +74,30 @@ class PageRewriting:
         """The visitor's language among the configured ones."""
         return self.locales.negotiate(view.locale_header)
 
+    def once_for(self, view: RequestView, scope: Scope) -> frozenset[str]:
+        """The keys this request's ``consent-once`` asks to load once (see the module doc):
+        known, not allowed anyway, and only on a request from this site."""
+        query = scope.get("query_string") or b""
+        if _ONCE_B not in query or not _from_this_site(scope):
+            return frozenset()
+        allowed = view.consent.allowed
+        found: set[str] = set()
+        for part in query.split(b"&"):
+            name, _, value = part.partition(b"=")
+            if name != _ONCE_B:
+                continue
+            key = unquote(value.decode("latin-1"))
+            if key in self.once_keys and key not in allowed:
+                found.add(key)
+                if len(found) >= _ONCE_LIMIT:
+                    break
+        return frozenset(found)
+
 
 class PagePlan:
     """How one request's HTML answer is rewritten; the language is negotiated once."""
 
-    __slots__ = ("_locale", "_pages", "_scope", "_variant", "_view")
+    __slots__ = ("_locale", "_once", "_pages", "_scope", "_variant", "_view")
 
     def __init__(self, pages: PageRewriting, view: RequestView, scope: Scope) -> None:
         self._pages = pages
@@ -63,6 +105,7 @@ class PagePlan:
         self._scope = scope
         self._locale: str | None = None
         self._variant: str | None = None
+        self._once: frozenset[str] | None = None
 
     @property
     def policy(self) -> HtmlPolicy:
@@ -72,7 +115,16 @@ class PagePlan:
     @property
     def vary(self) -> tuple[str, ...]:
         """The request headers a rewritten page depends on."""
+        if _ONCE_B in (self._scope.get("query_string") or b""):
+            return self._pages.vary + _ONCE_VARY
         return self._pages.vary
+
+    @property
+    def once(self) -> frozenset[str]:
+        """The keys whose iframes load in this response only (*Load this once*)."""
+        if self._once is None:
+            self._once = self._pages.once_for(self._view, self._scope)
+        return self._once
 
     @property
     def locale(self) -> str:
@@ -89,6 +141,8 @@ class PagePlan:
             locale = self.locale if self._pages.multilingual else ""
             granted = "+".join(sorted(consent.allowed))
             self._variant = f"{granted}|{int(consent.decided)}|{int(consent.gpc)}|{locale}"
+            if self.once:
+                self._variant += "|once=" + "+".join(sorted(self.once))
         return self._variant
 
     def rewriter(self, nonce: str | None) -> HtmlRewriter:
@@ -96,18 +150,69 @@ class PagePlan:
         consent = self._view.consent
         banner = self._pages.banner
         locale = self.locale
-        next_path = page_path(self._scope)
+        scope = self._scope
+        query = scope.get("query_string") or b""
+        if _ONCE_B in query:
+            scope = {**scope, "query_string": without_once(query)}
+        # Choices come back to the page itself, not to what it loaded once.
+        next_path = page_path(scope)
         injection = PageInjection(
             head=banner.head_html(consent, nonce=nonce),
             body=banner.body_html(consent, locale, next_path=next_path, nonce=nonce),
         )
+        once = self.once
+        separator = "&" if "?" in next_path else "?"
 
-        def placeholder(key: str) -> str:
-            return banner.placeholder_html(key, locale, next_path=next_path)
+        def placeholder(key: str, anchor: str) -> str:
+            keys = "&".join(f"{ONCE_PARAM}={quote(k)}" for k in sorted(once | {key}))
+            return banner.placeholder_html(
+                key,
+                locale,
+                next_path=next_path,
+                once_path=next_path + separator + keys,
+                anchor=anchor,
+                nonce=nonce,
+            )
 
         return HtmlRewriter(
-            self._pages.blocking, consent.allowed, injection=injection, placeholder=placeholder
+            self._pages.blocking,
+            consent.allowed,
+            injection=injection,
+            placeholder=Placeholders(placeholder, once=once, anchored=consent.services),
         )
+
+
+def without_once(query: bytes) -> bytes:
+    """``query`` without its ``consent-once`` parameters, byte for byte otherwise."""
+    if _ONCE_B not in query:
+        return query
+    return b"&".join(p for p in query.split(b"&") if p.partition(b"=")[0] != _ONCE_B)
+
+
+def _from_this_site(scope: Scope) -> bool:
+    """Whether a request comes from a page of this site (a click in a placeholder), not from
+    a link elsewhere: ``Sec-Fetch-Site: same-origin``, or without it a same-host ``Referer``."""
+    site: bytes | None = None
+    referer: bytes | None = None
+    host: bytes | None = None
+    for name, value in scope.get("headers") or ():
+        name = name.lower()
+        if name == b"sec-fetch-site":
+            site = value
+        elif name == b"referer":
+            referer = value
+        elif name == b"host" and host is None:
+            host = value
+    if site is not None:
+        return site.strip().lower() == b"same-origin"
+    if referer is None or host is None:
+        return False
+    try:
+        parts = urlsplit(referer.decode("latin-1").strip())
+    except ValueError:
+        return False
+    own = host.decode("latin-1").strip().lower()
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == own != ""
 
 
 def page_path(scope: Scope) -> str:

@@ -39,8 +39,8 @@ from consent.categories import (
     default_categories,
 )
 from consent.purposes import check_purposes
-from consent.services import Service, ServiceCatalogue
 from consent.records.locations import default_spool_dir, default_store_url, sqlite_path
+from consent.services import Service, ServiceCatalogue
 from consent.settings_loading import (
     ENV_PREFIX,
     environment_problems,

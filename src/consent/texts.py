@@ -17,8 +17,30 @@ UI text ids (`UI_TEXT_IDS`):
 - ``banner.gpc_notice``: why sale/sharing categories stay off under Global Privacy Control.
 - ``settings.button``: the "Cookie settings" control shown after a decision.
 - ``preferences.title``: title and heading of the preferences page.
+- ``declaration.title``: title and heading of the cookie declaration (``/_consent/cookies``).
+- ``declaration.intro``: first paragraph of the cookie declaration page.
+- ``declaration.optional``: shown under an optional category there (the required one shows
+  ``banner.always_on``).
+- ``declaration.builtin``: the one sentence saying that further well-known cookie names are
+  recognised (the built-in table is not listed).
+- ``declaration.cookie`` / ``declaration.service`` / ``declaration.provider`` /
+  ``declaration.purpose`` / ``declaration.lifetime``: the declaration's column headings.
+- ``declaration.session``: the lifetime of a cookie deleted when the browser closes.
+- ``declaration.not_stated``: the lifetime of a cookie whose lifetime is not known.
+- ``declaration.no_cookies``: a service (or category) that declares no cookie.
+- ``declaration.this_site``: the provider of the site's own cookies.
+- ``declaration.consent_cookie``: the purpose of the consent cookie.
+- ``declaration.kind.video``, ``declaration.kind.map``, ``declaration.kind.audio``,
+  ``declaration.kind.social``, ``declaration.kind.analytics``,
+  ``declaration.kind.advertising``, ``declaration.kind.tag-manager``,
+  ``declaration.kind.chat``, ``declaration.kind.payment``, ``declaration.kind.security``:
+  the purpose of a service's cookies, by the service's kind (kind ``other``: the label of
+  its category).
 - ``preferences.intro``: first paragraph of the preferences page.
 - ``preferences.saved``: confirmation after a choice was saved there.
+- ``banner.services``: names the group of services listed under each category.
+- ``banner.provider``: label before a service's provider.
+- ``banner.service_policy``: text of the link to a service provider's privacy policy.
 - ``preferences.consent_id``: label before the visitor's consent id.
 - ``preferences.no_consent_id``: shown instead when the visitor has not chosen yet.
 - ``preferences.back``: link back to the page the visitor came from.
@@ -26,6 +48,10 @@ UI text ids (`UI_TEXT_IDS`):
 - ``placeholder.text``: placeholder text; ``{category}`` is replaced by the category label.
 - ``placeholder.text_source``: the same when the embed's host is known; also ``{source}``.
 - ``placeholder.link``: the placeholder's link to the preferences page.
+- ``placeholder.text_service``: a service's placeholder: loading it connects to ``{provider}``.
+- ``placeholder.text_policy``: its link to the provider's privacy policy; ``{provider}``.
+- ``placeholder.once``: *Load this once*.
+- ``placeholder.text_always``: *Always allow <service>*; ``{service}``.
 
 Category texts are not UI texts: each `consent.Category` carries its own label and
 description; `DEFAULT_CATEGORY_TEXTS` only seeds the default categories.
@@ -56,9 +82,39 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "categories that sell or share your data stay off unless you switch them on yourself.",
         "settings.button": "Cookie settings",
         "preferences.title": "Cookie settings",
+        "declaration.title": "Cookie declaration",
+        "declaration.intro": "The cookies this site may set, by category, and the services that "
+        "set them. Each provider’s name links to its privacy policy. Optional cookies are only "
+        "set with your consent.",
+        "declaration.optional": "Only with your consent",
+        "declaration.builtin": "Other well-known cookies not listed here are also recognised by "
+        "their names and handled like the category they belong to.",
+        "declaration.cookie": "Cookie",
+        "declaration.service": "Service",
+        "declaration.provider": "Provider",
+        "declaration.purpose": "Purpose",
+        "declaration.lifetime": "Lifetime",
+        "declaration.session": "Until the browser is closed",
+        "declaration.not_stated": "Not stated",
+        "declaration.no_cookies": "None declared",
+        "declaration.this_site": "This site",
+        "declaration.consent_cookie": "Remembers your cookie choice",
+        "declaration.kind.video": "Embedded videos",
+        "declaration.kind.map": "Embedded maps",
+        "declaration.kind.audio": "Embedded audio",
+        "declaration.kind.social": "Social media content",
+        "declaration.kind.analytics": "Visit statistics",
+        "declaration.kind.advertising": "Advertising and measuring campaigns",
+        "declaration.kind.tag-manager": "Loading tags of other services",
+        "declaration.kind.chat": "Chat and support",
+        "declaration.kind.payment": "Payments and fraud prevention",
+        "declaration.kind.security": "Protection against spam and abuse",
         "preferences.intro": "Choose which cookies this site may use. Necessary cookies are "
         "always on. You can change your choice at any time.",
         "preferences.saved": "Your choices have been saved.",
+        "banner.services": "Services",
+        "banner.provider": "Provider:",
+        "banner.service_policy": "Privacy policy",
         "preferences.consent_id": "Your consent ID:",
         "preferences.no_consent_id": "You have not made a choice yet.",
         "preferences.back": "Back to the site",
@@ -67,6 +123,11 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "placeholder.text_source": "This content from {source} is blocked until you allow "
         "“{category}”.",
         "placeholder.link": "Change cookie settings",
+        "placeholder.text_service": "Loading this content connects you to {provider}, which may "
+        "set cookies and learn that you visited this page.",
+        "placeholder.text_policy": "Privacy policy of {provider}",
+        "placeholder.once": "Load this once",
+        "placeholder.text_always": "Always allow {service}",
     },
     "de": {
         "banner.title": "Cookies auf dieser Website",
@@ -86,9 +147,39 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "Sie sie nicht selbst einschalten.",
         "settings.button": "Cookie-Einstellungen",
         "preferences.title": "Cookie-Einstellungen",
+        "declaration.title": "Cookie-Erklärung",
+        "declaration.intro": "Die Cookies, die diese Website setzen kann, nach Kategorien, und "
+        "die Dienste, die sie setzen. Der Name jedes Anbieters führt zu seiner "
+        "Datenschutzerklärung. Optionale Cookies werden nur mit Ihrer Einwilligung gesetzt.",
+        "declaration.optional": "Nur mit Ihrer Einwilligung",
+        "declaration.builtin": "Weitere bekannte Cookies, die hier nicht aufgeführt sind, werden "
+        "ebenfalls an ihrem Namen erkannt und wie die Kategorie behandelt, zu der sie gehören.",
+        "declaration.cookie": "Cookie",
+        "declaration.service": "Dienst",
+        "declaration.provider": "Anbieter",
+        "declaration.purpose": "Zweck",
+        "declaration.lifetime": "Speicherdauer",
+        "declaration.session": "Bis der Browser geschlossen wird",
+        "declaration.not_stated": "Nicht angegeben",
+        "declaration.no_cookies": "Keine angegeben",
+        "declaration.this_site": "Diese Website",
+        "declaration.consent_cookie": "Speichert Ihre Cookie-Auswahl",
+        "declaration.kind.video": "Eingebettete Videos",
+        "declaration.kind.map": "Eingebettete Karten",
+        "declaration.kind.audio": "Eingebettete Audioinhalte",
+        "declaration.kind.social": "Inhalte sozialer Netzwerke",
+        "declaration.kind.analytics": "Besuchsstatistik",
+        "declaration.kind.advertising": "Werbung und Kampagnenmessung",
+        "declaration.kind.tag-manager": "Laden von Tags anderer Dienste",
+        "declaration.kind.chat": "Chat und Support",
+        "declaration.kind.payment": "Zahlungen und Betrugsprävention",
+        "declaration.kind.security": "Schutz vor Spam und Missbrauch",
         "preferences.intro": "Wählen Sie, welche Cookies diese Website verwenden darf. "
         "Notwendige Cookies sind immer aktiv. Sie können Ihre Auswahl jederzeit ändern.",
         "preferences.saved": "Ihre Auswahl wurde gespeichert.",
+        "banner.services": "Dienste",
+        "banner.provider": "Anbieter:",
+        "banner.service_policy": "Datenschutzerklärung",
         "preferences.consent_id": "Ihre Einwilligungs-ID:",
         "preferences.no_consent_id": "Sie haben noch keine Auswahl getroffen.",
         "preferences.back": "Zurück zur Website",
@@ -97,6 +188,12 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "placeholder.text_source": "Dieser Inhalt von {source} ist blockiert, bis Sie "
         "„{category}“ erlauben.",
         "placeholder.link": "Cookie-Einstellungen ändern",
+        "placeholder.text_service": "Beim Laden dieses Inhalts wird eine Verbindung zu {provider} "
+        "hergestellt. {provider} kann dabei Cookies setzen und erfahren, dass Sie diese Seite "
+        "besucht haben.",
+        "placeholder.text_policy": "Datenschutzerklärung von {provider}",
+        "placeholder.once": "Einmal laden",
+        "placeholder.text_always": "{service} immer erlauben",
     },
     "fr": {
         "banner.title": "Cookies sur ce site",
@@ -116,9 +213,39 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "si vous les activez vous-même.",
         "settings.button": "Paramètres des cookies",
         "preferences.title": "Paramètres des cookies",
+        "declaration.title": "Déclaration des cookies",
+        "declaration.intro": "Les cookies que ce site peut déposer, par catégorie, et les "
+        "services qui les déposent. Le nom de chaque fournisseur mène à sa politique de "
+        "confidentialité. Les cookies facultatifs ne sont déposés qu’avec votre accord.",
+        "declaration.optional": "Uniquement avec votre accord",
+        "declaration.builtin": "D’autres cookies connus, non listés ici, sont également reconnus "
+        "à leur nom et traités comme la catégorie à laquelle ils appartiennent.",
+        "declaration.cookie": "Cookie",
+        "declaration.service": "Service",
+        "declaration.provider": "Fournisseur",
+        "declaration.purpose": "Finalité",
+        "declaration.lifetime": "Durée de conservation",
+        "declaration.session": "Jusqu’à la fermeture du navigateur",
+        "declaration.not_stated": "Non précisée",
+        "declaration.no_cookies": "Aucun déclaré",
+        "declaration.this_site": "Ce site",
+        "declaration.consent_cookie": "Mémorise votre choix concernant les cookies",
+        "declaration.kind.video": "Vidéos intégrées",
+        "declaration.kind.map": "Cartes intégrées",
+        "declaration.kind.audio": "Contenus audio intégrés",
+        "declaration.kind.social": "Contenus de réseaux sociaux",
+        "declaration.kind.analytics": "Statistiques de visite",
+        "declaration.kind.advertising": "Publicité et mesure des campagnes",
+        "declaration.kind.tag-manager": "Chargement des balises d’autres services",
+        "declaration.kind.chat": "Chat et assistance",
+        "declaration.kind.payment": "Paiements et prévention de la fraude",
+        "declaration.kind.security": "Protection contre le spam et les abus",
         "preferences.intro": "Choisissez les cookies que ce site peut utiliser. Les cookies "
         "nécessaires sont toujours actifs. Vous pouvez modifier votre choix à tout moment.",
         "preferences.saved": "Vos choix ont été enregistrés.",
+        "banner.services": "Services",
+        "banner.provider": "Fournisseur\u00a0:",
+        "banner.service_policy": "Politique de confidentialité",
         "preferences.consent_id": "Votre identifiant de consentement\u00a0:",
         "preferences.no_consent_id": "Vous n’avez encore fait aucun choix.",
         "preferences.back": "Retour au site",
@@ -128,6 +255,11 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "placeholder.text_source": "Ce contenu de {source} est bloqué tant que vous "
         "n’autorisez pas «\u00a0{category}\u00a0».",
         "placeholder.link": "Modifier les paramètres des cookies",
+        "placeholder.text_service": "Charger ce contenu établit une connexion avec {provider}, qui "
+        "peut déposer des cookies et savoir que vous avez consulté cette page.",
+        "placeholder.text_policy": "Politique de confidentialité de {provider}",
+        "placeholder.once": "Charger une fois",
+        "placeholder.text_always": "Toujours autoriser {service}",
     },
     "es": {
         "banner.title": "Cookies en este sitio",
@@ -147,9 +279,39 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "que tú las actives.",
         "settings.button": "Configuración de cookies",
         "preferences.title": "Configuración de cookies",
+        "declaration.title": "Declaración de cookies",
+        "declaration.intro": "Las cookies que este sitio puede instalar, por categoría, y los "
+        "servicios que las instalan. El nombre de cada proveedor enlaza a su política de "
+        "privacidad. Las cookies opcionales solo se instalan con tu consentimiento.",
+        "declaration.optional": "Solo con tu consentimiento",
+        "declaration.builtin": "Otras cookies conocidas que no aparecen aquí también se reconocen "
+        "por su nombre y se tratan como la categoría a la que pertenecen.",
+        "declaration.cookie": "Cookie",
+        "declaration.service": "Servicio",
+        "declaration.provider": "Proveedor",
+        "declaration.purpose": "Finalidad",
+        "declaration.lifetime": "Duración",
+        "declaration.session": "Hasta que se cierra el navegador",
+        "declaration.not_stated": "No indicada",
+        "declaration.no_cookies": "Ninguna declarada",
+        "declaration.this_site": "Este sitio",
+        "declaration.consent_cookie": "Recuerda tu elección sobre las cookies",
+        "declaration.kind.video": "Vídeos integrados",
+        "declaration.kind.map": "Mapas integrados",
+        "declaration.kind.audio": "Audio integrado",
+        "declaration.kind.social": "Contenido de redes sociales",
+        "declaration.kind.analytics": "Estadísticas de visitas",
+        "declaration.kind.advertising": "Publicidad y medición de campañas",
+        "declaration.kind.tag-manager": "Carga de etiquetas de otros servicios",
+        "declaration.kind.chat": "Chat y asistencia",
+        "declaration.kind.payment": "Pagos y prevención del fraude",
+        "declaration.kind.security": "Protección contra spam y abusos",
         "preferences.intro": "Elige qué cookies puede usar este sitio. Las cookies "
         "necesarias están siempre activas. Puedes cambiar tu elección en cualquier momento.",
         "preferences.saved": "Se ha guardado tu selección.",
+        "banner.services": "Servicios",
+        "banner.provider": "Proveedor:",
+        "banner.service_policy": "Política de privacidad",
         "preferences.consent_id": "Tu ID de consentimiento:",
         "preferences.no_consent_id": "Aún no has hecho ninguna elección.",
         "preferences.back": "Volver al sitio",
@@ -158,6 +320,11 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "placeholder.text_source": "Este contenido de {source} está bloqueado hasta que "
         "permitas «{category}».",
         "placeholder.link": "Cambiar la configuración de cookies",
+        "placeholder.text_service": "Cargar este contenido te conecta con {provider}, que puede "
+        "instalar cookies y saber que has visitado esta página.",
+        "placeholder.text_policy": "Política de privacidad de {provider}",
+        "placeholder.once": "Cargar una vez",
+        "placeholder.text_always": "Permitir siempre {service}",
     },
     "it": {
         "banner.title": "Cookie su questo sito",
@@ -177,9 +344,39 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "che non sia tu ad attivarle.",
         "settings.button": "Impostazioni cookie",
         "preferences.title": "Impostazioni cookie",
+        "declaration.title": "Dichiarazione sui cookie",
+        "declaration.intro": "I cookie che questo sito può impostare, per categoria, e i servizi "
+        "che li impostano. Il nome di ogni fornitore rimanda alla sua informativa sulla privacy. "
+        "I cookie facoltativi vengono impostati solo con il tuo consenso.",
+        "declaration.optional": "Solo con il tuo consenso",
+        "declaration.builtin": "Altri cookie noti non elencati qui vengono riconosciuti anch’essi "
+        "dal nome e trattati come la categoria a cui appartengono.",
+        "declaration.cookie": "Cookie",
+        "declaration.service": "Servizio",
+        "declaration.provider": "Fornitore",
+        "declaration.purpose": "Finalità",
+        "declaration.lifetime": "Durata",
+        "declaration.session": "Fino alla chiusura del browser",
+        "declaration.not_stated": "Non indicata",
+        "declaration.no_cookies": "Nessuno dichiarato",
+        "declaration.this_site": "Questo sito",
+        "declaration.consent_cookie": "Ricorda la tua scelta sui cookie",
+        "declaration.kind.video": "Video incorporati",
+        "declaration.kind.map": "Mappe incorporate",
+        "declaration.kind.audio": "Audio incorporato",
+        "declaration.kind.social": "Contenuti dei social network",
+        "declaration.kind.analytics": "Statistiche sulle visite",
+        "declaration.kind.advertising": "Pubblicità e misurazione delle campagne",
+        "declaration.kind.tag-manager": "Caricamento dei tag di altri servizi",
+        "declaration.kind.chat": "Chat e assistenza",
+        "declaration.kind.payment": "Pagamenti e prevenzione delle frodi",
+        "declaration.kind.security": "Protezione da spam e abusi",
         "preferences.intro": "Scegli quali cookie può usare questo sito. I cookie necessari "
         "sono sempre attivi. Puoi cambiare la tua scelta in qualsiasi momento.",
         "preferences.saved": "Le tue scelte sono state salvate.",
+        "banner.services": "Servizi",
+        "banner.provider": "Fornitore:",
+        "banner.service_policy": "Informativa sulla privacy",
         "preferences.consent_id": "Il tuo ID di consenso:",
         "preferences.no_consent_id": "Non hai ancora fatto una scelta.",
         "preferences.back": "Torna al sito",
@@ -188,6 +385,11 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "placeholder.text_source": "Questo contenuto di {source} è bloccato finché non "
         "consenti «{category}».",
         "placeholder.link": "Modifica le impostazioni dei cookie",
+        "placeholder.text_service": "Caricare questo contenuto ti collega a {provider}, che può "
+        "impostare cookie e sapere che hai visitato questa pagina.",
+        "placeholder.text_policy": "Informativa sulla privacy di {provider}",
+        "placeholder.once": "Carica una volta",
+        "placeholder.text_always": "Consenti sempre {service}",
     },
     "nl": {
         "banner.title": "Cookies op deze website",
@@ -207,9 +409,39 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "aanzet.",
         "settings.button": "Cookie-instellingen",
         "preferences.title": "Cookie-instellingen",
+        "declaration.title": "Cookieverklaring",
+        "declaration.intro": "De cookies die deze website kan plaatsen, per categorie, en de "
+        "diensten die ze plaatsen. De naam van elke aanbieder linkt naar zijn privacybeleid. "
+        "Optionele cookies worden alleen met je toestemming geplaatst.",
+        "declaration.optional": "Alleen met je toestemming",
+        "declaration.builtin": "Andere bekende cookies die hier niet staan, worden ook aan hun "
+        "naam herkend en behandeld zoals de categorie waartoe ze behoren.",
+        "declaration.cookie": "Cookie",
+        "declaration.service": "Dienst",
+        "declaration.provider": "Aanbieder",
+        "declaration.purpose": "Doel",
+        "declaration.lifetime": "Bewaartermijn",
+        "declaration.session": "Tot de browser wordt gesloten",
+        "declaration.not_stated": "Niet vermeld",
+        "declaration.no_cookies": "Geen opgegeven",
+        "declaration.this_site": "Deze website",
+        "declaration.consent_cookie": "Onthoudt je cookiekeuze",
+        "declaration.kind.video": "Ingesloten video’s",
+        "declaration.kind.map": "Ingesloten kaarten",
+        "declaration.kind.audio": "Ingesloten audio",
+        "declaration.kind.social": "Inhoud van sociale media",
+        "declaration.kind.analytics": "Bezoekstatistieken",
+        "declaration.kind.advertising": "Advertenties en campagnemeting",
+        "declaration.kind.tag-manager": "Laden van tags van andere diensten",
+        "declaration.kind.chat": "Chat en ondersteuning",
+        "declaration.kind.payment": "Betalingen en fraudepreventie",
+        "declaration.kind.security": "Bescherming tegen spam en misbruik",
         "preferences.intro": "Kies welke cookies deze website mag gebruiken. Noodzakelijke "
         "cookies staan altijd aan. Je kunt je keuze altijd wijzigen.",
         "preferences.saved": "Je keuze is opgeslagen.",
+        "banner.services": "Diensten",
+        "banner.provider": "Aanbieder:",
+        "banner.service_policy": "Privacybeleid",
         "preferences.consent_id": "Je toestemmings-ID:",
         "preferences.no_consent_id": "Je hebt nog geen keuze gemaakt.",
         "preferences.back": "Terug naar de website",
@@ -218,6 +450,11 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "placeholder.text_source": "Deze inhoud van {source} is geblokkeerd totdat je "
         "‘{category}’ toestaat.",
         "placeholder.link": "Cookie-instellingen wijzigen",
+        "placeholder.text_service": "Als je deze inhoud laadt, maak je verbinding met {provider}, "
+        "dat cookies kan plaatsen en kan zien dat je deze pagina hebt bezocht.",
+        "placeholder.text_policy": "Privacybeleid van {provider}",
+        "placeholder.once": "Eén keer laden",
+        "placeholder.text_always": "{service} altijd toestaan",
     },
     "pl": {
         "banner.title": "Pliki cookie na tej stronie",
@@ -236,9 +473,39 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "chyba że włączysz je samodzielnie.",
         "settings.button": "Ustawienia plików cookie",
         "preferences.title": "Ustawienia plików cookie",
+        "declaration.title": "Deklaracja plików cookie",
+        "declaration.intro": "Pliki cookie, które ta strona może zapisywać, według kategorii, "
+        "oraz usługi, które je zapisują. Nazwa każdego dostawcy prowadzi do jego polityki "
+        "prywatności. Opcjonalne pliki cookie są zapisywane tylko za Twoją zgodą.",
+        "declaration.optional": "Tylko za Twoją zgodą",
+        "declaration.builtin": "Inne znane pliki cookie, których tu nie wymieniono, również są "
+        "rozpoznawane po nazwie i traktowane tak jak kategoria, do której należą.",
+        "declaration.cookie": "Plik cookie",
+        "declaration.service": "Usługa",
+        "declaration.provider": "Dostawca",
+        "declaration.purpose": "Cel",
+        "declaration.lifetime": "Okres przechowywania",
+        "declaration.session": "Do zamknięcia przeglądarki",
+        "declaration.not_stated": "Nie podano",
+        "declaration.no_cookies": "Nie zadeklarowano",
+        "declaration.this_site": "Ta strona",
+        "declaration.consent_cookie": "Zapamiętuje Twój wybór dotyczący plików cookie",
+        "declaration.kind.video": "Osadzone filmy",
+        "declaration.kind.map": "Osadzone mapy",
+        "declaration.kind.audio": "Osadzone nagrania audio",
+        "declaration.kind.social": "Treści z mediów społecznościowych",
+        "declaration.kind.analytics": "Statystyki odwiedzin",
+        "declaration.kind.advertising": "Reklama i pomiar kampanii",
+        "declaration.kind.tag-manager": "Wczytywanie tagów innych usług",
+        "declaration.kind.chat": "Czat i pomoc",
+        "declaration.kind.payment": "Płatności i zapobieganie oszustwom",
+        "declaration.kind.security": "Ochrona przed spamem i nadużyciami",
         "preferences.intro": "Wybierz, których plików cookie może używać ta strona. Niezbędne "
         "pliki cookie są zawsze włączone. Swój wybór możesz zmienić w każdej chwili.",
         "preferences.saved": "Twój wybór został zapisany.",
+        "banner.services": "Usługi",
+        "banner.provider": "Dostawca:",
+        "banner.service_policy": "Polityka prywatności",
         "preferences.consent_id": "Twój identyfikator zgody:",
         "preferences.no_consent_id": "Nie dokonano jeszcze wyboru.",
         "preferences.back": "Wróć do strony",
@@ -247,6 +514,11 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "placeholder.text_source": "Ta treść z {source} jest zablokowana, dopóki nie "
         "zezwolisz na „{category}”.",
         "placeholder.link": "Zmień ustawienia plików cookie",
+        "placeholder.text_service": "Wczytanie tej treści łączy Cię z firmą {provider}, która może "
+        "zapisywać pliki cookie i dowiedzieć się, że odwiedzasz tę stronę.",
+        "placeholder.text_policy": "Polityka prywatności firmy {provider}",
+        "placeholder.once": "Wczytaj jednorazowo",
+        "placeholder.text_always": "Zawsze zezwalaj na {service}",
     },
     "pt": {
         "banner.title": "Cookies neste site",
@@ -266,9 +538,39 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "que as ative.",
         "settings.button": "Definições de cookies",
         "preferences.title": "Definições de cookies",
+        "declaration.title": "Declaração de cookies",
+        "declaration.intro": "Os cookies que este site pode guardar, por categoria, e os serviços "
+        "que os guardam. O nome de cada fornecedor leva à respetiva política de privacidade. Os "
+        "cookies opcionais só são guardados com o seu consentimento.",
+        "declaration.optional": "Só com o seu consentimento",
+        "declaration.builtin": "Outros cookies conhecidos que não constam aqui também são "
+        "reconhecidos pelo nome e tratados como a categoria a que pertencem.",
+        "declaration.cookie": "Cookie",
+        "declaration.service": "Serviço",
+        "declaration.provider": "Fornecedor",
+        "declaration.purpose": "Finalidade",
+        "declaration.lifetime": "Duração",
+        "declaration.session": "Até o navegador ser fechado",
+        "declaration.not_stated": "Não indicada",
+        "declaration.no_cookies": "Nenhum declarado",
+        "declaration.this_site": "Este site",
+        "declaration.consent_cookie": "Guarda a sua escolha sobre cookies",
+        "declaration.kind.video": "Vídeos incorporados",
+        "declaration.kind.map": "Mapas incorporados",
+        "declaration.kind.audio": "Áudio incorporado",
+        "declaration.kind.social": "Conteúdos de redes sociais",
+        "declaration.kind.analytics": "Estatísticas de visitas",
+        "declaration.kind.advertising": "Publicidade e medição de campanhas",
+        "declaration.kind.tag-manager": "Carregamento de etiquetas de outros serviços",
+        "declaration.kind.chat": "Chat e apoio",
+        "declaration.kind.payment": "Pagamentos e prevenção de fraude",
+        "declaration.kind.security": "Proteção contra spam e abusos",
         "preferences.intro": "Escolha que cookies este site pode utilizar. Os cookies "
         "necessários estão sempre ativos. Pode alterar a sua escolha a qualquer momento.",
         "preferences.saved": "As suas escolhas foram guardadas.",
+        "banner.services": "Serviços",
+        "banner.provider": "Fornecedor:",
+        "banner.service_policy": "Política de privacidade",
         "preferences.consent_id": "O seu ID de consentimento:",
         "preferences.no_consent_id": "Ainda não fez nenhuma escolha.",
         "preferences.back": "Voltar ao site",
@@ -277,6 +579,11 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "placeholder.text_source": "Este conteúdo de {source} está bloqueado até que "
         "permita “{category}”.",
         "placeholder.link": "Alterar definições de cookies",
+        "placeholder.text_service": "Ao carregar este conteúdo, estabelece uma ligação a "
+        "{provider}, que pode definir cookies e saber que visitou esta página.",
+        "placeholder.text_policy": "Política de privacidade de {provider}",
+        "placeholder.once": "Carregar uma vez",
+        "placeholder.text_always": "Permitir sempre {service}",
     },
 }
 

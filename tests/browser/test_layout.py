@@ -222,7 +222,7 @@ async def test_footer_link_replaces_the_settings_control(chromium: str, javascri
             # A plain link to the preferences page: withdrawing stays one page away.
             await page.locator("#footer-settings").click()
             await page.wait_for_url(lambda url: "/_consent/preferences" in url)
-            await page.get_by_label("Analytics").uncheck()
+            await page.get_by_label("Analytics", exact=True).uncheck()
             await page.get_by_role("button", name="Save").click()
             await page.wait_for_url(lambda url: "saved=1" in url)
             state = await (await page.request.get(base + "/_consent")).json()
@@ -244,8 +244,9 @@ async def test_data_consent_open_reopens_the_banner_in_place(chromium: str) -> N
 
             await footer_link.click()
             await expect(banner).to_be_visible()
-            await expect(banner.get_by_label("Analytics")).to_be_checked()
-            await expect(banner.get_by_label("Preferences")).to_be_focused()  # the first toggle
+            await expect(banner.get_by_label("Analytics", exact=True)).to_be_checked()
+            first_toggle = banner.get_by_label("Preferences", exact=True)
+            await expect(first_toggle).to_be_focused()
             await page.keyboard.press("Escape")  # closes the customise layer ...
             await page.keyboard.press("Escape")  # ... then the banner: focus goes back
             await expect(banner).to_be_hidden()
@@ -254,7 +255,7 @@ async def test_data_consent_open_reopens_the_banner_in_place(chromium: str) -> N
             await footer_link.click()
             await expect(banner).to_be_visible()
             assert await page.evaluate("window.sameDocument") is True  # no navigation
-            await banner.get_by_label("Analytics").uncheck()
+            await banner.get_by_label("Analytics", exact=True).uncheck()
             async with page.expect_navigation():  # a withdrawal reloads
                 await banner.get_by_role("button", name="Save").click()
             state = await page.evaluate("window.consent.get()")
@@ -272,13 +273,14 @@ async def test_get_answers_the_same_after_a_reload(chromium: str) -> None:
             before = await page.evaluate("window.consent.get()")
             assert before["decided"] is False
             await page.locator("#consent-banner summary").click()
-            await page.get_by_label("Analytics").check()
+            await page.get_by_label("Analytics", exact=True).check()
             await page.get_by_role("button", name="Save").click()
             await expect(page.locator("#consent-banner")).to_be_hidden()
             decided = await page.evaluate("window.consent.get()")
             await page.reload()
             reloaded = await page.evaluate("window.consent.get()")
             assert decided == reloaded
+            allowed = decided.pop("allowed")
             assert decided == {
                 "revision": 1,
                 "decided": True,
@@ -286,6 +288,9 @@ async def test_get_answers_the_same_after_a_reload(chromium: str) -> None:
                 "denied": ["preferences", "marketing"],
                 "gpc": True,
             }
+            # Every key allowed: the categories and their services (Google Analytics, ...).
+            assert {"necessary", "analytics", "google-analytics", "recaptcha"} <= set(allowed)
+            assert "youtube" not in allowed
             # A copy: a page script changing it changes nothing in banner.js.
             await page.evaluate("window.consent.get().granted.push('marketing')")
             assert await page.evaluate("window.consent.allows('marketing')") is False

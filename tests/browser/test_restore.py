@@ -651,7 +651,7 @@ async def test_one_category_at_a_time(chromium: str, site: Site) -> None:
         await listen_for_changes(page)
         banner = page.locator("#consent-banner")
         await banner.locator("summary").click()
-        await banner.get_by_label("Analytics").check()
+        await banner.get_by_label("Analytics", exact=True).check()
         await banner.get_by_role("button", name="Save").click()
         await expect(banner).to_be_hidden()
 
@@ -666,7 +666,7 @@ async def test_one_category_at_a_time(chromium: str, site: Site) -> None:
         # The restored <base> points elsewhere now: the banner still posts to this site.
         await page.locator("#consent-settings").click()
         await expect(banner).to_be_visible()
-        await banner.get_by_label("Marketing").check()
+        await banner.get_by_label("Marketing", exact=True).check()
         await banner.get_by_role("button", name="Save").click()
         await expect(banner).to_be_hidden()
         everything = fetched_hosts(*COPIES)
@@ -683,15 +683,15 @@ async def test_withdrawal_reloads_and_restores_nothing(chromium: str, site: Site
         await open_page(page, site, "/restore/page")
         banner = page.locator("#consent-banner")
         await banner.locator("summary").click()
-        await banner.get_by_label("Analytics").check()
+        await banner.get_by_label("Analytics", exact=True).check()
         await banner.get_by_role("button", name="Save").click()
         await network.settle(page, fetched_hosts("analytics"), quiet_ms=0)
         await listen_for_changes(page)
 
         # analytics out, marketing in: a reload, and no marketing element restored before it
         await page.locator("#consent-settings").click()
-        await banner.get_by_label("Analytics").uncheck()
-        await banner.get_by_label("Marketing").check()
+        await banner.get_by_label("Analytics", exact=True).uncheck()
+        await banner.get_by_label("Marketing", exact=True).check()
         async with page.expect_navigation():
             await banner.get_by_role("button", name="Save").click()
         assert await page.evaluate("window.sameDocument") is None

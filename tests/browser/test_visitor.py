@@ -54,7 +54,7 @@ async def test_customise_without_javascript(chromium: str, live_server: str) -> 
         await page.goto(live_server + ARTICLE)
         banner = page.locator("#consent-banner")
         await banner.locator("summary").click()
-        await banner.get_by_label("Analytics").check()
+        await banner.get_by_label("Analytics", exact=True).check()
         await banner.get_by_role("button", name="Save").click()
         await page.wait_for_url(live_server + ARTICLE)
         state = await consent_state(page, live_server)
@@ -115,7 +115,7 @@ async def test_withdrawal_reloads_and_clears_cookies(chromium: str, live_server:
         await page.locator("#consent-settings").click()
         banner = page.locator("#consent-banner")
         await expect(banner).to_be_visible()
-        await banner.get_by_label("Analytics").uncheck()
+        await banner.get_by_label("Analytics", exact=True).uncheck()
         async with page.expect_navigation():
             await banner.get_by_role("button", name="Save").click()
         assert await page.evaluate("window.sameDocument") is None  # reloaded
@@ -181,7 +181,7 @@ async def test_preferences_page_works_and_shows_the_consent_id(
         page = await context.new_page()
         await page.goto(live_server + "/_consent/preferences?next=/news/heatwave")
         await expect(page.get_by_role("heading", level=1)).to_be_visible()
-        await page.get_by_label("Marketing").check()
+        await page.get_by_label("Marketing", exact=True).check()
         await page.get_by_role("button", name="Save").click()
         await page.wait_for_url(lambda url: "/_consent/preferences?saved=1" in url)
         state = await consent_state(page, live_server)
@@ -190,6 +190,6 @@ async def test_preferences_page_works_and_shows_the_consent_id(
         cookie = next(c for c in await page.context.cookies() if c["name"] == "consent")
         consent_id = cookie["value"].split("|")[1]  # signed, not encrypted: "1|<id>|..."
         assert consent_id in await page.locator("main").inner_text()  # ... the visitor does
-        assert await page.get_by_label("Marketing").is_checked()
+        assert await page.get_by_label("Marketing", exact=True).is_checked()
         await page.get_by_role("link", name="Back to the site").click()
         await page.wait_for_url(live_server + "/news/heatwave")

@@ -36,6 +36,7 @@ def make_decision(
     texts: Mapping[str, str] = TEXTS,
     gpc: bool = False,
     when: datetime | None = None,
+    services: Sequence[str] = (),
 ) -> Decision:
     consent = Consent(
         id=consent_id,
@@ -45,6 +46,7 @@ def make_decision(
         decided=True,
         given_at=when or datetime.now(timezone.utc),
         gpc=gpc,
+        services=frozenset(services),
     )
     scope: dict[str, Any] = {
         "type": "http",
@@ -63,6 +65,7 @@ def make_record(
     granted: Sequence[str] = ("analytics", "necessary"),
     denied: Sequence[str] = ("marketing",),
     user_agent: str | None = "Mozilla/5.0",
+    services: Sequence[str] = (),
 ) -> ConsentRecord:
     return ConsentRecord(
         record_id=new_record_id(),
@@ -78,6 +81,7 @@ def make_record(
         user_agent=user_agent,
         ip_prefix="203.0.113.0/24",
         gpc=False,
+        services=tuple(services),
     )
 
 

@@ -54,6 +54,43 @@ def test_export_csv(
     assert first["gpc"] == "false"
 
 
+def test_export_and_show_the_services(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [
+        make_record(0, consent_id="alice", method="allow_service", services=("youtube",)),
+        make_record(1, consent_id="alice", method="custom", services=("vimeo", "youtube")),
+        make_record(2, consent_id="alice"),
+    ]
+    fill(store_url, records)
+    assert main(["records", "export", "--url", store_url]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][-1] == "services"  # last: the version-1 columns keep their places
+    exported = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
+    assert [(r["method"], r["services"]) for r in exported] == [
+        ("allow_service", "youtube"),
+        ("custom", "vimeo youtube"),
+        ("accept_all", ""),
+    ]
+    out = tmp_path / "export.jsonl"
+    argv = ["records", "export", "--url", store_url, "--format", "jsonl", "--output", str(out)]
+    assert main(argv) == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [line["services"] for line in lines] == [["youtube"], ["vimeo", "youtube"], []]
+    assert [ConsentRecord.from_dict(line) for line in lines] == records
+
+    assert main(["records", "show", "alice", "--url", store_url]) == 0
+    shown = capsys.readouterr().out
+    assert "  services:   youtube\n" in shown
+    assert "  services:   vimeo, youtube\n" in shown
+    assert "  services:   -\n" in shown
+    assert main(["records", "show", "alice", "--url", store_url, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [r["services"] for r in document["records"]] == [["youtube"], ["vimeo", "youtube"], []]
+    assert main(["records", "stats", "--url", store_url, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["methods"]["allow_service"] == 1
+
+
 def test_export_jsonl_with_a_time_range_to_a_file(
     store_url: str, records: list[ConsentRecord], tmp_path: Path
 ) -> None:

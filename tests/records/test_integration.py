@@ -82,6 +82,32 @@ def test_every_decision_is_recorded_with_its_texts(tmp_path: Path) -> None:
     assert texts == dict(middleware.endpoints.catalogue.texts("en"))
 
 
+def test_services_granted_one_by_one_are_recorded(tmp_path: Path) -> None:
+    middleware = middleware_for(tmp_path)
+    app, _recorder = own_recorder(middleware)
+    with TestClient(app, base_url=BASE_URL, follow_redirects=False) as client:
+        for body in (
+            {"action": "save", "services": ["youtube"]},  # the customise layer, JS off
+            {"action": "allow_service", "service": "vimeo"},  # a placeholder's button
+            {"action": "save", "categories": ["preferences"], "services": ["youtube"]},
+        ):
+            response = client.post("/_consent", data={**body, "next": "/"}, headers=ORIGIN)
+            assert response.status_code == 303
+        consent_id = consent_id_of(client)
+
+    async def read() -> list[ConsentRecord]:
+        async with open_store(f"sqlite:///{tmp_path}/r.db") as store:
+            return await store.history(consent_id)
+
+    history = anyio.run(read)
+    assert [(r.method, r.services) for r in history] == [
+        ("custom", ("youtube",)),
+        ("allow_service", ("vimeo", "youtube")),
+        ("custom", ()),  # both allowed still, covered by their category now
+    ]
+    assert "preferences" in history[-1].granted
+
+
 @pytest.mark.parametrize("client_ip", ["203.0.113.77", "2001:db8:1234:5678::42"])
 @pytest.mark.parametrize("path", ["store", "spool"])
 def test_the_raw_address_is_never_written(tmp_path: Path, client_ip: str, path: str) -> None:

@@ -128,6 +128,21 @@ def test_record_from_decision() -> None:
     assert "203.0.113.77" not in json.dumps(record.to_dict())
 
 
+def test_a_record_keeps_the_services_granted_one_by_one() -> None:
+    decision = make_decision(
+        method=Method.ALLOW_SERVICE, granted=("necessary",), services=("youtube", "vimeo")
+    )
+    record, _ = record_from_decision(decision)
+    assert record.services == ("vimeo", "youtube")
+    assert record.method == "allow_service"
+    assert record.to_dict()["services"] == ["vimeo", "youtube"]
+    assert ConsentRecord.from_dict(record.to_dict()) == record
+    # None granted one by one (the default, and every record made before services).
+    assert record_from_decision(make_decision())[0].services == ()
+    old = {k: v for k, v in make_record(2).to_dict().items() if k != "services"}
+    assert ConsentRecord.from_dict(old).services == ()
+
+
 def test_record_without_client_or_user_agent() -> None:
     decision = make_decision(client=None, user_agent="")
     record, _ = record_from_decision(decision)
@@ -257,6 +272,7 @@ def _with_locale(locale: str) -> Decision:
         (make_decision(texts={"banner.title": "Cookies\ud800"}), "texts"),
         (_with_locale("en\x00"), "locale"),
         (_with_consent(granted=frozenset({"necessary", "x\udcff"})), "granted"),
+        (_with_consent(services=frozenset({"you\x00tube"})), "services"),
         (_with_consent(revision=2**31), "revision"),
         (_with_consent(revision=-1), "revision"),
     ],
@@ -276,6 +292,7 @@ def test_fields_that_cannot_be_made_storable_raise(decision: Decision, field: st
         ({"user_agent": "UA\ud800"}, "user_agent"),
         ({"record_id": 7}, "record_id"),
         ({"denied": ("marketing", "\x00")}, "denied"),
+        ({"services": ("youtube", "\ud800")}, "services"),
         ({"ip_prefix": "\udcff"}, "ip_prefix"),
         ({"revision": True}, "revision"),
         ({"recorded_at": datetime(1969, 12, 31, tzinfo=timezone.utc)}, "recorded_at"),

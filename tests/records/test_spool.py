@@ -37,6 +37,26 @@ async def test_entries_come_out_in_order_and_survive_a_new_instance(tmp_path: Pa
     await again.close()
 
 
+async def test_the_spool_carries_services_and_reads_entries_spooled_before_them(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path / "spool")
+    await spool.open()
+    record = make_record(1, method="allow_service", services=("youtube",))
+    await spool.append([SpoolEntry(record)])
+    older = {k: v for k, v in make_record(2).to_dict().items() if k != "services"}
+    with sqlite3.connect(spool.path) as conn:  # spooled by a release before services
+        conn.execute(
+            "INSERT INTO spool (record_id, record) VALUES (?, ?)",
+            (older["record_id"], json.dumps(older)),
+        )
+    conn.close()
+    entries = await spool.peek(10)
+    assert [e.record.services for e in entries] == [("youtube",), ()]
+    assert entries[0].record == record
+    await spool.close()
+
+
 async def test_the_same_record_is_spooled_once(tmp_path: Path) -> None:
     record = make_record(1)
     spool = Spool(tmp_path)

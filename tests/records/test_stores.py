@@ -21,6 +21,8 @@ from consent.records import (
     open_store,
     texts_hash,
 )
+from consent.records import postgres as postgres_store
+from consent.records import sqlite as sqlite_store
 from consent.records.base import redact_url
 from consent.records.postgres import PostgresStore
 from consent.records.sqlite import SQLiteStore
@@ -89,6 +91,61 @@ async def test_write_and_history(store_url: str) -> None:
         assert await store.history("alice") == [first, second]
         assert await store.history("bob") == [other]
         assert await store.history("nobody") == []
+
+
+async def test_services_granted_one_by_one_are_stored(store_url: str) -> None:
+    youtube = make_record(1, method="allow_service", granted=("necessary",), services=("youtube",))
+    both = make_record(2, method="custom", services=("vimeo", "youtube"))
+    none = make_record(3)
+    async with open_store(store_url) as store:
+        await store.write([youtube, both, none])
+        stored = [r async for batch in store.iter_records() for r in batch]
+        assert stored == [youtube, both, none]
+        assert [r.services for r in stored] == [("youtube",), ("vimeo", "youtube"), ()]
+        assert (await store.stats()).methods == {"accept_all": 1, "allow_service": 1, "custom": 1}
+
+
+async def create_version_1(url: str) -> None:
+    """A database as the first release left it: step 1 only, and one record (no services)."""
+    backend: Any = postgres_store
+    if url.startswith("sqlite:///"):
+        backend = sqlite_store
+        marked = "INSERT INTO consent_schema VALUES (1, '2025-01-01T00:00:00.000000Z')"
+        values = (
+            "'01OLD', 'old-visitor', '2025-01-01T12:00:00.000000Z', 1, "
+            "'[\"analytics\", \"necessary\"]', '[\"marketing\"]', 'custom', 'en', 'h', '/old', "
+            "NULL, '203.0.113.0/24', 0"
+        )
+    else:
+        marked = "INSERT INTO consent_schema (version) VALUES (1)"
+        values = (
+            "'01OLD', 'old-visitor', '2025-01-01T12:00:00Z', 1, '{analytics,necessary}', "
+            "'{marketing}', 'custom', 'en', 'h', '/old', NULL, '203.0.113.0/24', false"
+        )
+    row = (
+        "INSERT INTO consent_records (record_id, consent_id, recorded_at, revision, granted, "
+        "denied, method, locale, texts_hash, path, user_agent, ip_prefix, gpc) "
+        f"VALUES ({values})"
+    )
+    for statement in (backend._SCHEMA_TABLE, *backend.MIGRATIONS[1], marked, row):
+        await raw_execute(url, statement)
+
+
+async def test_a_version_1_database_upgrades_on_start_keeping_its_records(
+    store_url: str,
+) -> None:
+    await create_version_1(store_url)
+    new = make_record(1, consent_id="old-visitor", services=("youtube",))
+    async with open_store(store_url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION == 2
+        (old,) = await store.history("old-visitor")
+        assert (old.record_id, old.method, old.services) == ("01OLD", "custom", ())
+        assert old.granted == ("analytics", "necessary")
+        await store.write([new])
+        assert [r.services for r in await store.history("old-visitor")] == [(), ("youtube",)]
+    async with open_store(store_url) as store:  # upgraded once: the next start migrates nothing
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert await store.count() == 2
 
 
 async def test_redelivery_is_idempotent(store_url: str) -> None:

@@ -24,7 +24,7 @@ from consent.html import lexer
 from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, parse_attrs
 from consent.html.tokenizer import NEEDS_TEXT, Tokenizer
 
-__all__ = ["FETCHING", "BlockingHandler", "BlockingPolicy"]
+__all__ = ["FETCHING", "BlockingHandler", "BlockingPolicy", "Placeholders"]
 
 #: The attributes through which each element fetches (lower-case names). SVG's ``image``,
 #: ``use`` and ``feImage`` fetch through ``href``/``xlink:href``; so does an SVG ``script``.
@@ -102,6 +102,42 @@ _CACHE_SIZE = 512  # decided tags per set of granted categories
 _CACHE_TAG_BYTES = 512  # longer start tags are judged every time, never kept
 _CACHE_SETS = 16  # sets of granted categories with a cache
 _SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc ...: deeper ones lose their srcdoc
+_EMBED_ID = "consent-embed-{}"  # a blocked iframe's id when it has none: the n-th iframe
+
+
+class Placeholders:
+    """The placeholders of one response's blocked iframes, and what *Load this once* asked for.
+
+    ``render(key, anchor)`` returns the ``srcdoc`` document of an iframe blocked for ``key``;
+    ``anchor`` is the iframe's id (empty if it has none to link to), for the placeholder's links
+    back to this very embed. ``once`` holds the keys whose iframes load in this response only
+    (the placeholder's no-JS *Load this once* link): iframes only, never scripts, images or
+    anything else of theirs; nothing is granted or stored. The iframes of ``once`` and of
+    ``anchored`` (services allowed one by one, as *Always allow* does) keep that id while
+    they load, so the way back from a placeholder ends at the embed.
+
+    A plain ``placeholder(key)`` callable still works (no anchors, nothing loaded once).
+    """
+
+    __slots__ = ("_render", "anchored", "once")
+
+    def __init__(
+        self,
+        render: Callable[[str, str], str],
+        *,
+        once: Iterable[str] = (),
+        anchored: Iterable[str] = (),
+    ) -> None:
+        self._render = render
+        self.once = frozenset(once)
+        self.anchored = frozenset(anchored)
+
+    def __call__(self, key: str) -> str:
+        return self._render(key, "")
+
+    def document(self, key: str, anchor: str) -> str:
+        """The placeholder of an iframe blocked for ``key`` whose id is ``anchor``."""
+        return self._render(key, anchor)
 
 
 class BlockingPolicy:
@@ -160,6 +196,15 @@ class BlockingHandler:
         self._granted = granted
         self._placeholder = placeholder
         self._placeholders: dict[str, str] = {}
+        # *Load this once* (`Placeholders`): keys whose iframes load in this response only,
+        # and the ids that link a placeholder back to its iframe (top-level document only).
+        self._once: frozenset[str] = frozenset()
+        self._anchored: frozenset[str] = frozenset()
+        self._anchors = False
+        if isinstance(placeholder, Placeholders):
+            self._once, self._anchored = placeholder.once, placeholder.anchored
+            self._anchors = depth == 0
+        self._iframes = 0  # iframes seen so far: the n-th one's id is "consent-embed-<n>"
         self._depth = depth
         self._all_granted = set(self._rules.keys) <= granted
         self.decided = policy.cache_for(granted)
@@ -168,6 +213,8 @@ class BlockingHandler:
 
     def start_tag(self, name: bytes, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
         """The replacement for a start tag that may fetch, or None."""
+        if name == b"iframe":
+            self._iframes += 1
         if name != b"iframe" and _MAY_LEAVE_THE_SITE.search(tag, body) is None:
             done = None  # only relative URLs and no labels: nothing to decide
         else:
@@ -210,6 +257,7 @@ class BlockingHandler:
         else:
             names = FETCHING.get(name, ())
             if name == b"iframe":
+                self._iframes += 1  # counted as `start_tag` counts it: later ids stay the same
                 extra.append(b' srcdoc=""')
         extra.extend(b" " + attr + b'=""' for attr in names)
         return head + b"".join(extra)
@@ -286,6 +334,14 @@ class BlockingHandler:
         if self._allowed(keys):
             if saved:
                 self._restore(edits, name, attrs, saved)
+            if name == b"iframe" and self._anchored and not self._anchored.isdisjoint(keys):
+                self._anchor(edits, attrs)  # allowed from its placeholder: the way back
+            return edits
+        if name == b"iframe" and self._once and self._allowed_once(keys):
+            # *Load this once*: this response only; the id brings the visitor back to it.
+            if saved:
+                self._restore(edits, name, attrs, saved)
+            self._anchor(edits, attrs)
             return edits
         for attr_name, attr in live:
             target = saved_name(attr_name)
@@ -336,10 +392,36 @@ class BlockingHandler:
 
     def _iframe_block(self, edits: Edits, attrs: dict[bytes, Attr], keys: list[str | None]) -> None:
         """A blocked iframe shows a placeholder document instead (srcdoc wins over src)."""
-        if self._placeholder is not None:
-            key = next((k for k in keys if k is not None and k not in self._granted), None)
-            if key is not None:
-                edits.add("srcdoc", self._placeholder_for(key))
+        placeholder = self._placeholder
+        if placeholder is None:
+            return
+        waiting = self._granted | self._once
+        key = next((k for k in keys if k is not None and k not in waiting), None)
+        key = key or next((k for k in keys if k is not None and k not in self._granted), None)
+        if key is None:
+            return
+        if isinstance(placeholder, Placeholders):
+            # Its own document: the links in it come back to this very iframe.
+            edits.add("srcdoc", placeholder.document(key, self._anchor(edits, attrs)))
+        else:
+            edits.add("srcdoc", self._placeholder_for(key))
+
+    def _allowed_once(self, keys: list[str | None]) -> bool:
+        """Whether *Load this once* loads an iframe needing ``keys`` in this response."""
+        return all(k is not None and (k in self._granted or k in self._once) for k in keys)
+
+    def _anchor(self, edits: Edits, attrs: dict[bytes, Attr]) -> str:
+        """The iframe's id, given one if it has none (``consent-embed-<n>``, the n-th iframe
+        of the page: the same in the page a placeholder's link brings back); "" when its
+        placeholder cannot link to it (inside a srcdoc, or an empty id)."""
+        if not self._anchors:
+            return ""
+        own = attrs.get(b"id")
+        if own is not None:
+            return own.value.strip(_HTML_SPACE)
+        anchor = _EMBED_ID.format(self._iframes)
+        edits.add("id", anchor)
+        return anchor
 
     def _rewrite_srcdoc(self, document: str) -> bytes | None:
         """An iframe's srcdoc document with its trackers blocked, escaped for the attribute

@@ -76,6 +76,7 @@ from consent.html.lexer import (
 from consent.html.tree import BREAKOUT, ForeignStack
 
 __all__ = [
+    "CHARSET_REACH",
     "NEEDS_TEXT",
     "SCRIPT_LIMIT",
     "TAG_LIMIT",
@@ -89,6 +90,9 @@ TAG_LIMIT = 64 * 1024
 SCRIPT_LIMIT = 256 * 1024
 WHITESPACE_LIMIT = 64 * 1024
 
+#: Browsers look for an encoding declaration in the first 1,024 bytes of a page.
+CHARSET_REACH = 1024
+
 #: A handler's answer for a script whose inline text decides it (see `Handler.script`).
 NEEDS_TEXT = b"\0needs text"
 
@@ -97,7 +101,9 @@ NEEDS_TEXT = b"\0needs text"
 class PageInjection:
     """Markup inserted into full documents (never into fragments)."""
 
-    head: bytes = b""  # first thing inside <head>: Consent Mode must run before any Google tag
+    # first thing inside <head> (after a <meta charset> that opens it): Consent Mode must
+    # run before any Google tag
+    head: bytes = b""
     body: bytes = b""  # right after the <body ...> start tag: the banner, in the first paint
 
 
@@ -167,6 +173,7 @@ _RAW_LIKE = frozenset({_SCRIPT, _RAWTEXT, _PLAINTEXT, _CDATA})
 _CACHE_TAG = 512  # longer start tags are not cached
 _CACHE_SCRIPT = 2048  # longer inline scripts (tag and text) are not cached
 _CDATA_OPEN = b"<![CDATA["
+_META = re.compile(rb"<(?i:meta)(?=[\t\n\f\r />])")
 
 
 @cache
@@ -331,11 +338,13 @@ class Tokenizer:
                     verdict = self._resolve_injection(buf, pos, final)
                     if verdict is None:
                         break
-                    inserted = self._injection_bytes(verdict)
+                    inject, at = verdict  # buf[pos:at]: space, comments, <meta> tags
+                    inserted = self._injection_bytes(inject)
                     if inserted:
-                        out.append(view[last:pos])
+                        out.append(view[last:at])
                         out.append(inserted)
-                        last = pos
+                        last = at
+                    pos = at
                     continue
                 if self._foreign or self._pending:
                     step, last = self._markup(buf, view, pos, last, out, final)
@@ -1212,12 +1221,80 @@ class Tokenizer:
 
     # --- injection -------------------------------------------------------------------------
 
-    def _resolve_injection(self, buf: bytes, pos: int, final: bool) -> bool | None:
-        """After ``<head>``/``<body>``: inject (True), skip (False) or wait for input (None).
+    def _resolve_injection(self, buf: bytes, pos: int, final: bool) -> tuple[bool, int] | None:
+        """After ``<head>``/``<body>``: whether to inject and where, or None to wait for input.
 
-        Skips when the next element carries an ``id`` starting with ``consent-``: the page
-        already went through a rewriter (cached output, a second middleware).
+        The place is ``pos``, but for the head injection after the page's encoding
+        declaration when one opens ``<head>`` (`_after_charset`). Skips when the next
+        element carries an ``id`` starting with ``consent-``: the page already went through
+        a rewriter (cached output, a second middleware).
         """
+        at = pos
+        if self._injection_pending == _PENDING_HEAD:
+            after = self._after_charset(buf, pos, final)
+            if after is None:
+                return None
+            at = after
+        present = self._ours_next(buf, at, final)
+        if present is None:
+            return None
+        return not present, at
+
+    def _after_charset(self, buf: bytes, pos: int, final: bool) -> int | None:
+        """Where the head injection goes: right after ``<meta charset>`` (or its
+        ``http-equiv="content-type"`` form) when only whitespace, comments and other
+        ``<meta>`` tags without ``http-equiv`` come before it; else ``pos``. None: more
+        input is needed to tell.
+
+        Without a charset in the Content-Type header, browsers take the encoding from a
+        declaration in the first 1,024 bytes (`CHARSET_REACH`) and guess otherwise: our head
+        tags (a kilobyte or more) in front of ``<meta charset>`` could push it out. Nothing
+        skipped can run a script, set a base URL or a policy, so Consent Mode still comes
+        first. No ``<meta charset>`` of our own: the injection is ASCII and the response's
+        encoding is not ours to declare (a page declaring another one would then have two).
+        """
+        if self._foreign or self._pending or self._select or b"meta" in self._handler.names:
+            return pos  # (skipped bytes bypass the handler and the guards of other readings)
+        size = len(buf)
+        reach = pos + CHARSET_REACH  # a declaration past it is past byte 1,024 anyway
+        at = pos
+        while True:
+            at = lexer.match(SPACES, buf, at).end()
+            if at >= reach or (at < size and buf[at] != 0x3C):  # "<"
+                return pos
+            if size - at < 6 and not final:  # "<meta" + a delimiter, or "<!--"
+                return None
+            if buf.startswith(b"<!--", at):
+                comment = COMMENT_FULL.match(buf, at)
+                if comment is None:  # unfinished
+                    return pos if final or size >= reach else None
+                at = comment.end()
+                continue
+            if _META.match(buf, at) is None:
+                return pos
+            end = tag_end(buf, at + 5)
+            if end < 0:  # unfinished
+                return pos if final or size >= reach else None
+            if end > reach:
+                return pos
+            attrs = parse_attrs(buf, at + 5, end - 1)
+            equiv = attrs.get(b"http-equiv")
+            if b"charset" in attrs:
+                return end
+            if equiv is not None:
+                content = attrs.get(b"content")
+                if (
+                    equiv.value.strip().lower() == "content-type"
+                    and content is not None
+                    and "charset" in content.value.lower()
+                ):
+                    return end
+                return pos  # a policy, a refresh, ...: our tags stay before it
+            at = end
+
+    def _ours_next(self, buf: bytes, pos: int, final: bool) -> bool | None:
+        """Whether the next element is ours (an ``id`` starting with ``consent-``); None:
+        more input is needed to tell."""
         size = len(buf)
         first = lexer.match(SPACES, buf, pos).end()
         present = False
@@ -1239,7 +1316,7 @@ class Tokenizer:
                     present = ident is not None and ident.value.startswith("consent-")
             elif first + 1 == size and not final:
                 return None  # "<" at the end: a start tag may follow
-        return not present
+        return present
 
     def _injection_bytes(self, inject: bool) -> bytes:
         """Settle the pending injection point; return the bytes to insert there."""

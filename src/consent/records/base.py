@@ -34,8 +34,9 @@ __all__ = [
 ]
 
 #: The schema this release writes. Each store has a numbered migration step per version;
-#: ``consent_schema`` in the database says which steps ran.
-SCHEMA_VERSION = 1
+#: ``consent_schema`` in the database says which steps ran. 2: ``services`` (granted one by
+#: one) on every record; a version-1 database gains it on the next start, old rows empty.
+SCHEMA_VERSION = 2
 
 # EARLIEST and LATEST (from the model) replace "no limit", so the time-range queries
 # stay constant, indexable SQL.

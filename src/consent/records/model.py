@@ -83,6 +83,8 @@ class ConsentRecord:
 
     ``record_id`` is a sortable, unique id assigned when the record is made;
     stores ignore a record whose id they already hold, so redelivery is safe.
+    ``services`` are the services granted one by one (sorted keys; a granted category
+    covers its own services, which are not repeated here).
     """
 
     record_id: str
@@ -98,6 +100,7 @@ class ConsentRecord:
     user_agent: str | None
     ip_prefix: str | None
     gpc: bool
+    services: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (the spool format and the export's JSON Lines)."""
@@ -115,11 +118,12 @@ class ConsentRecord:
             "user_agent": self.user_agent,
             "ip_prefix": self.ip_prefix,
             "gpc": self.gpc,
+            "services": list(self.services),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConsentRecord:
-        """The inverse of `to_dict`."""
+        """The inverse of `to_dict` (``services`` may be missing: spooled before it existed)."""
         return cls(
             record_id=str(data["record_id"]),
             consent_id=str(data["consent_id"]),
@@ -134,6 +138,7 @@ class ConsentRecord:
             user_agent=data.get("user_agent"),
             ip_prefix=data.get("ip_prefix"),
             gpc=bool(data["gpc"]),
+            services=tuple(data.get("services", ())),
         )
 
 
@@ -300,6 +305,7 @@ def check_storable(record: ConsentRecord) -> None:
         ("path", record.path),
         *(("granted", key) for key in record.granted),
         *(("denied", key) for key in record.denied),
+        *(("services", key) for key in record.services),
     ]
     texts += [
         (name, value)
@@ -354,6 +360,7 @@ def record_from_decision(
         user_agent=truncate_user_agent(_header(decision.scope, b"user-agent"), user_agent_length),
         ip_prefix=anonymise_ip(_client_host(decision.scope)),
         gpc=consent.gpc,
+        services=tuple(sorted(consent.services)),
     )
     check_storable(record)
     return record, canonical

@@ -72,21 +72,23 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             first_seen timestamptz NOT NULL DEFAULT now()
         )""",
     ),
+    # services: the service keys granted one by one (old rows: none).
+    2: ("ALTER TABLE consent_records ADD COLUMN services text[] NOT NULL DEFAULT '{}'",),
 }
 
 _INSERT = """
     INSERT INTO consent_records (record_id, consent_id, recorded_at, revision, granted, denied,
-        method, locale, texts_hash, path, user_agent, ip_prefix, gpc)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        method, locale, texts_hash, path, user_agent, ip_prefix, gpc, services)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
     ON CONFLICT (record_id) DO NOTHING"""
 _SELECT_RANGE = """
     SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
-        texts_hash, path, user_agent, ip_prefix, gpc
+        texts_hash, path, user_agent, ip_prefix, gpc, services
     FROM consent_records WHERE recorded_at >= $1 AND recorded_at < $2
     ORDER BY recorded_at, record_id"""
 _SELECT_HISTORY = """
     SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
-        texts_hash, path, user_agent, ip_prefix, gpc
+        texts_hash, path, user_agent, ip_prefix, gpc, services
     FROM consent_records WHERE consent_id = $1
     ORDER BY recorded_at, seq"""
 _COUNT = "SELECT count(*) FROM consent_records WHERE recorded_at >= $1 AND recorded_at < $2"
@@ -120,6 +122,7 @@ def _row(record: ConsentRecord) -> tuple[Any, ...]:
         record.user_agent,
         record.ip_prefix,
         record.gpc,
+        list(record.services),
     )
 
 
@@ -138,6 +141,7 @@ def _record(row: Any) -> ConsentRecord:
         user_agent=row[10],
         ip_prefix=row[11],
         gpc=row[12],
+        services=tuple(row[13]),
     )
 
 

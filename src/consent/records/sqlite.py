@@ -69,22 +69,24 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             first_seen TEXT NOT NULL
         )""",
     ),
+    # services: a JSON array of the service keys granted one by one (old rows: none).
+    2: ("ALTER TABLE consent_records ADD COLUMN services TEXT NOT NULL DEFAULT '[]'",),
 }
 
 # Spelled out in full (no string building): every statement is a constant.
 _INSERT = """
     INSERT INTO consent_records (record_id, consent_id, recorded_at, revision, granted, denied,
-        method, locale, texts_hash, path, user_agent, ip_prefix, gpc)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        method, locale, texts_hash, path, user_agent, ip_prefix, gpc, services)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (record_id) DO NOTHING"""
 _SELECT_RANGE = """
     SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
-        texts_hash, path, user_agent, ip_prefix, gpc
+        texts_hash, path, user_agent, ip_prefix, gpc, services
     FROM consent_records WHERE recorded_at >= ? AND recorded_at < ?
     ORDER BY recorded_at, record_id"""
 _SELECT_HISTORY = """
     SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
-        texts_hash, path, user_agent, ip_prefix, gpc
+        texts_hash, path, user_agent, ip_prefix, gpc, services
     FROM consent_records WHERE consent_id = ?
     ORDER BY recorded_at, seq"""
 _COUNT = "SELECT count(*) FROM consent_records WHERE recorded_at >= ? AND recorded_at < ?"
@@ -121,6 +123,7 @@ def _row(record: ConsentRecord) -> tuple[Any, ...]:
         record.user_agent,
         record.ip_prefix,
         int(record.gpc),
+        json.dumps(list(record.services)),
     )
 
 
@@ -139,6 +142,7 @@ def _record(row: Sequence[Any]) -> ConsentRecord:
         user_agent=row[10],
         ip_prefix=row[11],
         gpc=bool(row[12]),
+        services=tuple(json.loads(row[13])),
     )
 
 

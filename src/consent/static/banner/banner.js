@@ -130,7 +130,7 @@
     if (link) link.hidden = true;
     banner.hidden = false;
     if (window.visualViewport) fit();
-    const boxes = banner.querySelectorAll('input[name="categories"]');
+    const boxes = banner.querySelectorAll('[type=checkbox][name]');
     if (state.decided) for (const box of boxes) box.checked = allows(box.value);
     const details = banner.querySelector('details');
     if (details) details.open = true;
@@ -142,20 +142,13 @@
     if (!form.closest('#consent-banner')) return;
     event.preventDefault();
     const action = event.submitter?.value || 'save';
-    const body = { action };
-    if (form.elements.next) body.next = form.elements.next.value;
-    if (action == 'save') {
-      body.categories = [...form.querySelectorAll('input[name="categories"]:checked')].map((i) => i.value);
-    }
+    const body = new URLSearchParams(new FormData(form));
+    body.set('action', action);
     // not `form.action`: the buttons named "action" clobber it
     const url = here(form.getAttribute('action'));
     let fresh;
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify(body),
-      });
+      const res = await fetch(url, { method: 'POST', headers: { Accept: 'application/json' }, body });
       if (!res.ok) throw new Error(res.status);
       fresh = await res.json();
     } catch (err) {
@@ -166,6 +159,12 @@
       return;
     }
     apply(fresh);
+  });
+
+  d.addEventListener('change', (event) => {
+    const cat = event.target.closest('.consent-cats > div')?.querySelector('input');
+    if (cat && !event.target.checked) cat.checked = false;
+    if (event.target == cat) for (const box of cat.parentNode.querySelectorAll('input')) box.checked = cat.checked;
   });
 
   d.addEventListener('click', (event) => {
