@@ -27,7 +27,8 @@ EXPECTED = {
 def test_every_framework_has_a_recipe_in_the_frameworks_section() -> None:
     text = README.read_text(encoding="utf-8")
     section = text.split("\n## Frameworks\n", 1)[1].split("\n## ", 1)[0]
-    assert set(recipes()) == EXPECTED
+    # Other sections may hold recipes of their own (the cookie declaration's template).
+    assert set(recipes()) >= EXPECTED
     for name in EXPECTED:
         assert f"<!-- recipe:{name} -->" in section, name
     # every marked block was found by the extractor (none malformed)
