@@ -72,6 +72,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from consent import ConsentMiddleware, ConsentSettings
 from consent.blocking import BlockingRules
 from consent.html.blocking import JS_TYPES
+from consent.runtime import ConsentRuntime
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _asgi import ASGIApp, fetch
@@ -357,18 +358,23 @@ class LolHtmlPage:
         self._script: list[tuple[str, str]] | None = None  # attributes of the inline script
         self._script_text: list[str] = []  # its text so far
         self._noscript_text: list[str] = []  # the text of a <noscript> so far
+        self._head_done = False
+        self._iframes = 0
+        self._anchors = injection is not None  # a page (or its <noscript>), not a srcdoc
         self.out: list[bytes] = []
         self.rewriter = self._rewriter()
 
     def _rewriter(self) -> Any:
         rw = lolhtml.HTMLRewriter(self.out.append)
         if self.injection is not None:
-            rw.on("head", SimpleNamespace(element=self.head))
+            # As ours: right after a <meta charset> that opens <head> (every generated page
+            # has one), so the declaration stays within the first 1,024 bytes.
+            rw.on("head > meta[charset]", SimpleNamespace(element=self.head))
             rw.on("body", SimpleNamespace(element=self.body))
             rw.on("noscript", SimpleNamespace(text=self.noscript_text))
         rw.on("script[src]", SimpleNamespace(element=self.script_src))
         rw.on("script:not([src])", SimpleNamespace(element=self.inline, text=self.inline_text))
-        rw.on("iframe[src]", SimpleNamespace(element=self.iframe))
+        rw.on("iframe", SimpleNamespace(element=self.iframe))
         rw.on("img[src]", SimpleNamespace(element=self.img))
         return rw
 
@@ -387,7 +393,9 @@ class LolHtmlPage:
     # -- injection --------------------------------------------------------------------------
 
     def head(self, el: Any) -> None:
-        el.prepend(self.injection[0], lolhtml.ContentType.HTML)
+        if self.injection is not None and not self._head_done:
+            self._head_done = True
+            el.after(self.injection[0], lolhtml.ContentType.HTML)
 
     def body(self, el: Any) -> None:
         el.prepend(self.injection[1], lolhtml.ContentType.HTML)
@@ -448,12 +456,19 @@ class LolHtmlPage:
         return category
 
     def iframe(self, el: Any) -> None:
+        self._iframes += 1  # as ours: a blocked iframe without an id is the n-th's anchor
+        if el.get_attribute("src") is None:
+            return
         category = self._embed(el)
         if category is not None and not el.has_attribute("srcdoc"):
             text = self._placeholders.get(category)
             if text is None:  # escaped as (b) escapes it (set_attribute leaves '&' alone)
                 text = self._placeholders[category] = self.placeholder(category)
-            el.set_attribute("srcdoc", text)
+            anchor = el.get_attribute("id")
+            if self._anchors and anchor is None:
+                anchor = f"consent-embed-{self._iframes}"
+                el.set_attribute("id", anchor)
+            el.set_attribute("srcdoc", text.replace(PROBE_ANCHOR, anchor or ""))
 
     def img(self, el: Any) -> None:
         if self._embed(el) is not None:
@@ -471,7 +486,10 @@ class LolHtmlPage:
             return
         nested = LolHtmlPage(self.rules, self.granted, self.placeholder, None)
         nested._placeholders = self._placeholders
+        nested._iframes = self._iframes  # the page's count of iframes runs on inside
+        nested._anchors = True
         markup = nested.feed("".join(self._noscript_text).encode()) + nested.close()
+        self._iframes = nested._iframes
         self._noscript_text.clear()
         chunk.replace(markup.decode(), lolhtml.ContentType.HTML)
 
@@ -481,8 +499,14 @@ class LolHtmlConsent:
 
     def __init__(self, app: ASGIApp, settings: ConsentSettings, injection: Injection) -> None:
         self.app = app
-        self.rules = BlockingRules.from_categories(settings.categories)  # its own caches
-        self.granted = frozenset(c.key for c in settings.categories if c.required)
+        # The same rules as ours (services included), with caches of its own.
+        runtime = ConsentRuntime(settings)
+        self.rules = BlockingRules.from_categories(
+            settings.categories,
+            purposes=runtime.purposes,
+            services=((s.key, s.hosts) for s in runtime.services),
+        )
+        self.granted = runtime.codec.loads(None).allowed  # what an undecided visitor allows
         self.injection = injection
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -498,7 +522,10 @@ class LolHtmlConsent:
         markup = (head.replace(PROBE_PATH, path), body.replace(PROBE_PATH, path))
 
         def placeholder(key: str) -> str:
-            return placeholders[key].replace(PROBE_PATH, path)
+            # The probe holds one placeholder per kind of block; a service it did not probe
+            # (Google Maps, Vimeo) gets one of the same size and shape.
+            text = placeholders.get(key) or next(iter(placeholders.values()))
+            return text.replace(PROBE_PATH, path)
 
         return LolHtmlPage(self.rules, self.granted, placeholder, markup)
 
@@ -506,8 +533,11 @@ class LolHtmlConsent:
 #: (head tags, banner, iframe placeholder per category as escaped for ``srcdoc``)
 Injection = tuple[str, str, dict[str, str]]
 PROBE_PATH = "/probe/page"
-PROBE_IFRAMES = (  # one tracker per category that blocks an iframe
+PROBE_ANCHOR = "probe-anchor"  # the probe's iframes' id: each real iframe's anchor replaces it
+PROBE_IFRAMES = (  # one tracker per service or category that blocks an iframe
     "https://www.youtube.com/embed/probe",
+    "https://www.google.com/maps/embed?pb=probe",
+    "https://player.vimeo.com/video/probe",
     "https://www.googletagmanager.com/ns.html?id=GTM-PROBE",
     "https://www.facebook.com/tr?id=probe",
 )
@@ -520,7 +550,7 @@ async def probe_injection(settings: ConsentSettings) -> Injection:
 
     (c) sends the same markup without depending on how (b) renders it.
     """
-    iframes = "".join(f'<iframe src="{url}"></iframe>' for url in PROBE_IFRAMES)
+    iframes = "".join(f'<iframe id="{PROBE_ANCHOR}" src="{url}"></iframe>' for url in PROBE_IFRAMES)
     probe = f"<!DOCTYPE html><html><head></head><body>{iframes}</body></html>".encode()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

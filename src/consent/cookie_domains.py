@@ -28,7 +28,13 @@ from publicsuffixlist import PublicSuffixList
 
 from consent.cache import BoundedCache
 
-__all__ = ["MAX_DOMAINS", "MAX_HOST_LENGTH", "CookieDomains", "derive_domains"]
+__all__ = [
+    "CACHEABLE_HOST",
+    "MAX_DOMAINS",
+    "MAX_HOST_LENGTH",
+    "CookieDomains",
+    "derive_domains",
+]
 
 #: Longest host name DNS allows; a longer ``Host`` gets host-only expiry without a look-up.
 MAX_HOST_LENGTH = 253
@@ -38,7 +44,7 @@ MAX_HOST_LENGTH = 253
 MAX_DOMAINS = 4
 _CACHE_LIMIT = 1024
 #: ``Host`` values longer than this are not cached (nor looked up: see `MAX_HOST_LENGTH`).
-_CACHEABLE_HOST = MAX_HOST_LENGTH + len(":65535")
+CACHEABLE_HOST = MAX_HOST_LENGTH + len(":65535")
 
 # Lowercase ASCII labels of letters, digits, "-" and "_" (seen in real host names), at
 # least two of them. "." is not in the label class, so matching is linear.
@@ -55,7 +61,7 @@ def _public_suffix_list() -> PublicSuffixList:
 
 def _host_name(authority: str) -> str | None:
     """The lowercase host name of a ``Host`` value, or None where only host-only fits."""
-    if not authority or len(authority) > _CACHEABLE_HOST or not authority.isascii():
+    if not authority or len(authority) > CACHEABLE_HOST or not authority.isascii():
         return None
     if authority.startswith("["):  # an IPv6 literal, with or without a port
         return None
@@ -114,7 +120,7 @@ class CookieDomains:
     def key(self, host: bytes | None) -> bytes:
         """``host`` as a cache key for what depends on it: ``b""`` wherever the answer is
         the same as for no host at all (an override, no ``Host``, an over-long one)."""
-        if host is None or self._override is not None or len(host) > _CACHEABLE_HOST:
+        if host is None or self._override is not None or len(host) > CACHEABLE_HOST:
             return b""
         return host
 
@@ -125,6 +131,6 @@ class CookieDomains:
         domains = self._cache.get(host)
         if domains is None:
             domains = derive_domains(host.decode("latin-1"))
-            if len(host) <= _CACHEABLE_HOST:
+            if len(host) <= CACHEABLE_HOST:
                 self._cache.set(host, domains)
         return domains

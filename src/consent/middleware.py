@@ -133,12 +133,13 @@ class ConsentMiddleware:
             return
         responder = Responder(view, scope, pages, send)
         app_scope = scope
+        query = scope.get("query_string")  # `in` on an empty bytes object is not free
         if (
             view.accept_encoding is not None
             or view.if_none_match is not None
             or view.cookie_state.filtered_header is not None
             or "extensions" in scope
-            or _ONCE_PARAM in scope.get("query_string", b"")
+            or (pages is not None and query and _ONCE_PARAM in query)
         ):
             app_scope = self._scope_for_app(scope, view, responder)
         await self.app(app_scope, receive, responder)

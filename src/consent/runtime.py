@@ -21,7 +21,7 @@ from starlette.types import Scope
 from consent.body_codec import DECODABLE
 from consent.cache import MISSING, BoundedCache
 from consent.categories import CookieClassifier
-from consent.cookie_domains import CookieDomains
+from consent.cookie_domains import CACHEABLE_HOST, CookieDomains
 from consent.purposes import PurposeMap
 from consent.services import ServiceCatalogue
 from consent.settings import ConsentSettings
@@ -241,6 +241,7 @@ class ConsentRuntime:
         # Declined cookies are expired host-only and on the host's domains up to its
         # registrable domain, or on `expire_cookie_domains` when the operator set them.
         self._cookie_domains = CookieDomains(settings.expire_cookie_domains)
+        self._keyed_by_host = not settings.expire_cookie_domains  # else one answer for all
         self._default_suffixes = self._expire_suffixes(b"")
         # Where the real consent cookie lives (None: host-only), never expired as a copy.
         self._own_domain = _domain_of(
@@ -296,6 +297,8 @@ class ConsentRuntime:
                 continue
             if role == _COOKIE:
                 cookie_header = value if not cookie_header else cookie_header + b"; " + value
+            elif role == _HOST:  # in every request: asked second
+                host = value if host is None else host  # the first, should there be several
             elif role == _GPC:
                 gpc = value.strip() == b"1" and self._honour_gpc
             elif role == _LANGUAGE:
@@ -304,12 +307,15 @@ class ConsentRuntime:
                 if_none_match = value
             elif role == _ACCEPT_ENCODING:
                 accept_encoding = value
-            elif role == _HOST:
-                host = value if host is None else host  # the first, should there be several
             else:
                 fetch_dest = value
         secure = self.is_secure(scope)
-        host_key = self._cookie_domains.key(host)
+        # `CookieDomains.key`, inline: this runs on every request.
+        host_key = (
+            host
+            if host is not None and self._keyed_by_host and len(host) <= CACHEABLE_HOST
+            else b""
+        )
         key = (cookie_header, gpc, secure, host_key)
         state = self._cookie_states.get(key)
         if state is None or state.expires_at <= time.time():
