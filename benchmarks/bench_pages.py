@@ -72,7 +72,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from consent import ConsentMiddleware, ConsentSettings
 from consent.blocking import BlockingRules
 from consent.html.blocking import JS_TYPES
-from consent.runtime import ConsentRuntime
+from consent.runtime import ConsentRuntime, blocking_rules_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _asgi import ASGIApp, fetch
@@ -501,11 +501,7 @@ class LolHtmlConsent:
         self.app = app
         # The same rules as ours (services included), with caches of its own.
         runtime = ConsentRuntime(settings)
-        self.rules = BlockingRules.from_categories(
-            settings.categories,
-            purposes=runtime.purposes,
-            services=((s.key, s.hosts) for s in runtime.services),
-        )
+        self.rules = blocking_rules_for(settings, runtime.purposes, runtime.services)
         self.granted = runtime.codec.loads(None).allowed  # what an undecided visitor allows
         self.injection = injection
 

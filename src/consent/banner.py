@@ -142,7 +142,7 @@ class BannerRenderer:
         # Vendors' web-storage keys banner.js removes for categories not granted, each filed
         # by the category covering its purpose (an uncovered purpose's key is never granted,
         # so its keys always go).
-        purposes = PurposeMap((c.key, c.covers) for c in settings.categories)
+        purposes = PurposeMap.of(settings.categories)
         storage = storage_patterns(purposes.by_purpose)
         self._storage_attribute = (
             f' data-storage="{_html(json.dumps(storage, separators=(",", ":")))}"'

@@ -324,7 +324,7 @@ class BlockingRules:
         shipped table for the same pattern (a more specific shipped pattern still wins).
         """
         if purposes is None:
-            purposes = PurposeMap((c.key, c.covers) for c in categories)
+            purposes = PurposeMap.of(categories)
         required = [category.key for category in categories if category.required]
         operator = [(pattern, c.key) for c in categories for pattern in c.scripts]
         if google_tags_first and required:

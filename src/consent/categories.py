@@ -395,7 +395,7 @@ class CookieClassifier:
         self._builtin_prefix: dict[str, str] = {}
         if builtin:
             if purposes is None:
-                purposes = PurposeMap((c.key, c.covers) for c in categories)
+                purposes = PurposeMap.of(categories)
             self._load_builtin(purposes)
         self._prefix_buckets = _prefix_buckets(self._builtin_prefix)
         self._cache: BoundedCache[str, str | None] = BoundedCache(self._CACHE_LIMIT)

@@ -23,11 +23,9 @@ from typing import Any
 
 import anyio
 
-from consent.blocking import BlockingRules
-from consent.categories import CookieClassifier
 from consent.html.blocking import FETCHING, JS_TYPES
 from consent.purposes import PurposeMap
-from consent.services import ServiceCatalogue
+from consent.runtime import blocking_rules_for, classifier_for, names_for
 from consent.settings import ConsentSettings
 from consent.state import Consent
 
@@ -98,25 +96,10 @@ class Explainer:
 
     def __init__(self, settings: ConsentSettings) -> None:
         self.settings = settings
-        categories = settings.categories
-        services = ServiceCatalogue.from_settings(
-            categories, settings.services, builtin=settings.builtin_services
-        )
-        self.purposes = PurposeMap(
-            ((c.key, c.covers) for c in categories), strict=False, services=services.category_of
-        )
-        self.rules = BlockingRules.from_categories(
-            categories,
-            purposes=self.purposes,
-            google_tags_first=settings.consent_mode == "advanced",
-            services=((s.key, s.hosts) for s in services),
-        )
-        self.classifier = CookieClassifier(
-            categories,
-            builtin=settings.builtin_cookie_patterns,
-            purposes=self.purposes,
-            services=((s.key, s.cookies) for s in services),
-        )
+        # The middleware's own recipes; names it does not know are reported, never raised.
+        services, self.purposes = names_for(settings, strict=False)
+        self.rules = blocking_rules_for(settings, self.purposes, services)
+        self.classifier = classifier_for(settings, self.purposes, services)
         self.services = services
         self.required = settings.required_category.key
 
@@ -196,7 +179,7 @@ def explain_page(
 
 def uncovered_purposes(settings: ConsentSettings) -> tuple[str, ...]:
     """Built-in purposes no configured category covers (never allowed)."""
-    return PurposeMap((c.key, c.covers) for c in settings.categories).uncovered
+    return PurposeMap.of(settings.categories).uncovered
 
 
 def render(findings: list[Finding], page: Page, settings: ConsentSettings, fmt: str) -> str:

@@ -17,7 +17,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent.assets import StaticAssets
 from consent.banner import BannerRenderer
-from consent.blocking import BlockingRules
 from consent.catalogue import TextCatalogue
 from consent.endpoints import ConsentEndpoints
 from consent.headers import HeaderList
@@ -28,7 +27,7 @@ from consent.pages import ONCE_PARAM, PageRewriting, without_once
 from consent.preferences import PreferencesPage
 from consent.records import Recorder, recorder_for
 from consent.responder import Responder, WebSocketResponder
-from consent.runtime import ConsentRuntime, RequestView
+from consent.runtime import ConsentRuntime, RequestView, blocking_rules_for
 from consent.settings import ConsentSettings
 from consent.state import Consent
 
@@ -88,12 +87,7 @@ class ConsentMiddleware:
             assets=assets,
             on_decision=[self.recorder.record] if self.recorder is not None else [],
         )
-        rules = BlockingRules.from_categories(
-            settings.categories,
-            purposes=self.runtime.purposes,
-            google_tags_first=settings.consent_mode == "advanced",
-            services=((s.key, s.hosts) for s in self.runtime.services),
-        )
+        rules = blocking_rules_for(settings, self.runtime.purposes, self.runtime.services)
         blocking = BlockingPolicy(rules)
         self.pages = PageRewriting(blocking, self.banner, locales)
         self._exclude_prefixes = self.runtime.exclude_prefixes

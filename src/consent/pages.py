@@ -77,8 +77,8 @@ class PageRewriting:
     def once_for(self, view: RequestView, scope: Scope) -> frozenset[str]:
         """The keys this request's ``consent-once`` asks to load once (see the module doc):
         known, not allowed anyway, and only on a request from this site."""
-        query = scope.get("query_string") or b""
-        if _ONCE_B not in query or not _from_this_site(scope):
+        query = scope.get("query_string")
+        if not query or _ONCE_B not in query or not _from_this_site(scope):
             return frozenset()
         allowed = view.consent.allowed
         found: set[str] = set()
@@ -139,7 +139,10 @@ class PagePlan:
         if self._variant is None:
             consent = self._view.consent
             locale = self.locale if self._pages.multilingual else ""
-            granted = "+".join(sorted(consent.allowed))
+            # `allowed` follows from these two: the short sets, not the expanded one.
+            granted = "+".join(sorted(consent.granted))
+            if consent.services:
+                granted += "/" + "+".join(sorted(consent.services))
             self._variant = f"{granted}|{int(consent.decided)}|{int(consent.gpc)}|{locale}"
             if self.once:
                 self._variant += "|once=" + "+".join(sorted(self.once))

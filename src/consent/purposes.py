@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
-from typing import Literal, get_args
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, Protocol, get_args
 
 __all__ = [
     "PURPOSES",
@@ -70,6 +70,16 @@ PURPOSE_ALIASES: dict[str, Purpose] = {
 }
 
 _SEPARATORS = re.compile(r"[\s-]+")
+
+
+class CoveringCategory(Protocol):
+    """What a map needs of a category (``consent.categories.Category`` fits)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def covers(self) -> Sequence[str]: ...
 
 
 class UnknownCategoryError(ValueError):
@@ -140,6 +150,17 @@ class PurposeMap:
         self._names: dict[str, str | None] = {key: key for key in (*keys, *self.services)}
         self._warned: set[str] = set()
         self._allowed: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}
+
+    @classmethod
+    def of(
+        cls,
+        categories: Iterable[CoveringCategory],
+        *,
+        strict: bool = False,
+        services: Mapping[str, str] | None = None,
+    ) -> PurposeMap:
+        """The map for configured ``categories`` (each knows what it `covers`)."""
+        return cls(((c.key, c.covers) for c in categories), strict=strict, services=services)
 
     def key_of(self, purpose: str) -> str:
         """The category key deciding ``purpose`` (an ungrantable key when none covers it)."""

@@ -18,6 +18,7 @@ from functools import partial
 from starlette.requests import cookie_parser
 from starlette.types import Scope
 
+from consent.blocking import BlockingRules
 from consent.body_codec import DECODABLE
 from consent.cache import MISSING, BoundedCache
 from consent.categories import CookieClassifier
@@ -178,6 +179,41 @@ _ROLES = {
 }
 
 
+def names_for(settings: ConsentSettings, *, strict: bool) -> tuple[ServiceCatalogue, PurposeMap]:
+    """The services ``settings`` offer, and the map of every name they understand."""
+    services = ServiceCatalogue.from_settings(
+        settings.categories, settings.services, builtin=settings.builtin_services
+    )
+    purposes = PurposeMap.of(settings.categories, strict=strict, services=services.category_of)
+    return services, purposes
+
+
+def classifier_for(
+    settings: ConsentSettings, purposes: PurposeMap, services: ServiceCatalogue
+) -> CookieClassifier:
+    """Cookie names to category or service keys, as ``settings`` file them."""
+    return CookieClassifier(
+        settings.categories,
+        builtin=settings.builtin_cookie_patterns,
+        purposes=purposes,
+        services=((s.key, s.cookies) for s in services),
+    )
+
+
+def blocking_rules_for(
+    settings: ConsentSettings, purposes: PurposeMap, services: ServiceCatalogue
+) -> BlockingRules:
+    """URLs and inline scripts to category or service keys, as ``settings`` file them
+    (services' hosts, Consent Mode "advanced" included): one recipe for the middleware,
+    ``consent explain`` and the benchmarks, so they cannot drift apart."""
+    return BlockingRules.from_categories(
+        settings.categories,
+        purposes=purposes,
+        google_tags_first=settings.consent_mode == "advanced",
+        services=((s.key, s.hosts) for s in services),
+    )
+
+
 class ConsentRuntime:
     """Precomputed state for one configured middleware."""
 
@@ -191,14 +227,7 @@ class ConsentRuntime:
         keys += [k.get_secret_value() for k in settings.secret_key_fallbacks]
         self.required_key = settings.required_category.key
         self.optional_keys = settings.optional_keys
-        self.services = ServiceCatalogue.from_settings(
-            settings.categories, settings.services, builtin=settings.builtin_services
-        )
-        self.purposes = PurposeMap(
-            ((c.key, c.covers) for c in settings.categories),
-            strict=settings.strict_categories,
-            services=self.services.category_of,
-        )
+        self.services, self.purposes = names_for(settings, strict=settings.strict_categories)
         self.purposes.warn_uncovered()
         self.codec = ConsentCodec(
             keys,
@@ -209,12 +238,7 @@ class ConsentRuntime:
             names=self.purposes,
             services=self.services,
         )
-        self.classifier = CookieClassifier(
-            settings.categories,
-            builtin=settings.builtin_cookie_patterns,
-            purposes=self.purposes,
-            services=((s.key, s.cookies) for s in self.services),
-        )
+        self.classifier = classifier_for(settings, self.purposes, self.services)
         self.cookie_name = settings.cookie_name
         # `__Host-` cookies must be Secure, host-only and on `/`: browsers enforce all three.
         self._host_prefixed = (

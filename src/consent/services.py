@@ -130,7 +130,7 @@ class ServiceCatalogue:
         cls, categories: Sequence[Category], services: Iterable[Service], *, builtin: bool
     ) -> ServiceCatalogue:
         """Built-ins (unless switched off) then the operator's, which replace same keys."""
-        purposes = PurposeMap((c.key, c.covers) for c in categories)
+        purposes = PurposeMap.of(categories)
         chosen = [*(builtin_services() if builtin else ()), *services]
         return cls(categories, chosen, purposes)
 
