@@ -63,5 +63,6 @@ async def test_settings_control_after_a_decision(chromium: str, live_server: str
         page = await context.new_page()
         await page.goto(live_server + "/")
         await page.get_by_role("button", name="Reject all").click()
+        await expect(page.locator("#consent-banner")).to_be_hidden()
         await page.reload()
         assert await severe_violations(page, "#consent-settings") == []

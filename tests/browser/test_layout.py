@@ -237,6 +237,8 @@ async def test_data_consent_open_reopens_the_banner_in_place(chromium: str) -> N
             page = await context.new_page()
             await page.goto(base + "/?open")
             await page.get_by_role("button", name="Accept all").click()
+            # The banner closes once the server has answered (and set the cookie).
+            await expect(page.locator("#consent-banner")).to_be_hidden()
             await page.reload()
             await page.evaluate("window.sameDocument = true")
             footer_link = page.locator("#footer-settings")
