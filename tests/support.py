@@ -41,13 +41,15 @@ def chromium_path() -> str | None:
 
 
 @contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn over TCP on a free loopback port; yields the base URL."""
+def serve_in_thread(app: Any, *, lifespan: str = "off") -> Iterator[str]:
+    """Serve ``app`` with uvicorn over TCP on a free loopback port; yields the base URL.
+
+    ``lifespan="on"`` runs start-up and shutdown (the records writer starts with them)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -154,7 +154,10 @@ def test_banner_markup_contract() -> None:
         ("submit", "action", "save"),
     ]
     hidden = [i for i in form.iter("input") if i.get("type") == "hidden"]
-    assert [(i.get("name"), i.get("value")) for i in hidden] == [("next", "/article?id=7")]
+    assert [(i.get("name"), i.get("value")) for i in hidden] == [
+        ("next", "/article?id=7"),
+        ("variant", "banner"),  # recorded with the choice: which form it came from
+    ]
     boxes = [i for i in form.iter("input") if i.get("name") == "categories"]
     assert [b.get("value") for b in boxes] == OPTIONAL
     privacy = [a for a in element.iter("a") if a.get("href") == "/privacy"]

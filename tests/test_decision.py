@@ -118,3 +118,49 @@ def test_invalid_choices_are_named(fields: dict[str, list[str]], message: str) -
 )
 def test_safe_next(value: str | None, expected: str) -> None:
     assert safe_next(value) == expected
+
+
+def _runtime_consent(granted: set[str]) -> Consent:
+    from consent.runtime import ConsentRuntime
+
+    runtime = ConsentRuntime(SETTINGS)
+    optional = set(SETTINGS.optional_keys)
+    return Consent(
+        id="abc",
+        revision=1,
+        granted=frozenset(granted | {"necessary"}),
+        denied=frozenset(optional - granted),
+        decided=True,
+        names=runtime.purposes,
+    )
+
+
+def test_a_plain_form_switching_a_category_off_switches_its_services_off() -> None:
+    # Without JavaScript nothing unticks the services shown ticked along with Marketing.
+    current = _runtime_consent({"marketing", "analytics"})
+    fields = {
+        "action": ["save"],
+        "categories": ["analytics"],
+        "services": ["meta-pixel", "google-ads", "youtube"],
+    }
+    choice = Choice.from_fields(fields, SETTINGS, services=current.names.services)  # type: ignore[union-attr]
+    consent, method = apply_choice(SETTINGS, current, choice)
+    assert consent.services == {"youtube"}  # chosen one by one: Preferences was off
+    assert not consent.allows("meta-pixel")
+    assert method is Method.WITHDRAW
+
+
+def test_acknowledging_a_notice_grants_and_denies_nothing() -> None:
+    fields = {"action": ["acknowledge"], "variant": ["notice"]}
+    choice = Choice.from_fields(fields, SETTINGS)
+    consent, method = apply_choice(SETTINGS, undecided(), choice)
+    assert (consent.granted, consent.denied) == ({"necessary"}, set())
+    assert consent.acknowledged
+    assert not consent.decided
+    assert method is Method.ACKNOWLEDGE
+    assert choice.variant == "notice"
+
+
+def test_an_unknown_variant_is_refused() -> None:
+    with pytest.raises(ChoiceError, match="variant"):
+        Choice.from_fields({"action": ["save"], "variant": ["popup"]}, SETTINGS)

@@ -111,7 +111,7 @@ def test_lifetimes_where_known_and_not_stated_otherwise(client_for: ClientFactor
     assert rows["_fbp"][4] == "90\u00a0days"
     assert rows["YSC"][4] == "Until the browser is closed"
     assert rows["_pk_ses.*"][4] == "30\u00a0minutes"
-    assert rows["consent"][4] == "182\u00a0days"
+    assert rows["consent"][4] == "184\u00a0days"
     assert rows["datr"][4] == "Not stated"
     assert rows["_ga"][1:4] == ["Google Analytics", "Google Ireland Limited", "Visit statistics"]
 
@@ -202,8 +202,8 @@ def test_json_form(client_for: ClientFactory) -> None:
         "pattern": False,
         "provider": None,
         "purpose": "Speichert Ihre Cookie-Auswahl",
-        "lifetime": "P182D",
-        "lifetime_text": "182\u00a0Tage",
+        "lifetime": "P184D",
+        "lifetime_text": "184\u00a0Tage",
     }
     ga = next(s for s in analytics["services"] if s["key"] == "google-analytics")
     cookies = {c["name"]: c for c in ga["cookies"]}

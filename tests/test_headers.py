@@ -80,7 +80,7 @@ async def test_capitalised_response_headers_get_one_content_length_and_one_vary(
     body = response_body(sent)
     lengths = header_values(start, b"content-length")
     assert lengths == [str(len(body)).encode()]
-    assert header_values(start, b"vary") == [b"Cookie, Accept-Language"]
+    assert header_values(start, b"vary") == [b"Cookie, Accept-Language, Sec-GPC"]
     etags = header_values(start, b"etag")
     assert len(etags) == 1
     assert etags[0].startswith(b'"abc-c')

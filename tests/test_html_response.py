@@ -147,7 +147,7 @@ def test_head_gets_the_headers_get_would_and_204_passes_untouched(client: TestCl
     assert head.content == b""
     # The app's length describes its own bytes, not the rewritten page a GET would get.
     assert "content-length" not in head.headers
-    assert head.headers["vary"] == get.headers["vary"] == "Cookie, Accept-Language"
+    assert head.headers["vary"] == get.headers["vary"] == "Cookie, Accept-Language, Sec-GPC"
     assert head.headers["etag"] == get.headers["etag"] != '"v1"'
     assert client.get("/empty").status_code == 204
 

@@ -131,6 +131,7 @@ def test_a_service_placeholder_names_the_service_its_provider_and_two_actions(
     )
     assert hidden_fields(form) == {
         "action": "allow_service",
+        "variant": "placeholder",
         "service": "youtube",
         "next": "/article?x=1#consent-embed-2",
     }

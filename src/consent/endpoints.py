@@ -53,7 +53,17 @@ _VIEW = "consent.view"
 class Decision:
     """One choice as it took effect: what the records store receives."""
 
-    __slots__ = ("consent", "locale", "method", "path", "scope", "texts")
+    __slots__ = (
+        "consent",
+        "jurisdiction",
+        "locale",
+        "method",
+        "path",
+        "policy",
+        "scope",
+        "texts",
+        "variant",
+    )
 
     def __init__(
         self,
@@ -63,6 +73,10 @@ class Decision:
         path: str,
         scope: Scope,
         texts: Mapping[str, str],
+        *,
+        jurisdiction: str = "",
+        policy: str = "",
+        variant: str = "",
     ) -> None:
         self.consent = consent  # the new state (id, revision, granted, denied, gpc, given_at)
         self.method = method
@@ -70,6 +84,13 @@ class Decision:
         self.path = path  # the page the choice was made on (the safe ``next``)
         self.scope = scope  # for user agent and client address; read, never stored whole
         self.texts = texts  # the exact texts the visitor was shown, by text id
+        #: Where the visitor was (``"US-CA"``, ``"DE"``; ``""`` unknown), the policy applied
+        #: there (a `consent.policies` name) and what they answered: the ``banner``, the
+        #: ``notice``, the ``preferences`` page, a ``placeholder``, ``gpc`` (the browser's
+        #: signal alone) or ``api`` (a script posting JSON).
+        self.jurisdiction = jurisdiction
+        self.policy = policy
+        self.variant = variant
 
 
 DecisionHook = Callable[[Decision], Awaitable[None]]
@@ -224,11 +245,22 @@ class ConsentEndpoints:
             )
             return _error(exc.message, exc.status, as_json=as_json)
 
-        consent, method = apply_choice(self.runtime.settings, view.consent, choice)
+        chosen, method = apply_choice(self.runtime.settings, view.consent, choice)
         wants_json = wants_json or content_type == JSON_TYPE
         locale = self.locales.negotiate(view.locale_header)
         texts = self.catalogue.texts(locale)
-        decision = Decision(consent, method, locale, choice.next, scope, texts)
+        current = view.consent
+        decision = Decision(
+            chosen,
+            method,
+            locale,
+            choice.next,
+            scope,
+            texts,
+            jurisdiction=current.jurisdiction,
+            policy=current.policy,
+            variant=choice.variant or ("api" if content_type == JSON_TYPE else "form"),
+        )
         try:
             for hook in self.on_decision:
                 await hook(decision)
@@ -236,12 +268,14 @@ class ConsentEndpoints:
             # No decision without its record: nothing is set, the visitor is asked again.
             message = f"this decision cannot be recorded ({exc}); nothing was changed"
             return _error(message, 400, as_json=wants_json)
+        # What applies from now on: the choice, plus what the policy here allows unasked.
+        consent = self.runtime.with_policy(chosen, current.jurisdiction)
         response: Response
         if wants_json:
             response = self._state_response(consent, locale)
         else:
             response = RedirectResponse(choice.next, status_code=303, headers=NO_STORE)
-        name, value = self.runtime.consent_cookie_header(consent, secure=view.secure)
+        name, value = self.runtime.consent_cookie_header(chosen, secure=view.secure)
         response.raw_headers.append((name, value))
         response.raw_headers.extend(self.runtime.expired_cookie_headers(view.cookies, consent))
         return response

@@ -18,14 +18,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from consent.assets import StaticAssets
 from consent.banner import BannerRenderer
 from consent.catalogue import TextCatalogue
-from consent.endpoints import ConsentEndpoints
+from consent.decision import Method, gpc_opt_out
+from consent.endpoints import ConsentEndpoints, Decision
 from consent.headers import HeaderList
 from consent.html.blocking import BlockingPolicy
 from consent.html_response import strip_etag_suffix, variant_etag
 from consent.i18n import LocaleNegotiator
-from consent.pages import ONCE_PARAM, PageRewriting, without_once
+from consent.pages import ONCE_PARAM, PageRewriting, page_path, without_once
 from consent.preferences import PreferencesPage
-from consent.records import Recorder, recorder_for
+from consent.records import RecordDataError, Recorder, recorder_for
 from consent.responder import Responder, WebSocketResponder
 from consent.runtime import ConsentRuntime, RequestView, blocking_rules_for
 from consent.settings import ConsentSettings
@@ -89,7 +90,9 @@ class ConsentMiddleware:
         )
         rules = blocking_rules_for(settings, self.runtime.purposes, self.runtime.services)
         blocking = BlockingPolicy(rules)
-        self.pages = PageRewriting(blocking, self.banner, locales)
+        vary: tuple[str, ...] = ("Sec-GPC",) if settings.honour_gpc else ()
+        vary += tuple(_header_title(h) for h in self.runtime.geolocator.vary)
+        self.pages = PageRewriting(blocking, self.banner, locales, vary=vary)
         self._exclude_prefixes = self.runtime.exclude_prefixes
         self._endpoint_path = settings.path  # `/_consent` itself and everything below it
         self._endpoint_prefix = settings.path + "/"
@@ -126,6 +129,8 @@ class ConsentMiddleware:
             await self.app(app_scope, receive, WebSocketResponder(view.cookie_state, send))
             return
         responder = Responder(view, scope, pages, send)
+        if view.cookie_state.gpc_opt_out and pages is not None:
+            await self._store_gpc_opt_out(scope, view, responder)
         app_scope = scope
         query = scope.get("query_string")  # `in` on an empty bytes object is not free
         if (
@@ -137,6 +142,39 @@ class ConsentMiddleware:
         ):
             app_scope = self._scope_for_app(scope, view, responder)
         await self.app(app_scope, receive, responder)
+
+    async def _store_gpc_opt_out(
+        self, scope: Scope, view: RequestView, responder: Responder
+    ) -> None:
+        """Store and record that Global Privacy Control opted this visitor out (an opt-out
+        policy: `consent.policies`), on a page visit: the signal is honoured on every
+        request anyway, this makes it last and proves it. Subresources and scripts' calls
+        do not store it, so a page's parallel requests do not each write a record."""
+        if scope.get("method") != "GET" or view.fetch_dest not in (None, b"document"):
+            return
+        current = view.consent
+        stored = gpc_opt_out(self.settings, current, view.cookie_state.gpc_opt_out)
+        if self.recorder is not None:
+            locale = self.pages.locale_for(view)
+            decision = Decision(
+                stored,
+                Method.GPC,
+                locale,
+                page_path(scope),
+                scope,
+                self.endpoints.catalogue.texts(locale),
+                jurisdiction=current.jurisdiction,
+                policy=current.policy,
+                variant="gpc",
+            )
+            try:
+                await self.recorder.record(decision)
+            except RecordDataError as exc:
+                logger.info("GPC opt-out not stored: its record cannot be made (%s)", exc)
+                return
+        responder.extra_headers.append(
+            self.runtime.consent_cookie_header(stored, secure=view.secure)
+        )
 
     def _scope_for_app(self, scope: Scope, view: RequestView, responder: Responder | None) -> Scope:
         """The scope the app sees: a copy only when something in it has to change.
@@ -206,6 +244,11 @@ def _changed_headers(headers: HeaderList, changes: dict[bytes, bytes]) -> Header
     kept = [(name, value) for name, value in headers if name.lower() not in changes]
     kept.extend((name, value) for name, value in changes.items() if value)
     return kept
+
+
+def _header_title(name: str) -> str:
+    """``cf-ipcountry`` as ``Cf-Ipcountry``: how ``Vary`` usually spells header names."""
+    return "-".join(part.capitalize() for part in name.split("-"))
 
 
 def _resolve_settings(

@@ -54,14 +54,18 @@ class PageRewriting:
         blocking: BlockingPolicy,
         banner: BannerRenderer,
         locales: LocaleNegotiator,
+        *,
+        vary: tuple[str, ...] = (),
     ) -> None:
         self.blocking = blocking  # the consent rules, and the caches of what they decided
         self.banner = banner
         self.policy = HtmlPolicy()
         self.locales = locales
         self.multilingual = locales.multilingual
-        # The rewritten page depends on the consent cookie, and on the language if several.
-        self.vary = ("Cookie", "Accept-Language") if self.multilingual else ("Cookie",)
+        # The rewritten page depends on the consent cookie, on the language if several, and
+        # on ``vary`` (Sec-GPC, the CDN's location headers: whatever shapes the consent).
+        own = ("Cookie", "Accept-Language") if self.multilingual else ("Cookie",)
+        self.vary: tuple[str, ...] = own + vary
         # What *Load this once* may name: an optional category or a service.
         names = blocking.rules.purposes
         self.once_keys = (frozenset(names.keys) - blocking.rules.required) | set(names.services)

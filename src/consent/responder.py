@@ -91,6 +91,7 @@ class Responder:
         "_rewriter",
         "_start",
         "_started",
+        "extra_headers",
         "pages",
         "revalidated",
         "scope",
@@ -109,6 +110,8 @@ class Responder:
         # revalidates it: the app's 304 must name our ETag again (or, naming none, get
         # this one), or the browser would store the app's own.
         self.revalidated: str | None = None
+        # Headers of ours every response start gets (the cookie storing a GPC opt-out).
+        self.extra_headers: list[tuple[bytes, bytes]] = []
         self._page: PagePlan | None = None
         self._mode = _PASS
         # Set on the way, for pages only:
@@ -162,6 +165,9 @@ class Responder:
         filtered, html = sort_cookies(headers, self.view.cookie_state)
         if filtered is not None:
             headers = filtered
+            message = {**message, "headers": headers}
+        if self.extra_headers:
+            headers = [*headers, *self.extra_headers]
             message = {**message, "headers": headers}
         if not html or self.pages is None:
             if self.revalidated is not None and message.get("status") == 304:

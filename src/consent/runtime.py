@@ -23,6 +23,8 @@ from consent.body_codec import DECODABLE
 from consent.cache import MISSING, BoundedCache
 from consent.categories import CookieClassifier
 from consent.cookie_domains import CACHEABLE_HOST, CookieDomains
+from consent.jurisdictions import Geolocator
+from consent.policies import PolicyBook
 from consent.purposes import PurposeMap
 from consent.services import ServiceCatalogue
 from consent.settings import ConsentSettings
@@ -108,6 +110,7 @@ class CookieState:
         "expired_headers",
         "expires_at",
         "filtered_header",
+        "gpc_opt_out",
         "keep_cookie",
     )
 
@@ -119,8 +122,12 @@ class CookieState:
         filtered_header: bytes | None,
         expires_at: float,
         keep_cookie: Callable[[bytes], bool],
+        gpc_opt_out: frozenset[str] = frozenset(),
     ) -> None:
         self.consent = consent
+        # Sale/sharing categories Global Privacy Control opts out of, not stored yet (the
+        # middleware stores and records that on the first page: `consent.policies`).
+        self.gpc_opt_out = gpc_opt_out
         self.keep_cookie = keep_cookie  # whether one Set-Cookie value may reach the browser
         self.cookies = cookies
         self.expired_headers = expired_headers  # Set-Cookie headers deleting declined cookies
@@ -167,6 +174,7 @@ class RequestView:
 
 # Request headers read by `ConsentRuntime.read`, by their role.
 _COOKIE, _GPC, _LANGUAGE, _IF_NONE_MATCH, _ACCEPT_ENCODING, _FETCH_DEST, _HOST = range(7)
+_COUNTRY, _REGION = 7, 8  # only when `geolocation` names them
 _SECURE_SCHEMES = ("https", "wss")
 _ROLES = {
     b"cookie": _COOKIE,
@@ -229,6 +237,20 @@ class ConsentRuntime:
         self.optional_keys = settings.optional_keys
         self.services, self.purposes = names_for(settings, strict=settings.strict_categories)
         self.purposes.warn_uncovered()
+        self.policies = PolicyBook(
+            settings.all_policies,
+            settings.all_jurisdictions,
+            settings.default_policy,
+            categories=settings.categories,
+            purposes=self.purposes,
+        )
+        self.geolocator = Geolocator(settings.geolocation)
+        self._roles = dict(_ROLES)
+        if self.geolocator.country_header is not None:
+            self._roles[self.geolocator.country_header.encode("latin-1")] = _COUNTRY
+        if self.geolocator.region_header is not None:
+            self._roles[self.geolocator.region_header.encode("latin-1")] = _REGION
+        self._resolver = self.geolocator.resolver
         self.codec = ConsentCodec(
             keys,
             max_age=settings.cookie_lifetime_days * _SECONDS_PER_DAY,
@@ -251,8 +273,8 @@ class ConsentRuntime:
         self._filter_request_cookies = settings.filter_request_cookies
         self._our_names = frozenset({self.cookie_name, HOST_PREFIX + self.cookie_name})
         self._honour_gpc = settings.honour_gpc
-        # Keyed by Cookie header, GPC, scheme and host (see `CookieDomains.key`).
-        self._cookie_states: BoundedCache[tuple[bytes, bool, bool, bytes], CookieState] = (
+        # Keyed by Cookie header, GPC, scheme, host (see `CookieDomains.key`), jurisdiction.
+        self._cookie_states: BoundedCache[tuple[bytes, bool, bool, bytes, str], CookieState] = (
             BoundedCache(_COOKIE_STATE_CACHE_LIMIT)
         )
         self._max_cookie_header = settings.max_cookie_header_bytes
@@ -314,7 +336,9 @@ class ConsentRuntime:
         accept_encoding: bytes | None = None
         fetch_dest: bytes | None = None
         host: bytes | None = None
-        roles = _ROLES
+        country: bytes | None = None
+        region: bytes | None = None
+        roles = self._roles
         for name, value in scope["headers"]:
             role = roles.get(name)
             if role is None and (name.islower() or (role := roles.get(name.lower())) is None):
@@ -331,25 +355,34 @@ class ConsentRuntime:
                 if_none_match = value
             elif role == _ACCEPT_ENCODING:
                 accept_encoding = value
-            else:
+            elif role == _FETCH_DEST:
                 fetch_dest = value
+            elif role == _COUNTRY:
+                country = value if country is None else country
+            else:
+                region = value if region is None else region
         secure = self.is_secure(scope)
+        jurisdiction = ""
+        if country is not None:
+            jurisdiction = self.geolocator.from_headers(country, region)
+        elif self._resolver is not None:
+            jurisdiction = self.geolocator.from_scope(scope)
         # `CookieDomains.key`, inline: this runs on every request.
         host_key = (
             host
             if host is not None and self._keyed_by_host and len(host) <= CACHEABLE_HOST
             else b""
         )
-        key = (cookie_header, gpc, secure, host_key)
+        key = (cookie_header, gpc, secure, host_key, jurisdiction)
         state = self._cookie_states.get(key)
         if state is None or state.expires_at <= time.time():
-            state = self._cookie_state(cookie_header, gpc, secure, host_key)
+            state = self._cookie_state(cookie_header, gpc, secure, host_key, jurisdiction)
             if len(cookie_header) <= _CACHEABLE_COOKIE_HEADER:
                 self._cookie_states.set(key, state)
         return RequestView(state, locale_header, if_none_match, accept_encoding, fetch_dest, secure)
 
     def _cookie_state(
-        self, cookie_header: bytes, gpc: bool, secure: bool, host: bytes
+        self, cookie_header: bytes, gpc: bool, secure: bool, host: bytes, jurisdiction: str = ""
     ) -> CookieState:
         """Parse and judge one ``Cookie`` header: linear in its length, which is bounded."""
         if len(cookie_header) > self._max_cookie_header:
@@ -362,6 +395,8 @@ class ConsentRuntime:
         consent = (
             self.codec.loads_many(values, gpc=gpc) if values else self.codec.loads(None, gpc=gpc)
         )
+        policy = self.policies.for_jurisdiction(jurisdiction)
+        consent = self.policies.apply(consent, policy, jurisdiction)
         expires_at = time.time() + _UNDECIDED_STATE_TTL
         if consent.given_at is not None:
             expires_at = consent.given_at.timestamp() + self.codec.max_age
@@ -375,7 +410,13 @@ class ConsentRuntime:
             expired.extend(self._expired_duplicates(name, suffixes))
         keep_cookie = partial(self.set_cookie_allowed, consent=consent)
         return CookieState(
-            consent, cookies, tuple(expired), filtered_header, expires_at, keep_cookie
+            consent,
+            cookies,
+            tuple(expired),
+            filtered_header,
+            expires_at,
+            keep_cookie,
+            gpc_opt_out=self.policies.gpc_opt_out(consent),
         )
 
     def _cut_cookie_header(self, cookie_header: bytes) -> bytes:
@@ -491,6 +532,11 @@ class ConsentRuntime:
             headers.extend(lines)
         return headers
 
+    def with_policy(self, consent: Consent, jurisdiction: str) -> Consent:
+        """``consent`` (as stored) with what the policy of ``jurisdiction`` allows unasked."""
+        policy = self.policies.for_jurisdiction(jurisdiction)
+        return self.policies.apply(consent, policy, jurisdiction)
+
     def consent_cookie_header(self, consent: Consent, *, secure: bool) -> tuple[bytes, bytes]:
         """The ``Set-Cookie`` header that stores ``consent`` (``secure``: see `is_secure`)."""
         value = self.codec.dumps(consent)
@@ -513,6 +559,9 @@ class ConsentRuntime:
             "denied": [c.key for c in self.settings.categories if c.key in consent.denied],
             "gpc": consent.gpc,
             "allowed": sorted(allowed),
+            "jurisdiction": consent.jurisdiction,
+            "policy": consent.policy,
+            "model": consent.model,
             "categories": [
                 {
                     "key": c.key,

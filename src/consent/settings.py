@@ -38,6 +38,13 @@ from consent.categories import (
     check_setting_text,
     default_categories,
 )
+from consent.jurisdictions import GeolocationSettings
+from consent.policies import (
+    BUILTIN_POLICIES,
+    DEFAULT_JURISDICTIONS,
+    PolicySettings,
+    check_jurisdiction_code,
+)
 from consent.purposes import check_purposes
 from consent.records.locations import default_spool_dir, default_store_url, sqlite_path
 from consent.services import Service, ServiceCatalogue
@@ -55,8 +62,10 @@ __all__ = ["MAX_COOKIE_LIFETIME_DAYS", "BannerSettings", "ConsentSettings", "Rec
 
 #: 13 months (EDPB/CNIL guidance on how long a consent choice may be kept), in days.
 MAX_COOKIE_LIFETIME_DAYS = 395
-#: 6 months, in days.
-DEFAULT_COOKIE_LIFETIME_DAYS = 182
+#: Six months whichever month they start in (184 days: July to January is the longest),
+#: so that a refusal is not asked again within six months (the EU Digital Omnibus
+#: proposal's Art. 88b; CNIL: keep a refusal as long as a consent).
+DEFAULT_COOKIE_LIFETIME_DAYS = 184
 
 
 logger = logging.getLogger("consent.settings")
@@ -75,6 +84,7 @@ _ORIGIN = re.compile(
 )
 # A BCP 47 shape (`de`, `pt-BR`, `zh-Hant-TW`): it goes into `lang` and Content-Language.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+_POLICY_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # All patterns above are used with fullmatch: `$` also matches before a trailing newline.
 
 
@@ -417,6 +427,31 @@ class ConsentSettings(BaseSettings):
         "that name planted by a sibling subdomain (cookie tossing).",
     )
 
+    geolocation: GeolocationSettings = Field(
+        default_factory=GeolocationSettings,
+        description="Where each visitor's jurisdiction comes from (a CDN's headers).",
+    )
+    policies: dict[str, PolicySettings] = Field(
+        default_factory=dict,
+        description="Consent policies by name, added to the built-in `opt_in`, `uk`, `us` "
+        "and `notice` (a name of theirs replaces that one).",
+    )
+    jurisdictions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Jurisdiction (`US`, `US-CA`, `GB`, `EU`, `EEA`) to policy name, added to "
+        "the built-in table (a code of theirs replaces that row).",
+    )
+    default_policy: str = Field(
+        default="opt_in",
+        description="The policy of a visitor whose jurisdiction is unknown or not listed.",
+    )
+    click_ids: Literal["redirect", "strip", "keep"] = Field(
+        default="redirect",
+        description="Ad click identifiers (`gclid`, `fbclid`, ...) while marketing is not "
+        "allowed: `redirect` a page visit to the clean URL and `strip` them from the query "
+        "the app sees and from same-site links; `strip` only strips; `keep` passes them.",
+    )
+
     banner: BannerSettings = Field(
         default_factory=BannerSettings, description="Banner and preferences page."
     )
@@ -605,6 +640,33 @@ class ConsentSettings(BaseSettings):
         self.category_overrides = {}
         return self
 
+    @field_validator("jurisdictions")
+    @classmethod
+    def _check_jurisdictions(cls, value: dict[str, str]) -> dict[str, str]:
+        for code in value:
+            check_jurisdiction_code(code)
+        return value
+
+    @field_validator("policies")
+    @classmethod
+    def _check_policy_names(cls, value: dict[str, PolicySettings]) -> dict[str, PolicySettings]:
+        for name in value:
+            if not _POLICY_NAME.fullmatch(name):
+                raise ValueError(f"{name!r}: a policy name is letters, digits, `_` and `-`")
+        return value
+
+    @model_validator(mode="after")
+    def _check_policies(self) -> ConsentSettings:
+        known = self.all_policies
+        for code, name in {**self.all_jurisdictions, "default_policy": self.default_policy}.items():
+            if name not in known:
+                field = code if code == "default_policy" else f"jurisdictions.{code}"
+                raise ValueError(
+                    f"{field}: no policy {name!r} (configured: {', '.join(sorted(known))})"
+                )
+        self.geolocation.headers()  # `headers` without a country header fails here
+        return self
+
     @model_validator(mode="after")
     def _check_secret(self) -> ConsentSettings:
         if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
@@ -624,6 +686,16 @@ class ConsentSettings(BaseSettings):
     def required_category(self) -> Category:
         """The one category that is always granted."""
         return next(c for c in self.categories if c.required)
+
+    @property
+    def all_policies(self) -> dict[str, PolicySettings]:
+        """The built-in policies with the configured ones added (or replacing them)."""
+        return {**BUILTIN_POLICIES, **self.policies}
+
+    @property
+    def all_jurisdictions(self) -> dict[str, str]:
+        """The built-in jurisdiction table with the configured rows added (or replacing)."""
+        return {**DEFAULT_JURISDICTIONS, **self.jurisdictions}
 
     @property
     def optional_keys(self) -> tuple[str, ...]:

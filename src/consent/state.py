@@ -1,13 +1,20 @@
 """The per-request `Consent` value and the signed cookie that carries it.
 
 Cookie payload (before signing): ``1|<id>|<revision>|<granted>|<denied>`` where the
-two sets are category keys joined by ``+``. itsdangerous appends a timestamp
-and an HMAC-SHA256 signature salted for this purpose only. Every value that
-does not verify reads as *undecided*: never an exception.
+two sets are category keys joined by ``+``, then optionally ``|<services>`` (short codes
+of services granted one by one) and ``|a`` (an opt-out notice was acknowledged).
+itsdangerous appends a timestamp and an HMAC-SHA256 signature salted for this purpose
+only. Every value that does not verify reads as *undecided*: never an exception.
+
+The cookie holds only what the visitor chose. What the law where they are allows
+without a choice (an opt-out state's defaults, an exempt analytics service) is added
+per request by `consent.policies`, and never written back: the same visitor in the EU
+the next day is asked again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -33,6 +40,8 @@ FORMAT_VERSION = "1"
 MAX_COOKIE_VALUE_LENGTH = 1024
 #: At most this many cookies of our name are read from one request (a flood costs nothing).
 MAX_DUPLICATE_COOKIES = 4
+#: The payload's last field when the visitor dismissed an opt-out notice.
+ACKNOWLEDGED_FLAG = "a"
 
 LOG_COOKIE_EXPIRED = "consent cookie expired (signed %s); visitor is undecided"
 LOG_COOKIE_INVALID = "consent cookie rejected (%s); visitor is undecided"
@@ -65,6 +74,34 @@ class Consent:
     names: PurposeMap | None = field(default=None, compare=False, repr=False)
     #: Services granted one by one (their category is not granted as a whole).
     services: frozenset[str] = field(default_factory=frozenset)
+    #: Where the visitor is (``"US-CA"``, ``"DE"``; ``""``: unknown), see `consent.jurisdictions`.
+    jurisdiction: str = ""
+    #: The policy applied there (a name from `ConsentSettings.policies`) and its model:
+    #: ``opt_in`` (asked first), ``opt_out`` (running until they opt out) or ``notice``.
+    policy: str = ""
+    model: str = "opt_in"
+    #: The category and service keys in ``granted``/``services`` that the policy allows
+    #: without a choice (opt-out defaults, exempt analytics): shown, never stored.
+    defaults: frozenset[str] = field(default_factory=frozenset)
+    #: The visitor dismissed an opt-out notice ("OK"): it is not shown again.
+    acknowledged: bool = False
+
+    @property
+    def pending(self) -> bool:
+        """Whether this visitor still gets the banner (opt-in) or the notice (opt-out)."""
+        if self.decided:
+            return False
+        return self.model == "opt_in" or not self.acknowledged
+
+    @property
+    def chosen(self) -> frozenset[str]:
+        """The optional categories the visitor granted themselves (what the cookie keeps)."""
+        return self.granted - self.defaults
+
+    @property
+    def chosen_services(self) -> frozenset[str]:
+        """The services the visitor allowed one by one themselves."""
+        return self.services - self.defaults
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -166,7 +203,7 @@ class ConsentCodec:
         """The signed cookie value for ``consent`` (which must carry an id)."""
         if consent.id is None:
             raise ValueError("a stored consent needs an id")
-        optional_granted = sorted(consent.granted & self._optional)
+        optional_granted = sorted(consent.chosen & self._optional)
         payload = "|".join(
             (
                 FORMAT_VERSION,
@@ -176,9 +213,13 @@ class ConsentCodec:
                 "+".join(sorted(consent.denied & self._optional)),
             )
         )
-        if consent.services and self._services is not None:
+        services = consent.chosen_services
+        if (services and self._services is not None) or consent.acknowledged:
             # Only services granted one by one; a granted category covers its own.
-            payload += "|" + "+".join(self._services.codes(consent.services))
+            codes = self._services.codes(services) if self._services is not None else ()
+            payload += "|" + "+".join(codes)
+        if consent.acknowledged:
+            payload += "|" + ACKNOWLEDGED_FLAG
         return self._signer.sign(payload).decode("ascii")
 
     def loads(self, value: str | None, *, gpc: bool = False) -> Consent:
@@ -211,7 +252,7 @@ class ConsentCodec:
         consent_id = next((c.id for c in consents if c.id is not None), None)
         if not all(c.decided for c in consents):
             previous = frozenset.intersection(*(c.granted | c.previous for c in consents))
-            return Consent.undecided(
+            undecided = Consent.undecided(
                 self._required,
                 self._revision,
                 gpc=gpc,
@@ -220,6 +261,9 @@ class ConsentCodec:
                 names=self._names,
                 services=services,
             )
+            # Dismissed only if every copy says so (each one could be planted).
+            acknowledged = all(c.acknowledged for c in consents)
+            return dataclasses.replace(undecided, acknowledged=acknowledged)
         given = [c.given_at for c in consents if c.given_at is not None]
         return Consent(
             id=consent_id,
@@ -255,7 +299,7 @@ class ConsentCodec:
         if parsed is None:
             logger.debug(LOG_COOKIE_INVALID, "unparsable payload")
             return None
-        consent_id, revision, granted, denied, services = parsed
+        consent_id, revision, granted, denied, services, acknowledged = parsed
         given_at = signed_at.astimezone(timezone.utc)
         if revision != self._revision:
             consent = Consent.undecided(
@@ -275,6 +319,7 @@ class ConsentCodec:
                 given_at=given_at,
                 names=self._names,
                 services=services,
+                acknowledged=acknowledged,
             )
         return _Verified(
             consent=consent,
@@ -284,13 +329,15 @@ class ConsentCodec:
 
     def _parse(
         self, raw: bytes
-    ) -> tuple[str, int, frozenset[str], frozenset[str], frozenset[str]] | None:
+    ) -> tuple[str, int, frozenset[str], frozenset[str], frozenset[str], bool] | None:
         try:
             text = raw.decode("ascii")
             fields = text.split("|")
             if len(fields) == 5:  # written before services existed, or none granted
                 fields.append("")
-            version, consent_id, revision_text, granted_text, denied_text, codes = fields
+            if len(fields) == 6:  # no flags
+                fields.append("")
+            version, consent_id, revision_text, granted_text, denied_text, codes, flags = fields
             revision = int(revision_text)
         except ValueError:
             return None
@@ -303,24 +350,13 @@ class ConsentCodec:
         services: frozenset[str] = frozenset()
         if codes and self._services is not None:
             services = self._services.keys_of_codes(codes.split("+"))
-        return consent_id, revision, granted, denied, services
+        return consent_id, revision, granted, denied, services, flags == ACKNOWLEDGED_FLAG
 
 
 def _with_gpc(consent: Consent) -> Consent:
     # Same choice, flagged as arriving with Sec-GPC (the flag alone changes no grant:
     # grants made explicitly stand; see decision.py for how GPC shapes new choices).
-    return Consent(
-        id=consent.id,
-        revision=consent.revision,
-        granted=consent.granted,
-        denied=consent.denied,
-        decided=consent.decided,
-        given_at=consent.given_at,
-        gpc=True,
-        previous=consent.previous,
-        names=consent.names,
-        services=consent.services,
-    )
+    return dataclasses.replace(consent, gpc=True)
 
 
 def utcnow() -> datetime:

@@ -15,6 +15,13 @@ UI text ids (`UI_TEXT_IDS`):
 - ``banner.categories``: legend of the group of category toggles.
 - ``banner.always_on``: shown next to the necessary category.
 - ``banner.gpc_notice``: why sale/sharing categories stay off under Global Privacy Control.
+- ``banner.exempt_notice``: the banner's line saying which categories run before a choice
+  where the law exempts them; ``{categories}`` is replaced by their labels.
+- ``notice.title`` / ``notice.body_opt_out`` / ``notice.body``: the opt-out notice shown
+  instead of the banner where the policy is ``opt_out`` (or ``notice``).
+- ``notice.ok``: dismisses that notice (nothing granted or denied).
+- ``notice.privacy_choices``: the "Your Privacy Choices" link (notice, settings control).
+- ``notice.gpc_honored``: says a Global Privacy Control signal was honoured as an opt-out.
 - ``settings.button``: the "Cookie settings" control shown after a decision.
 - ``preferences.title``: title and heading of the preferences page.
 - ``declaration.title``: title and heading of the cookie declaration (``/_consent/cookies``).
@@ -80,6 +87,17 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "banner.always_on": "Always on",
         "banner.gpc_notice": "Your browser sends a Global Privacy Control signal, so "
         "categories that sell or share your data stay off unless you switch them on yourself.",
+        "notice.title": "Your privacy",
+        "notice.body_opt_out": "We use cookies to run this site, measure visits and show ads, "
+        "which may count as selling or sharing your personal information. You can opt out at any "
+        "time.",
+        "notice.body": "We use cookies to run this site, remember your settings and measure "
+        "visits. You can switch optional cookies off at any time.",
+        "notice.ok": "OK",
+        "notice.privacy_choices": "Your Privacy Choices",
+        "notice.gpc_honored": "Opt-out request honored",
+        "banner.exempt_notice": "Some of them run without asking first, as the law here allows "
+        "({categories}); you can switch them off in the settings.",
         "settings.button": "Cookie settings",
         "preferences.title": "Cookie settings",
         "declaration.title": "Cookie declaration",
@@ -145,6 +163,17 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "banner.gpc_notice": "Ihr Browser sendet ein Global-Privacy-Control-Signal. "
         "Kategorien, die Ihre Daten verkaufen oder weitergeben, bleiben deshalb aus, solange "
         "Sie sie nicht selbst einschalten.",
+        "notice.title": "Ihre Privatsphäre",
+        "notice.body_opt_out": "Wir verwenden Cookies, um diese Website zu betreiben, Besuche zu "
+        "messen und Werbung zu zeigen. Das kann als Verkauf oder Weitergabe Ihrer "
+        "personenbezogenen Daten gelten. Sie können jederzeit widersprechen.",
+        "notice.body": "Wir verwenden Cookies, um diese Website zu betreiben, Ihre Einstellungen "
+        "zu speichern und Besuche zu messen. Optionale Cookies können Sie jederzeit abschalten.",
+        "notice.ok": "OK",
+        "notice.privacy_choices": "Ihre Datenschutzoptionen",
+        "notice.gpc_honored": "Opt-out-Anfrage berücksichtigt",
+        "banner.exempt_notice": "Manche davon laufen ohne vorherige Frage, wie es das Recht hier "
+        "erlaubt ({categories}); Sie können sie in den Einstellungen abschalten.",
         "settings.button": "Cookie-Einstellungen",
         "preferences.title": "Cookie-Einstellungen",
         "declaration.title": "Cookie-Erklärung",
@@ -211,6 +240,18 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "banner.gpc_notice": "Votre navigateur envoie un signal Global Privacy Control\u00a0: "
         "les catégories qui vendent ou partagent vos données restent donc désactivées, sauf "
         "si vous les activez vous-même.",
+        "notice.title": "Votre vie privée",
+        "notice.body_opt_out": "Nous utilisons des cookies pour faire fonctionner ce site, "
+        "mesurer les visites et afficher des publicités, ce qui peut constituer une vente ou un "
+        "partage de vos données personnelles. Vous pouvez vous y opposer à tout moment.",
+        "notice.body": "Nous utilisons des cookies pour faire fonctionner ce site, mémoriser vos "
+        "réglages et mesurer les visites. Vous pouvez désactiver les cookies facultatifs à tout "
+        "moment.",
+        "notice.ok": "OK",
+        "notice.privacy_choices": "Vos choix de confidentialité",
+        "notice.gpc_honored": "Demande d’opposition respectée",
+        "banner.exempt_notice": "Certains fonctionnent sans accord préalable, comme la loi le "
+        "permet ici ({categories}) ; vous pouvez les désactiver dans les réglages.",
         "settings.button": "Paramètres des cookies",
         "preferences.title": "Paramètres des cookies",
         "declaration.title": "Déclaration des cookies",
@@ -277,6 +318,17 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "banner.gpc_notice": "Tu navegador envía una señal de Global Privacy Control, así "
         "que las categorías que venden o comparten tus datos seguirán desactivadas salvo "
         "que tú las actives.",
+        "notice.title": "Tu privacidad",
+        "notice.body_opt_out": "Usamos cookies para que este sitio funcione, medir las visitas y "
+        "mostrar anuncios, lo que puede considerarse una venta o un intercambio de tu información "
+        "personal. Puedes excluirte en cualquier momento.",
+        "notice.body": "Usamos cookies para que este sitio funcione, recordar tus ajustes y medir "
+        "las visitas. Puedes desactivar las cookies opcionales en cualquier momento.",
+        "notice.ok": "Entendido",
+        "notice.privacy_choices": "Tus opciones de privacidad",
+        "notice.gpc_honored": "Solicitud de exclusión respetada",
+        "banner.exempt_notice": "Algunas funcionan sin pedir permiso antes, como permite la ley "
+        "aquí ({categories}); puedes desactivarlas en los ajustes.",
         "settings.button": "Configuración de cookies",
         "preferences.title": "Configuración de cookies",
         "declaration.title": "Declaración de cookies",
@@ -342,6 +394,18 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "banner.gpc_notice": "Il tuo browser invia un segnale Global Privacy Control: le "
         "categorie che vendono o condividono i tuoi dati restano quindi disattivate, a meno "
         "che non sia tu ad attivarle.",
+        "notice.title": "La tua privacy",
+        "notice.body_opt_out": "Usiamo i cookie per far funzionare questo sito, misurare le "
+        "visite e mostrare annunci, il che può costituire una vendita o condivisione dei tuoi "
+        "dati personali. Puoi opporti in qualsiasi momento.",
+        "notice.body": "Usiamo i cookie per far funzionare questo sito, ricordare le tue "
+        "impostazioni e misurare le visite. Puoi disattivare i cookie facoltativi in qualsiasi "
+        "momento.",
+        "notice.ok": "OK",
+        "notice.privacy_choices": "Le tue scelte sulla privacy",
+        "notice.gpc_honored": "Richiesta di opposizione rispettata",
+        "banner.exempt_notice": "Alcuni funzionano senza chiedere prima, come consente la legge "
+        "qui ({categories}); puoi disattivarli nelle impostazioni.",
         "settings.button": "Impostazioni cookie",
         "preferences.title": "Impostazioni cookie",
         "declaration.title": "Dichiarazione sui cookie",
@@ -407,6 +471,17 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "banner.gpc_notice": "Je browser stuurt een Global Privacy Control-signaal. "
         "Categorieën die je gegevens verkopen of delen blijven daarom uit, tenzij je ze zelf "
         "aanzet.",
+        "notice.title": "Je privacy",
+        "notice.body_opt_out": "We gebruiken cookies om deze site te laten werken, bezoeken te "
+        "meten en advertenties te tonen. Dat kan gelden als verkoop of delen van je "
+        "persoonsgegevens. Je kunt je op elk moment afmelden.",
+        "notice.body": "We gebruiken cookies om deze site te laten werken, je instellingen te "
+        "onthouden en bezoeken te meten. Je kunt optionele cookies op elk moment uitzetten.",
+        "notice.ok": "OK",
+        "notice.privacy_choices": "Jouw privacykeuzes",
+        "notice.gpc_honored": "Afmeldverzoek gehonoreerd",
+        "banner.exempt_notice": "Sommige werken zonder eerst te vragen, zoals de wet hier "
+        "toestaat ({categories}); je kunt ze uitzetten in de instellingen.",
         "settings.button": "Cookie-instellingen",
         "preferences.title": "Cookie-instellingen",
         "declaration.title": "Cookieverklaring",
@@ -471,6 +546,18 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "banner.gpc_notice": "Twoja przeglądarka wysyła sygnał Global Privacy Control, "
         "dlatego kategorie, które sprzedają lub udostępniają Twoje dane, pozostają wyłączone, "
         "chyba że włączysz je samodzielnie.",
+        "notice.title": "Twoja prywatność",
+        "notice.body_opt_out": "Używamy plików cookie, aby ta strona działała, aby mierzyć "
+        "odwiedziny i wyświetlać reklamy, co może stanowić sprzedaż lub udostępnianie Twoich "
+        "danych osobowych. Możesz w każdej chwili zgłosić sprzeciw.",
+        "notice.body": "Używamy plików cookie, aby ta strona działała, aby zapamiętać Twoje "
+        "ustawienia i mierzyć odwiedziny. Opcjonalne pliki cookie możesz w każdej chwili "
+        "wyłączyć.",
+        "notice.ok": "OK",
+        "notice.privacy_choices": "Twoje wybory dotyczące prywatności",
+        "notice.gpc_honored": "Żądanie rezygnacji uwzględnione",
+        "banner.exempt_notice": "Niektóre działają bez pytania, na co pozwala tutejsze prawo "
+        "({categories}); możesz je wyłączyć w ustawieniach.",
         "settings.button": "Ustawienia plików cookie",
         "preferences.title": "Ustawienia plików cookie",
         "declaration.title": "Deklaracja plików cookie",
@@ -536,6 +623,17 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "banner.gpc_notice": "O seu navegador envia um sinal Global Privacy Control, por "
         "isso as categorias que vendem ou partilham os seus dados ficam desativadas, a menos "
         "que as ative.",
+        "notice.title": "A sua privacidade",
+        "notice.body_opt_out": "Usamos cookies para o funcionamento deste site, para medir "
+        "visitas e mostrar anúncios, o que pode constituir venda ou partilha dos seus dados "
+        "pessoais. Pode opor-se a qualquer momento.",
+        "notice.body": "Usamos cookies para o funcionamento deste site, para guardar as suas "
+        "definições e medir visitas. Pode desativar os cookies opcionais a qualquer momento.",
+        "notice.ok": "OK",
+        "notice.privacy_choices": "As suas escolhas de privacidade",
+        "notice.gpc_honored": "Pedido de oposição respeitado",
+        "banner.exempt_notice": "Alguns funcionam sem pedir antes, como a lei aqui permite "
+        "({categories}); pode desativá-los nas definições.",
         "settings.button": "Definições de cookies",
         "preferences.title": "Definições de cookies",
         "declaration.title": "Declaração de cookies",

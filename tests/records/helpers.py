@@ -37,6 +37,9 @@ def make_decision(
     gpc: bool = False,
     when: datetime | None = None,
     services: Sequence[str] = (),
+    jurisdiction: str = "",
+    policy: str = "",
+    variant: str = "",
 ) -> Decision:
     consent = Consent(
         id=consent_id,
@@ -53,7 +56,17 @@ def make_decision(
         "headers": [(b"user-agent", user_agent.encode("latin-1"))],
         "client": client,
     }
-    return Decision(consent, method, "en", path, scope, texts)
+    return Decision(
+        consent,
+        method,
+        "en",
+        path,
+        scope,
+        texts,
+        jurisdiction=jurisdiction,
+        policy=policy,
+        variant=variant,
+    )
 
 
 def make_record(
@@ -66,6 +79,9 @@ def make_record(
     denied: Sequence[str] = ("marketing",),
     user_agent: str | None = "Mozilla/5.0",
     services: Sequence[str] = (),
+    jurisdiction: str = "",
+    policy: str = "",
+    variant: str = "",
 ) -> ConsentRecord:
     return ConsentRecord(
         record_id=new_record_id(),
@@ -82,6 +98,9 @@ def make_record(
         ip_prefix="203.0.113.0/24",
         gpc=False,
         services=tuple(services),
+        jurisdiction=jurisdiction,
+        policy=policy,
+        variant=variant,
     )
 
 
@@ -126,8 +145,10 @@ class FlakyStore(RecordStore):
     async def texts(self, digest: str) -> dict[str, str] | None:
         return await self.inner.texts(digest)
 
-    def iter_records(self, since: Any = None, until: Any = None, *, batch_size: int = 1000) -> Any:
-        return self.inner.iter_records(since, until, batch_size=batch_size)
+    def iter_records(
+        self, since: Any = None, until: Any = None, *, batch_size: int = 1000, **filters: Any
+    ) -> Any:
+        return self.inner.iter_records(since, until, batch_size=batch_size, **filters)
 
     async def history(self, consent_id: str) -> list[ConsentRecord]:
         return await self.inner.history(consent_id)

@@ -65,7 +65,8 @@ def test_export_and_show_the_services(
     fill(store_url, records)
     assert main(["records", "export", "--url", store_url]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[0][-1] == "services"  # last: the version-1 columns keep their places
+    # Appended in the order they came: the columns of earlier versions keep their places.
+    assert rows[0][-4:] == ["services", "jurisdiction", "policy", "variant"]
     exported = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
     assert [(r["method"], r["services"]) for r in exported] == [
         ("allow_service", "youtube"),
@@ -81,14 +82,148 @@ def test_export_and_show_the_services(
 
     assert main(["records", "show", "alice", "--url", store_url]) == 0
     shown = capsys.readouterr().out
-    assert "  services:   youtube\n" in shown
-    assert "  services:   vimeo, youtube\n" in shown
-    assert "  services:   -\n" in shown
+    assert "  services:     youtube\n" in shown
+    assert "  services:     vimeo, youtube\n" in shown
+    assert "  services:     -\n" in shown
     assert main(["records", "show", "alice", "--url", store_url, "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert [r["services"] for r in document["records"]] == [["youtube"], ["vimeo", "youtube"], []]
     assert main(["records", "stats", "--url", store_url, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["methods"]["allow_service"] == 1
+
+
+#: Decisions from several places under several policies (index: what the tests name).
+PLACES = [
+    ("DE", "opt_in", "banner"),
+    ("US-CA", "us", "notice"),
+    ("US", "us", "banner"),
+    ("US-NY", "us", "gpc"),
+    ("FR", "opt_in", "preferences"),
+    ("", "", ""),  # recorded before jurisdictions existed
+    ("US-CA", "us", "api"),
+    ("GB", "uk", "banner"),
+]
+
+
+@pytest.fixture
+def placed() -> list[ConsentRecord]:
+    return [
+        make_record(i, jurisdiction=place, policy=policy, variant=variant)
+        for i, (place, policy, variant) in enumerate(PLACES)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ([], [0, 1, 2, 3, 4, 5, 6, 7]),
+        (["--jurisdiction", "US"], [1, 2, 3, 6]),  # the country and its regions
+        (["--jurisdiction", "us-ca"], [1, 6]),  # any case; a region matches exactly
+        (["--jurisdiction", "DE", "--jurisdiction", "US-NY"], [0, 3]),
+        (["--policy", "opt_in"], [0, 4]),
+        (["--policy", "uk", "--policy", "opt_in"], [0, 4, 7]),
+        (["--jurisdiction", "US", "--policy", "opt_in"], []),
+        (["--jurisdiction", "US", "--policy", "us", "--since", "2025-01-01T12:02:00Z"], [2, 3, 6]),
+        (["--jurisdiction", "ES"], []),
+    ],
+)
+def test_export_filters_by_jurisdiction_and_policy(
+    store_url: str,
+    placed: list[ConsentRecord],
+    filters: list[str],
+    expected: list[int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fill(store_url, placed)
+    assert main(["records", "export", "--url", store_url, "--batch-size", "2", *filters]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    exported = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
+    assert [r["record_id"] for r in exported] == [placed[i].record_id for i in expected]
+    assert [(r["jurisdiction"], r["policy"], r["variant"]) for r in exported] == [
+        PLACES[i] for i in expected
+    ]
+    out = tmp_path / "export.jsonl"
+    argv = ["records", "export", "--url", store_url, "--format", "jsonl", "-o", str(out)]
+    assert main([*argv, *filters]) == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [ConsentRecord.from_dict(line) for line in lines] == [placed[i] for i in expected]
+    assert [(r["jurisdiction"], r["policy"], r["variant"]) for r in lines] == [
+        PLACES[i] for i in expected
+    ]
+
+
+def test_show_and_stats_name_jurisdiction_policy_and_variant(
+    store_url: str, placed: list[ConsentRecord], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(store_url, [*placed, make_record(9, consent_id="visitor-1", method="acknowledge")])
+    assert main(["records", "show", "visitor-1", "--url", store_url]) == 0
+    shown = capsys.readouterr().out
+    assert "  jurisdiction: US-CA\n  policy:       us\n  variant:      notice\n" in shown
+    assert "  jurisdiction: -\n  policy:       -\n  variant:      -\n" in shown  # unknown
+    assert main(["records", "show", "visitor-1", "--url", store_url, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [(r["jurisdiction"], r["policy"], r["variant"]) for r in document["records"]] == [
+        ("US-CA", "us", "notice"),
+        ("", "", ""),
+    ]
+    assert main(["records", "stats", "--url", store_url]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["policy", "count", "share"] in lines
+    assert ["us", "4", "44.4%"] in lines
+    assert ["(unknown)", "2", "22.2%"] in lines
+    assert ["acknowledge", "1", "11.1%"] in lines
+    assert main(["records", "stats", "--url", store_url, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["policies"] == {"": 2, "opt_in": 2, "uk": 1, "us": 4}
+
+
+def test_stats_without_recorded_policies_has_no_policy_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    fill(url, [make_record(0), make_record(1)])
+    assert main(["records", "stats", "--url", url]) == 0
+    assert "policy" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--jurisdiction", "USA"),
+        ("--jurisdiction", "U"),
+        ("--jurisdiction", ""),
+        ("--jurisdiction", "US-"),
+        ("--jurisdiction", "US-CALI"),
+        ("--jurisdiction", "US_CA"),
+        ("--jurisdiction", "US CA"),
+        ("--jurisdiction", "1S"),
+        ("--jurisdiction", "\u00dcS"),
+        ("--jurisdiction", "\u00df\u00df"),  # upper-cases to SSSS: not ASCII letters
+        ("--jurisdiction", "US\n"),
+        ("--jurisdiction", "U%"),
+        ("--policy", ""),
+        ("--policy", "opt in"),
+        ("--policy", "opt.in"),
+        ("--policy", "p" * 65),
+        ("--policy", "us%"),
+        ("--policy", "\udcff"),  # an undecodable byte in argv
+    ],
+)
+def test_bad_filters_are_usage_errors(
+    option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    fill(url, [make_record(0, jurisdiction="US", policy="us")])
+    assert main(["records", "export", f"{option}={value}", "--url", url]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing exported
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(f"consent records export: error: argument {option}: ")
+    kind = "jurisdiction code" if option == "--jurisdiction" else "policy name"
+    assert f"is not a {kind}" in err
 
 
 def test_export_jsonl_with_a_time_range_to_a_file(

@@ -25,7 +25,15 @@ from consent.records import (
     texts_hash,
     truncate_user_agent,
 )
-from consent.records.model import MAX_PATH_LENGTH, format_time, new_record_id, parse_time
+from consent.records.model import (
+    JURISDICTION_LENGTH,
+    MAX_PATH_LENGTH,
+    POLICY_LENGTH,
+    VARIANT_LENGTH,
+    format_time,
+    new_record_id,
+    parse_time,
+)
 from tests.records.helpers import TEXTS, make_decision, make_record
 
 
@@ -141,6 +149,68 @@ def test_a_record_keeps_the_services_granted_one_by_one() -> None:
     assert record_from_decision(make_decision())[0].services == ()
     old = {k: v for k, v in make_record(2).to_dict().items() if k != "services"}
     assert ConsentRecord.from_dict(old).services == ()
+
+
+def test_a_record_keeps_where_which_policy_and_what_was_answered() -> None:
+    decision = make_decision(
+        method=Method.ACKNOWLEDGE,
+        granted=("necessary",),
+        denied=(),
+        jurisdiction="US-CA",
+        policy="us",
+        variant="notice",
+    )
+    record, _ = record_from_decision(decision)
+    assert (record.jurisdiction, record.policy, record.variant) == ("US-CA", "us", "notice")
+    assert record.method == "acknowledge"
+    data = record.to_dict()
+    assert (data["jurisdiction"], data["policy"], data["variant"]) == ("US-CA", "us", "notice")
+    assert ConsentRecord.from_dict(json.loads(json.dumps(data))) == record
+    gpc, _ = record_from_decision(make_decision(method=Method.GPC, variant="gpc", gpc=True))
+    assert (gpc.method, gpc.variant) == ("gpc", "gpc")
+    # Unknown: the default, and every record spooled by a release before these fields.
+    unknown, _ = record_from_decision(make_decision())
+    assert (unknown.jurisdiction, unknown.policy, unknown.variant) == ("", "", "")
+    new_fields = ("jurisdiction", "policy", "variant")
+    old = {k: v for k, v in record.to_dict().items() if k not in new_fields}
+    assert ConsentRecord.from_dict(old) == dataclasses.replace(
+        record, jurisdiction="", policy="", variant=""
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "given", "kept"),
+    [
+        ("jurisdiction", "de", "DE"),  # ISO codes are kept in upper case
+        ("jurisdiction", "us-ca", "US-CA"),
+        ("jurisdiction", "X" * JURISDICTION_LENGTH, "X" * JURISDICTION_LENGTH),
+        ("jurisdiction", "X" * (JURISDICTION_LENGTH + 1), ""),  # too long: not a code
+        ("jurisdiction", "US CA", ""),
+        ("jurisdiction", "US-CA\n", ""),
+        ("jurisdiction", "D\u00c9", ""),  # not ASCII
+        ("jurisdiction", "\u00df", ""),  # would upper-case to "SS"
+        ("jurisdiction", "US\x00", ""),
+        ("jurisdiction", "\ud800", ""),
+        ("jurisdiction", None, ""),  # a custom resolver returning nothing
+        ("policy", "opt_in", "opt_in"),
+        ("policy", "p" * POLICY_LENGTH, "p" * POLICY_LENGTH),
+        ("policy", "p" * (POLICY_LENGTH + 1), ""),
+        ("policy", "opt in", ""),
+        ("policy", "us;drop", ""),
+        ("variant", "preferences", "preferences"),
+        ("variant", "v" * (VARIANT_LENGTH + 1), ""),
+        ("variant", "banner\x00", ""),
+        ("variant", 7, ""),
+    ],
+)
+def test_codes_that_are_not_short_codes_are_kept_as_unknown(
+    field: str, given: object, kept: str
+) -> None:
+    decision = make_decision()
+    setattr(decision, field, given)
+    record, _ = record_from_decision(decision)  # never raises: the decision goes through
+    assert getattr(record, field) == kept
+    check_storable(record)
 
 
 def test_record_without_client_or_user_agent() -> None:
@@ -293,6 +363,9 @@ def test_fields_that_cannot_be_made_storable_raise(decision: Decision, field: st
         ({"record_id": 7}, "record_id"),
         ({"denied": ("marketing", "\x00")}, "denied"),
         ({"services": ("youtube", "\ud800")}, "services"),
+        ({"jurisdiction": "US\x00"}, "jurisdiction"),
+        ({"policy": "\udcff"}, "policy"),
+        ({"variant": None}, "variant"),
         ({"ip_prefix": "\udcff"}, "ip_prefix"),
         ({"revision": True}, "revision"),
         ({"recorded_at": datetime(1969, 12, 31, tzinfo=timezone.utc)}, "recorded_at"),

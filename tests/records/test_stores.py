@@ -105,47 +105,126 @@ async def test_services_granted_one_by_one_are_stored(store_url: str) -> None:
         assert (await store.stats()).methods == {"accept_all": 1, "allow_service": 1, "custom": 1}
 
 
-async def create_version_1(url: str) -> None:
-    """A database as the first release left it: step 1 only, and one record (no services)."""
+async def create_old_database(url: str, version: int) -> None:
+    """A database as an older release left it: steps 1 to ``version`` and one record."""
     backend: Any = postgres_store
     if url.startswith("sqlite:///"):
         backend = sqlite_store
-        marked = "INSERT INTO consent_schema VALUES (1, '2025-01-01T00:00:00.000000Z')"
+        marked = "INSERT INTO consent_schema VALUES ({}, '2025-01-01T00:00:00.000000Z')"
         values = (
             "'01OLD', 'old-visitor', '2025-01-01T12:00:00.000000Z', 1, "
             "'[\"analytics\", \"necessary\"]', '[\"marketing\"]', 'custom', 'en', 'h', '/old', "
             "NULL, '203.0.113.0/24', 0"
         )
+        services = "'[\"youtube\"]'"
     else:
-        marked = "INSERT INTO consent_schema (version) VALUES (1)"
+        marked = "INSERT INTO consent_schema (version) VALUES ({})"
         values = (
             "'01OLD', 'old-visitor', '2025-01-01T12:00:00Z', 1, '{analytics,necessary}', "
             "'{marketing}', 'custom', 'en', 'h', '/old', NULL, '203.0.113.0/24', false"
         )
-    row = (
-        "INSERT INTO consent_records (record_id, consent_id, recorded_at, revision, granted, "
-        "denied, method, locale, texts_hash, path, user_agent, ip_prefix, gpc) "
-        f"VALUES ({values})"
+        services = "'{youtube}'"
+    columns = (
+        "record_id, consent_id, recorded_at, revision, granted, denied, method, locale, "
+        "texts_hash, path, user_agent, ip_prefix, gpc"
     )
-    for statement in (backend._SCHEMA_TABLE, *backend.MIGRATIONS[1], marked, row):
+    if version >= 2:
+        columns, values = f"{columns}, services", f"{values}, {services}"
+    row = f"INSERT INTO consent_records ({columns}) VALUES ({values})"
+    steps = [statement for step in range(1, version + 1) for statement in backend.MIGRATIONS[step]]
+    marks = [marked.format(step) for step in range(1, version + 1)]
+    for statement in (backend._SCHEMA_TABLE, *steps, *marks, row):
         await raw_execute(url, statement)
 
 
 async def test_a_version_1_database_upgrades_on_start_keeping_its_records(
     store_url: str,
 ) -> None:
-    await create_version_1(store_url)
+    await create_old_database(store_url, 1)
     new = make_record(1, consent_id="old-visitor", services=("youtube",))
     async with open_store(store_url) as store:
-        assert await store.schema_version() == SCHEMA_VERSION == 2
+        assert await store.schema_version() == SCHEMA_VERSION == 3
         (old,) = await store.history("old-visitor")
         assert (old.record_id, old.method, old.services) == ("01OLD", "custom", ())
+        assert (old.jurisdiction, old.policy, old.variant) == ("", "", "")
         assert old.granted == ("analytics", "necessary")
         await store.write([new])
         assert [r.services for r in await store.history("old-visitor")] == [(), ("youtube",)]
     async with open_store(store_url) as store:  # upgraded once: the next start migrates nothing
         assert await store.schema_version() == SCHEMA_VERSION
         assert await store.count() == 2
+
+
+async def test_a_version_2_database_upgrades_on_start_keeping_its_records(
+    store_url: str,
+) -> None:
+    await create_old_database(store_url, 2)
+    new = make_record(1, consent_id="old-visitor", jurisdiction="DE", policy="opt_in")
+    async with open_store(store_url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION == 3
+        (old,) = await store.history("old-visitor")
+        assert (old.record_id, old.method, old.services) == ("01OLD", "custom", ("youtube",))
+        assert (old.jurisdiction, old.policy, old.variant) == ("", "", "")  # unknown
+        await store.write([new])
+        history = await store.history("old-visitor")
+        assert [(r.jurisdiction, r.policy) for r in history] == [("", ""), ("DE", "opt_in")]
+        only_de = [r async for b in store.iter_records(jurisdictions=["DE"]) for r in b]
+        assert only_de == [new]
+        assert (await store.stats()).policies == {"": 1, "opt_in": 1}
+    async with open_store(store_url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert await store.count() == 2
+
+
+async def test_where_which_policy_and_what_was_answered_are_stored(store_url: str) -> None:
+    banner = make_record(1, jurisdiction="DE", policy="opt_in", variant="banner")
+    notice = make_record(
+        2, method="acknowledge", jurisdiction="US-CA", policy="us", variant="notice"
+    )
+    gpc = make_record(3, method="gpc", jurisdiction="US-CA", policy="us", variant="gpc")
+    unknown = make_record(4)
+    async with open_store(store_url) as store:
+        await store.write([banner, notice, gpc, unknown])
+        stored = [r async for batch in store.iter_records() for r in batch]
+        assert stored == [banner, notice, gpc, unknown]
+        assert await store.history(notice.consent_id) == [notice]
+        stats = await store.stats()
+        assert stats.policies == {"": 1, "opt_in": 1, "us": 2}
+        assert stats.methods == {"accept_all": 2, "acknowledge": 1, "gpc": 1}
+
+
+async def test_export_filters_by_jurisdiction_and_policy_in_the_query(store_url: str) -> None:
+    places = ["DE", "US-CA", "US", "US-NY", "USA", "FR", "", "US-CA", "GB-SCT"]
+    policies = ["opt_in", "us", "us", "us", "us", "opt_in", "", "us_strict", "uk"]
+    records = [
+        make_record(i, jurisdiction=place, policy=policy)
+        for i, (place, policy) in enumerate(zip(places, policies, strict=True))
+    ]
+
+    async def ids(**filters: Any) -> list[int]:
+        async with open_store(store_url) as store:
+            batches = store.iter_records(batch_size=2, **filters)
+            return [records.index(r) async for b in batches for r in b]
+
+    async with open_store(store_url) as store:
+        await store.write(records)
+    assert await ids() == list(range(9))
+    assert await ids(jurisdictions=["US"]) == [1, 2, 3, 7]  # the country and its regions
+    assert await ids(jurisdictions=["US-CA"]) == [1, 7]  # a region: exactly
+    assert await ids(jurisdictions=["DE", "US-NY"]) == [0, 3]
+    assert await ids(jurisdictions=["US", "US-CA"]) == [1, 2, 3, 7]  # no duplicates
+    assert await ids(jurisdictions=["GB"]) == [8]
+    assert await ids(jurisdictions=["ES"]) == []
+    assert await ids(policies=["us"]) == [1, 2, 3, 4]
+    assert await ids(policies=["opt_in", "uk"]) == [0, 5, 8]
+    assert await ids(jurisdictions=["US"], policies=["us_strict"]) == [7]
+    assert await ids(jurisdictions=["US-CA"], policies=["opt_in"]) == []
+    # Filters combine with the time range; a code is compared as text, never as a pattern.
+    since, until = T0 + timedelta(minutes=2), T0 + timedelta(minutes=8)
+    async with open_store(store_url) as store:
+        window = store.iter_records(since, until, jurisdictions=["US"])
+        assert [records.index(r) async for b in window for r in b] == [2, 3, 7]
+    assert await ids(jurisdictions=["U%"], policies=["us%"]) == []
 
 
 async def test_redelivery_is_idempotent(store_url: str) -> None:
@@ -179,6 +258,8 @@ async def test_texts_are_kept_once_per_hash(store_url: str) -> None:
         ({"user_agent": "UA \ud800"}, "user_agent"),
         ({"granted": ("necessary", "\udcff")}, "granted"),
         ({"revision": 2**31}, "revision"),
+        ({"jurisdiction": "DE\x00"}, "jurisdiction"),
+        ({"variant": "\udcff"}, "variant"),
     ],
 )
 async def test_a_record_no_store_can_keep_is_refused_for_its_data(

@@ -36,7 +36,8 @@ __all__ = [
 #: The schema this release writes. Each store has a numbered migration step per version;
 #: ``consent_schema`` in the database says which steps ran. 2: ``services`` (granted one by
 #: one) on every record; a version-1 database gains it on the next start, old rows empty.
-SCHEMA_VERSION = 2
+#: 3: ``jurisdiction``, ``policy`` and ``variant``, added the same way (old rows: ``""``).
+SCHEMA_VERSION = 3
 
 # EARLIEST and LATEST (from the model) replace "no limit", so the time-range queries
 # stay constant, indexable SQL.
@@ -70,13 +71,18 @@ class CategoryStats:
 
 @dataclass(frozen=True, slots=True)
 class RecordStats:
-    """Decisions in a period: how many, by which method, and per category."""
+    """Decisions in a period: how many, by which method and policy, and per category.
+
+    ``policies`` counts by policy name; ``""`` holds the decisions recorded without one
+    (before schema version 3), so the counts always add up to ``decisions``.
+    """
 
     since: datetime | None
     until: datetime | None
     decisions: int
     methods: dict[str, int] = field(default_factory=dict)
     categories: tuple[CategoryStats, ...] = ()
+    policies: dict[str, int] = field(default_factory=dict)
 
 
 def build_stats(
@@ -85,8 +91,9 @@ def build_stats(
     methods: Mapping[str, int],
     granted: Mapping[str, int],
     denied: Mapping[str, int],
+    policies: Mapping[str, int] | None = None,
 ) -> RecordStats:
-    """Assemble a `RecordStats` from the three grouped counts every store can compute."""
+    """Assemble a `RecordStats` from the grouped counts every store can compute."""
     keys = sorted(set(granted) | set(denied))
     return RecordStats(
         since=since,
@@ -94,7 +101,18 @@ def build_stats(
         decisions=sum(methods.values()),
         methods=dict(sorted(methods.items())),
         categories=tuple(CategoryStats(k, granted.get(k, 0), denied.get(k, 0)) for k in keys),
+        policies=dict(sorted((policies or {}).items())),
     )
+
+
+def jurisdiction_terms(codes: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(codes matched exactly, countries also matched with any subdivision) for a filter.
+
+    ``US`` matches ``US`` and ``US-CA``; ``US-CA`` matches only itself. Stores compare the
+    stored code, and the part of it before the first ``-``, with these two lists in SQL.
+    """
+    exact = sorted(set(codes))
+    return exact, [code for code in exact if "-" not in code]
 
 
 def checked_canonical(digest: str, texts: Mapping[str, str]) -> str:
@@ -169,11 +187,15 @@ class RecordStore(abc.ABC):
         until: datetime | None = None,
         *,
         batch_size: int = 1000,
+        jurisdictions: Sequence[str] = (),
+        policies: Sequence[str] = (),
     ) -> AsyncGenerator[list[ConsentRecord], None]:
         """Records with ``since <= recorded_at < until`` in time order, in batches.
 
         Streams (a server-side cursor or ``fetchmany``): memory stays bounded by
         ``batch_size``. Close it with `contextlib.aclosing` when stopping early.
+        ``jurisdictions`` and ``policies``, when given, keep only records with one of
+        them, in the query itself (see `jurisdiction_terms`; codes as stored: upper case).
         """
 
     @abc.abstractmethod
@@ -196,7 +218,7 @@ class RecordStore(abc.ABC):
     async def stats(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> RecordStats:
-        """Decisions per method and per category in ``[since, until)``."""
+        """Decisions per method, per policy and per category in ``[since, until)``."""
 
     async def __aenter__(self) -> RecordStore:
         await self.open()

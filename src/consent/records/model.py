@@ -29,9 +29,12 @@ __all__ = [
     "EARLIEST",
     "IPV4_PREFIX",
     "IPV6_PREFIX",
+    "JURISDICTION_LENGTH",
     "LATEST",
     "MAX_PATH_LENGTH",
+    "POLICY_LENGTH",
     "USER_AGENT_LENGTH",
+    "VARIANT_LENGTH",
     "ConsentRecord",
     "RecordDataError",
     "anonymise_ip",
@@ -52,6 +55,12 @@ IPV6_PREFIX = 48
 #: Enough to tell browsers and versions apart; the long tail is fingerprinting material.
 USER_AGENT_LENGTH = 200
 MAX_PATH_LENGTH = 512
+#: Longest jurisdiction (``US-CA``), policy (``opt_in``) and variant (``preferences``) kept:
+#: short codes, so anything longer is not one of them and is kept as unknown (``""``).
+JURISDICTION_LENGTH = 16
+POLICY_LENGTH = 64
+VARIANT_LENGTH = 32
+_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 #: The time window stores search (open query ends become these bounds): a record outside
 #: it could never be exported, counted or pruned, so none is made there.
@@ -84,7 +93,10 @@ class ConsentRecord:
     ``record_id`` is a sortable, unique id assigned when the record is made;
     stores ignore a record whose id they already hold, so redelivery is safe.
     ``services`` are the services granted one by one (sorted keys; a granted category
-    covers its own services, which are not repeated here).
+    covers its own services, which are not repeated here). ``jurisdiction`` (``US-CA``),
+    ``policy`` (``opt_in``) and ``variant`` (``banner``, ``notice``, ...) say where the
+    visitor was, which policy applied and what they answered; ``""`` when unknown (every
+    record made before they existed).
     """
 
     record_id: str
@@ -101,6 +113,9 @@ class ConsentRecord:
     ip_prefix: str | None
     gpc: bool
     services: tuple[str, ...] = ()
+    jurisdiction: str = ""
+    policy: str = ""
+    variant: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (the spool format and the export's JSON Lines)."""
@@ -119,11 +134,15 @@ class ConsentRecord:
             "ip_prefix": self.ip_prefix,
             "gpc": self.gpc,
             "services": list(self.services),
+            "jurisdiction": self.jurisdiction,
+            "policy": self.policy,
+            "variant": self.variant,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConsentRecord:
-        """The inverse of `to_dict` (``services`` may be missing: spooled before it existed)."""
+        """The inverse of `to_dict` (``services``, ``jurisdiction``, ``policy`` and ``variant``
+        may be missing: spooled by a release before they existed)."""
         return cls(
             record_id=str(data["record_id"]),
             consent_id=str(data["consent_id"]),
@@ -139,6 +158,9 @@ class ConsentRecord:
             ip_prefix=data.get("ip_prefix"),
             gpc=bool(data["gpc"]),
             services=tuple(data.get("services", ())),
+            jurisdiction=str(data.get("jurisdiction") or ""),
+            policy=str(data.get("policy") or ""),
+            variant=str(data.get("variant") or ""),
         )
 
 
@@ -277,6 +299,17 @@ def _storable_char(ch: str) -> bool:
     return unicodedata.category(ch) not in ("Cc", "Cs")
 
 
+def _short_code(value: object, limit: int, *, upper: bool = False) -> str:
+    """``value`` if it is a short code (ASCII letters, digits, ``-``, ``_``; at most ``limit``
+    characters), else ``""``: unknown rather than an error, since a custom jurisdiction
+    resolver supplies one and a decision must not fail over it. ``upper``: jurisdictions
+    are ISO 3166 codes, kept in upper case so filters match however they were spelled.
+    """
+    if not isinstance(value, str) or len(value) > limit or not _CODE.fullmatch(value):
+        return ""
+    return value.upper() if upper else value
+
+
 def _text_problem(value: object) -> str | None:
     """Why no store can keep ``value`` as text (without quoting it), or None."""
     if not isinstance(value, str):
@@ -303,6 +336,9 @@ def check_storable(record: ConsentRecord) -> None:
         ("locale", record.locale),
         ("texts_hash", record.texts_hash),
         ("path", record.path),
+        ("jurisdiction", record.jurisdiction),
+        ("policy", record.policy),
+        ("variant", record.variant),
         *(("granted", key) for key in record.granted),
         *(("denied", key) for key in record.denied),
         *(("services", key) for key in record.services),
@@ -336,9 +372,10 @@ def record_from_decision(
 ) -> tuple[ConsentRecord, str]:
     """The record for ``decision`` and the canonical JSON of the texts it was made on.
 
-    The user agent and path are cleaned until every store can keep them; a field that
-    cannot be made storable without changing what it means (the consent id, the texts)
-    raises `RecordDataError`.
+    The user agent and path are cleaned until every store can keep them, and a jurisdiction,
+    policy or variant that is not a short code becomes ``""``; a field that cannot be made
+    storable without changing what it means (the consent id, the texts) raises
+    `RecordDataError`.
     """
     consent = decision.consent
     canonical = canonical_texts(decision.texts)
@@ -361,6 +398,9 @@ def record_from_decision(
         ip_prefix=anonymise_ip(_client_host(decision.scope)),
         gpc=consent.gpc,
         services=tuple(sorted(consent.services)),
+        jurisdiction=_short_code(decision.jurisdiction, JURISDICTION_LENGTH, upper=True),
+        policy=_short_code(decision.policy, POLICY_LENGTH),
+        variant=_short_code(decision.variant, VARIANT_LENGTH),
     )
     check_storable(record)
     return record, canonical

@@ -24,6 +24,7 @@ from consent.records.base import (
     StoreError,
     build_stats,
     checked_canonical,
+    jurisdiction_terms,
     redact_url,
     time_bounds,
 )
@@ -74,21 +75,35 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # services: the service keys granted one by one (old rows: none).
     2: ("ALTER TABLE consent_records ADD COLUMN services text[] NOT NULL DEFAULT '{}'",),
+    # Where the visitor was, the policy applied, what they answered (old rows: unknown).
+    # A constant default: PostgreSQL 11+ adds such a column without rewriting the table.
+    3: (
+        "ALTER TABLE consent_records ADD COLUMN jurisdiction text NOT NULL DEFAULT ''",
+        "ALTER TABLE consent_records ADD COLUMN policy text NOT NULL DEFAULT ''",
+        "ALTER TABLE consent_records ADD COLUMN variant text NOT NULL DEFAULT ''",
+    ),
 }
 
 _INSERT = """
     INSERT INTO consent_records (record_id, consent_id, recorded_at, revision, granted, denied,
-        method, locale, texts_hash, path, user_agent, ip_prefix, gpc, services)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        method, locale, texts_hash, path, user_agent, ip_prefix, gpc, services, jurisdiction,
+        policy, variant)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
     ON CONFLICT (record_id) DO NOTHING"""
+# $3 to $5 are arrays, an empty one meaning "any": one constant statement whatever is
+# asked. $4 are countries, also matching their subdivisions (the code before its first "-").
 _SELECT_RANGE = """
     SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
-        texts_hash, path, user_agent, ip_prefix, gpc, services
+        texts_hash, path, user_agent, ip_prefix, gpc, services, jurisdiction, policy, variant
     FROM consent_records WHERE recorded_at >= $1 AND recorded_at < $2
+        AND (cardinality($3::text[]) = 0
+            OR jurisdiction = ANY ($3::text[])
+            OR split_part(jurisdiction, '-', 1) = ANY ($4::text[]))
+        AND (cardinality($5::text[]) = 0 OR policy = ANY ($5::text[]))
     ORDER BY recorded_at, record_id"""
 _SELECT_HISTORY = """
     SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
-        texts_hash, path, user_agent, ip_prefix, gpc, services
+        texts_hash, path, user_agent, ip_prefix, gpc, services, jurisdiction, policy, variant
     FROM consent_records WHERE consent_id = $1
     ORDER BY recorded_at, seq"""
 _COUNT = "SELECT count(*) FROM consent_records WHERE recorded_at >= $1 AND recorded_at < $2"
@@ -96,6 +111,9 @@ _DELETE = "DELETE FROM consent_records WHERE recorded_at >= $1 AND recorded_at <
 _STATS_METHODS = """
     SELECT method, count(*) FROM consent_records
     WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY method"""
+_STATS_POLICIES = """
+    SELECT policy, count(*) FROM consent_records
+    WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY policy"""
 _STATS_GRANTED = """
     SELECT key, count(*) FROM consent_records, unnest(granted) AS key
     WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY key"""
@@ -123,6 +141,9 @@ def _row(record: ConsentRecord) -> tuple[Any, ...]:
         record.ip_prefix,
         record.gpc,
         list(record.services),
+        record.jurisdiction,
+        record.policy,
+        record.variant,
     )
 
 
@@ -142,6 +163,9 @@ def _record(row: Any) -> ConsentRecord:
         ip_prefix=row[11],
         gpc=row[12],
         services=tuple(row[13]),
+        jurisdiction=row[14],
+        policy=row[15],
+        variant=row[16],
     )
 
 
@@ -322,13 +346,17 @@ class PostgresStore(RecordStore):
         until: datetime | None = None,
         *,
         batch_size: int = 1000,
+        jurisdictions: Sequence[str] = (),
+        policies: Sequence[str] = (),
     ) -> AsyncGenerator[list[ConsentRecord], None]:
         low, high = time_bounds(since, until)
+        exact, countries = jurisdiction_terms(jurisdictions)
+        wanted = sorted(set(policies))
         pool = await self._pool_ready()
         with self._errors():
             async with pool.acquire() as conn, conn.transaction(readonly=True):
                 # A server-side cursor: rows cross the wire one batch at a time.
-                cursor = await conn.cursor(_SELECT_RANGE, low, high)
+                cursor = await conn.cursor(_SELECT_RANGE, low, high, exact, countries, wanted)
                 while True:
                     rows = await cursor.fetch(batch_size)
                     if not rows:
@@ -367,4 +395,5 @@ class PostgresStore(RecordStore):
                 methods = _pairs(await conn.fetch(_STATS_METHODS, low, high))
                 granted = _pairs(await conn.fetch(_STATS_GRANTED, low, high))
                 denied = _pairs(await conn.fetch(_STATS_DENIED, low, high))
-        return build_stats(since, until, methods, granted, denied)
+                policies = _pairs(await conn.fetch(_STATS_POLICIES, low, high))
+        return build_stats(since, until, methods, granted, denied, policies)

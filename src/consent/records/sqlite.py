@@ -24,6 +24,7 @@ from consent.records.base import (
     StoreError,
     build_stats,
     checked_canonical,
+    jurisdiction_terms,
     time_bounds,
 )
 from consent.records.locations import make_private_dirs
@@ -71,22 +72,36 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # services: a JSON array of the service keys granted one by one (old rows: none).
     2: ("ALTER TABLE consent_records ADD COLUMN services TEXT NOT NULL DEFAULT '[]'",),
+    # Where the visitor was, the policy applied, what they answered (old rows: unknown).
+    3: (
+        "ALTER TABLE consent_records ADD COLUMN jurisdiction TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE consent_records ADD COLUMN policy TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE consent_records ADD COLUMN variant TEXT NOT NULL DEFAULT ''",
+    ),
 }
 
 # Spelled out in full (no string building): every statement is a constant.
 _INSERT = """
     INSERT INTO consent_records (record_id, consent_id, recorded_at, revision, granted, denied,
-        method, locale, texts_hash, path, user_agent, ip_prefix, gpc, services)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        method, locale, texts_hash, path, user_agent, ip_prefix, gpc, services, jurisdiction,
+        policy, variant)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (record_id) DO NOTHING"""
+# ?3 to ?5 are JSON arrays, an empty one meaning "any": one constant statement whatever is
+# asked. ?4 are countries, also matching their subdivisions (the code before its first "-").
 _SELECT_RANGE = """
     SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
-        texts_hash, path, user_agent, ip_prefix, gpc, services
-    FROM consent_records WHERE recorded_at >= ? AND recorded_at < ?
+        texts_hash, path, user_agent, ip_prefix, gpc, services, jurisdiction, policy, variant
+    FROM consent_records WHERE recorded_at >= ?1 AND recorded_at < ?2
+        AND (?3 = '[]'
+            OR jurisdiction IN (SELECT value FROM json_each(?3))
+            OR substr(jurisdiction, 1, instr(jurisdiction || '-', '-') - 1)
+                IN (SELECT value FROM json_each(?4)))
+        AND (?5 = '[]' OR policy IN (SELECT value FROM json_each(?5)))
     ORDER BY recorded_at, record_id"""
 _SELECT_HISTORY = """
     SELECT record_id, consent_id, recorded_at, revision, granted, denied, method, locale,
-        texts_hash, path, user_agent, ip_prefix, gpc, services
+        texts_hash, path, user_agent, ip_prefix, gpc, services, jurisdiction, policy, variant
     FROM consent_records WHERE consent_id = ?
     ORDER BY recorded_at, seq"""
 _COUNT = "SELECT count(*) FROM consent_records WHERE recorded_at >= ? AND recorded_at < ?"
@@ -94,6 +109,9 @@ _DELETE = "DELETE FROM consent_records WHERE recorded_at >= ? AND recorded_at < 
 _STATS_METHODS = """
     SELECT method, count(*) FROM consent_records
     WHERE recorded_at >= ? AND recorded_at < ? GROUP BY method"""
+_STATS_POLICIES = """
+    SELECT policy, count(*) FROM consent_records
+    WHERE recorded_at >= ? AND recorded_at < ? GROUP BY policy"""
 _STATS_GRANTED = """
     SELECT j.value, count(*) FROM consent_records AS r, json_each(r.granted) AS j
     WHERE r.recorded_at >= ? AND r.recorded_at < ? GROUP BY j.value"""
@@ -124,6 +142,9 @@ def _row(record: ConsentRecord) -> tuple[Any, ...]:
         record.ip_prefix,
         int(record.gpc),
         json.dumps(list(record.services)),
+        record.jurisdiction,
+        record.policy,
+        record.variant,
     )
 
 
@@ -143,6 +164,9 @@ def _record(row: Sequence[Any]) -> ConsentRecord:
         ip_prefix=row[11],
         gpc=bool(row[12]),
         services=tuple(json.loads(row[13])),
+        jurisdiction=row[14],
+        policy=row[15],
+        variant=row[16],
     )
 
 
@@ -261,11 +285,19 @@ class SQLiteStore(RecordStore):
         until: datetime | None = None,
         *,
         batch_size: int = 1000,
+        jurisdictions: Sequence[str] = (),
+        policies: Sequence[str] = (),
     ) -> AsyncGenerator[list[ConsentRecord], None]:
         low, high = time_bounds(since, until)
-        cursor = await self._call(
-            self._sqlite.execute, _SELECT_RANGE, (format_time(low), format_time(high))
+        exact, countries = jurisdiction_terms(jurisdictions)
+        params = (
+            format_time(low),
+            format_time(high),
+            json.dumps(exact),
+            json.dumps(countries),
+            json.dumps(sorted(set(policies))),
         )
+        cursor = await self._call(self._sqlite.execute, _SELECT_RANGE, params)
         try:
             while True:
                 rows = await self._call(cursor.fetchmany, batch_size)
@@ -295,20 +327,17 @@ class SQLiteStore(RecordStore):
         self, since: datetime | None = None, until: datetime | None = None
     ) -> RecordStats:
         low, high = time_bounds(since, until)
-        methods, granted, denied = await self._call(
-            self._stats_sync, (format_time(low), format_time(high))
-        )
-        return build_stats(since, until, methods, granted, denied)
+        counts = await self._call(self._stats_sync, (format_time(low), format_time(high)))
+        methods, granted, denied, policies = counts
+        return build_stats(since, until, methods, granted, denied, policies)
 
-    def _stats_sync(
-        self, params: tuple[str, str]
-    ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    def _stats_sync(self, params: tuple[str, str]) -> tuple[dict[str, int], ...]:
         db = self._sqlite.db()
-        db.execute("BEGIN")  # one snapshot for the three counts
+        db.execute("BEGIN")  # one snapshot for the four counts
         try:
-            methods = dict(db.execute(_STATS_METHODS, params).fetchall())
-            granted = dict(db.execute(_STATS_GRANTED, params).fetchall())
-            denied = dict(db.execute(_STATS_DENIED, params).fetchall())
+            return tuple(
+                dict(db.execute(sql, params).fetchall())
+                for sql in (_STATS_METHODS, _STATS_GRANTED, _STATS_DENIED, _STATS_POLICIES)
+            )
         finally:
             db.execute("COMMIT")
-        return methods, granted, denied
