@@ -215,3 +215,76 @@ def test_the_eu_and_eea_lists() -> None:
     assert {"IS", "LI", "NO"} == EEA - EU
     assert "GB" not in EEA
     assert "CH" not in EEA
+
+
+@pytest.mark.parametrize(("age_days", "asked_again"), [(1, False), (183, False), (185, True)])
+def test_a_refusal_is_not_asked_again_within_six_months(
+    age_days: int, asked_again: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    runtime = ConsentRuntime(make_settings())
+    refused = Consent(
+        id="abc",
+        revision=1,
+        granted=frozenset({"necessary"}),
+        denied=frozenset({"preferences", "analytics", "marketing"}),
+        decided=True,
+    )
+    signed_at = int(time.time()) - age_days * 86_400
+    monkeypatch.setattr(runtime.codec._signer, "get_timestamp", lambda: signed_at)
+    value = runtime.codec.dumps(refused)
+    monkeypatch.undo()
+    assert runtime.codec.loads(value).pending is asked_again
+    # A new policy revision asks again at once.
+    bumped = ConsentRuntime(make_settings(revision=2))
+    assert bumped.codec.loads(value).pending
+
+
+def _save_in(runtime: ConsentRuntime, code: str, *categories: str) -> str:
+    """The cookie value after saving ``categories`` on the choices page in ``code``."""
+    from consent.decision import Choice, apply_choice
+
+    policies = runtime.policies
+    current = policies.apply(undecided(runtime), policies.for_jurisdiction(code), code)
+    fields = {"action": ["save"], "categories": list(categories)}
+    choice = Choice.from_fields(fields, runtime.settings)
+    chosen, _ = apply_choice(runtime.settings, current, choice)
+    return runtime.codec.dumps(chosen)
+
+
+def test_boxes_left_ticked_in_california_are_no_consent_in_germany() -> None:
+    runtime, policies = book()
+    value = _save_in(runtime, "US-CA", "preferences", "analytics")  # marketing unticked
+    stored = runtime.codec.loads(value)
+    in_california = policies.apply(stored, policies.for_jurisdiction("US-CA"), "US-CA")
+    assert in_california.allows("analytics")
+    assert not in_california.allows("marketing")
+    in_germany = policies.apply(stored, policies.default, "DE")
+    assert in_germany.pending  # asked: the ticked boxes were ticked for them
+    assert in_germany.granted == {"necessary"}
+    assert "marketing" in in_germany.denied  # a refusal counts everywhere
+
+
+def test_a_choice_made_under_opt_in_counts_everywhere() -> None:
+    runtime, policies = book()
+    value = _save_in(runtime, "DE", "analytics")
+    stored = runtime.codec.loads(value)
+    for code in ("DE", "US-CA", "GB"):
+        consent = policies.apply(stored, policies.for_jurisdiction(code), code)
+        assert consent.allows("analytics"), code
+        assert not consent.allows("marketing"), code
+        assert not consent.pending, code
+
+
+def test_an_opt_out_outlasts_a_new_policy_revision() -> None:
+    runtime = ConsentRuntime(make_settings())
+    from consent.decision import gpc_opt_out
+
+    us = runtime.policies.for_jurisdiction("US-CA")
+    current = runtime.policies.apply(undecided(runtime, gpc=True), us, "US-CA")
+    value = runtime.codec.dumps(gpc_opt_out(runtime.settings, current, frozenset({"marketing"})))
+    bumped = ConsentRuntime(make_settings(revision=2))
+    later = bumped.policies.apply(bumped.codec.loads(value), us, "US-CA")  # no GPC now
+    assert not later.allows("marketing")
+    assert later.allows("analytics")

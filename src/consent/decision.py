@@ -272,6 +272,7 @@ def apply_choice(
     consent_id = current.id or new_consent_id()
     if choice.action in (Action.ALLOW_SERVICE, Action.ACKNOWLEDGE):
         acknowledged = current.acknowledged or choice.action is Action.ACKNOWLEDGE
+        outside = current.outside_opt_in or current.model != "opt_in"
         consent = Consent(
             id=consent_id,
             revision=settings.revision,
@@ -283,6 +284,7 @@ def apply_choice(
             names=current.names,
             services=current.chosen_services | choice.services,
             acknowledged=acknowledged,
+            outside_opt_in=outside,
         )
         return consent, _METHOD_OF_ACTION[choice.action]
     services = choice.services  # one by one, with `save`; none with accept/reject all
@@ -313,6 +315,8 @@ def apply_choice(
         names=current.names,
         services=services - _covered(granted, current),
         acknowledged=current.acknowledged,
+        # Where nothing had to be asked, the boxes stood ticked: no consent elsewhere.
+        outside_opt_in=current.model != "opt_in",
     )
     return consent, method
 
@@ -345,6 +349,7 @@ def gpc_opt_out(
         names=current.names,
         services=current.chosen_services,
         acknowledged=current.acknowledged,
+        outside_opt_in=True,
     )
 
 

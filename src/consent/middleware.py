@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from consent.assets import StaticAssets
 from consent.banner import BannerRenderer
 from consent.catalogue import TextCatalogue
+from consent.click_ids import carries_click_ids, is_top_level_navigation, strip_click_ids
 from consent.decision import Method, gpc_opt_out
 from consent.endpoints import ConsentEndpoints, Decision
 from consent.headers import HeaderList
@@ -92,7 +93,11 @@ class ConsentMiddleware:
         blocking = BlockingPolicy(rules)
         vary: tuple[str, ...] = ("Sec-GPC",) if settings.honour_gpc else ()
         vary += tuple(_header_title(h) for h in self.runtime.geolocator.vary)
-        self.pages = PageRewriting(blocking, self.banner, locales, vary=vary)
+        self._click_ids_key = self.runtime.click_ids_key
+        self._redirect_click_ids = settings.click_ids == "redirect"
+        self.pages = PageRewriting(
+            blocking, self.banner, locales, vary=vary, click_ids_key=self._click_ids_key
+        )
         self._exclude_prefixes = self.runtime.exclude_prefixes
         self._endpoint_path = settings.path  # `/_consent` itself and everything below it
         self._endpoint_prefix = settings.path + "/"
@@ -133,15 +138,32 @@ class ConsentMiddleware:
             await self._store_gpc_opt_out(scope, view, responder)
         app_scope = scope
         query = scope.get("query_string")  # `in` on an empty bytes object is not free
+        clean_query = None
+        if query and self._click_ids_key is not None:
+            clean_query = self._without_click_ids(query, view)
+            redirect = clean_query is not None and self._redirect_click_ids
+            if redirect and is_top_level_navigation(scope):
+                await _redirect(responder, page_path({**scope, "query_string": clean_query}))
+                return
         if (
             view.accept_encoding is not None
             or view.if_none_match is not None
             or view.cookie_state.filtered_header is not None
             or "extensions" in scope
+            or clean_query is not None
             or (pages is not None and query and _ONCE_PARAM in query)
         ):
-            app_scope = self._scope_for_app(scope, view, responder)
+            app_scope = self._scope_for_app(scope, view, responder, clean_query)
         await self.app(app_scope, receive, responder)
+
+    def _without_click_ids(self, query: bytes, view: RequestView) -> bytes | None:
+        """The query without ad click identifiers while marketing is not allowed (None: it
+        holds none, or the visitor allows them): they identify the ad click that brought
+        the visitor, a tracking identifier the site must not take unasked (EDPB Guidelines
+        2/2023 on Art. 5(3) ePrivacy)."""
+        if not carries_click_ids(query) or self._click_ids_key in view.consent.allowed:
+            return None
+        return strip_click_ids(query)
 
     async def _store_gpc_opt_out(
         self, scope: Scope, view: RequestView, responder: Responder
@@ -176,17 +198,26 @@ class ConsentMiddleware:
             self.runtime.consent_cookie_header(stored, secure=view.secure)
         )
 
-    def _scope_for_app(self, scope: Scope, view: RequestView, responder: Responder | None) -> Scope:
+    def _scope_for_app(
+        self,
+        scope: Scope,
+        view: RequestView,
+        responder: Responder | None,
+        clean_query: bytes | None = None,
+    ) -> Scope:
         """The scope the app sees: a copy only when something in it has to change.
 
         * declined cookies hidden (``filter_request_cookies``);
         * for requests that may be answered with a page: ``If-None-Match`` as the app knows
           its ETags, ``Accept-Encoding`` narrowed to codings we decode, and no extension that
           would send a body we cannot see, and the query without our ``consent-once``
-          (addressed to us: see `consent.pages`).
+          (addressed to us: see `consent.pages`);
+        * the query without ad click identifiers (``clean_query``) while marketing is off.
         """
         changes: dict[bytes, bytes] = {}
         query = app_query = scope.get("query_string", b"")
+        if clean_query is not None:
+            app_query = clean_query
         filtered = view.cookie_state.filtered_header  # set only with filter_request_cookies
         if filtered is not None:
             changes[b"cookie"] = filtered
@@ -206,7 +237,7 @@ class ConsentMiddleware:
                 if narrowed is not None:
                     changes[b"accept-encoding"] = narrowed
             drop_extensions = any(name in extensions for name in _UNSEEN_BODY_EXTENSIONS)
-            app_query = without_once(query)
+            app_query = without_once(app_query)
         if not changes and not drop_extensions and app_query == query:
             return scope
         scope = dict(scope)
@@ -244,6 +275,17 @@ def _changed_headers(headers: HeaderList, changes: dict[bytes, bytes]) -> Header
     kept = [(name, value) for name, value in headers if name.lower() not in changes]
     kept.extend((name, value) for name, value in changes.items() if value)
     return kept
+
+
+async def _redirect(send: Send, location: str) -> None:
+    """A redirect to ``location`` (sent through the responder: expired cookies go too)."""
+    headers = [
+        (b"location", location.encode("latin-1")),
+        (b"cache-control", b"no-store"),
+        (b"content-length", b"0"),
+    ]
+    await send({"type": "http.response.start", "status": 307, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _header_title(name: str) -> str:

@@ -56,6 +56,7 @@ class PageRewriting:
         locales: LocaleNegotiator,
         *,
         vary: tuple[str, ...] = (),
+        click_ids_key: str | None = None,
     ) -> None:
         self.blocking = blocking  # the consent rules, and the caches of what they decided
         self.banner = banner
@@ -66,6 +67,8 @@ class PageRewriting:
         # on ``vary`` (Sec-GPC, the CDN's location headers: whatever shapes the consent).
         own = ("Cookie", "Accept-Language") if self.multilingual else ("Cookie",)
         self.vary: tuple[str, ...] = own + vary
+        # Same-site links lose ad click identifiers unless this key is allowed (None: keep).
+        self.click_ids_key = click_ids_key
         # What *Load this once* may name: an optional category or a service.
         names = blocking.rules.purposes
         self.once_keys = (frozenset(names.keys) - blocking.rules.required) | set(names.services)
@@ -181,11 +184,17 @@ class PagePlan:
                 nonce=nonce,
             )
 
+        key = self._pages.click_ids_key
+        host = self._view.host
+        clean_links_for = None
+        if key is not None and host and key not in consent.allowed:
+            clean_links_for = host.decode("latin-1")
         return HtmlRewriter(
             self._pages.blocking,
             consent.allowed,
             injection=injection,
             placeholder=Placeholders(placeholder, once=once, anchored=consent.services),
+            clean_links_for=clean_links_for,
         )
 
 

@@ -177,6 +177,16 @@ class PolicyBook:
         runs, except a sale/sharing one while the browser sends Global Privacy Control.
         Under ``opt_in`` only the exempt ones run, until the visitor says no.
         """
+        if policy.model == "opt_in" and consent.outside_opt_in:
+            # Chosen where nobody had to ask: grants made there are no consent here (the
+            # boxes stood ticked); refusals stand. The visitor is asked.
+            consent = replace(
+                consent,
+                granted=frozenset((self._required,)),
+                services=frozenset(),
+                decided=False,
+                previous=frozenset(),
+            )
         undecided = self._optional - consent.granted - consent.denied
         if policy.model == "opt_in":
             default_categories = policy.exempt_categories & undecided

@@ -2,8 +2,9 @@
 
 The pipeline is in `consent.html`: a policy-free streaming tokenizer
 (`consent.html.tokenizer`) hands the start tags that may fetch to the consent handler
-(`consent.html.blocking`) and injects the banner and head tags where they belong.
-This module only puts the two together, for the middleware and for tests.
+(`consent.html.blocking`), links to the click-identifier cleaner when asked
+(`consent.html.links`), and injects the banner and head tags where they belong.
+This module only puts them together, for the middleware and for tests.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from collections.abc import Callable, Iterable
 
 from consent.blocking import BlockingRules
 from consent.html.blocking import BlockingPolicy
+from consent.html.links import LinkCleaner
 from consent.html.tokenizer import (
     SCRIPT_LIMIT,
     TAG_LIMIT,
     WHITESPACE_LIMIT,
+    Handler,
     PageInjection,
     Tokenizer,
 )
@@ -37,6 +40,9 @@ class HtmlRewriter(Tokenizer):
     shared between responses); plain `BlockingRules` get a policy of their own.
     ``granted`` holds the category keys the visitor allows (required ones are added).
     ``placeholder(key)`` returns the HTML document shown in a blocked iframe (``srcdoc``).
+    ``clean_links_for`` is the page's host (the ``Host`` value) when ad click identifiers
+    must go from its same-site links (`consent.html.links`); None leaves links alone, at no
+    cost per tag.
     """
 
     def __init__(
@@ -46,7 +52,11 @@ class HtmlRewriter(Tokenizer):
         *,
         injection: PageInjection | None = None,
         placeholder: Callable[[str], str] | None = None,
+        clean_links_for: str | None = None,
     ) -> None:
         if isinstance(policy, BlockingRules):
             policy = BlockingPolicy(policy)
-        super().__init__(policy.handler(granted, placeholder=placeholder), injection=injection)
+        handler: Handler = policy.handler(granted, placeholder=placeholder)
+        if clean_links_for is not None:
+            handler = LinkCleaner(handler, clean_links_for)
+        super().__init__(handler, injection=injection)

@@ -144,6 +144,7 @@ class RequestView:
         "consent",
         "cookie_state",
         "fetch_dest",
+        "host",
         "if_none_match",
         "locale_header",
         "secure",
@@ -157,6 +158,7 @@ class RequestView:
         accept_encoding: bytes | None = None,
         fetch_dest: bytes | None = None,
         secure: bool = False,
+        host: bytes | None = None,
     ) -> None:
         self.cookie_state = cookie_state
         self.consent = cookie_state.consent  # the visitor's consent for this request
@@ -165,6 +167,7 @@ class RequestView:
         self.accept_encoding = accept_encoding
         self.fetch_dest = fetch_dest
         self.secure = secure  # the consent cookie is (or would be) sent with `Secure`
+        self.host = host  # the Host header (the first, should there be several)
 
     @property
     def cookies(self) -> Mapping[str, str]:
@@ -251,6 +254,10 @@ class ConsentRuntime:
         if self.geolocator.region_header is not None:
             self._roles[self.geolocator.region_header.encode("latin-1")] = _REGION
         self._resolver = self.geolocator.resolver
+        #: The key that lets ad click identifiers through (None: `click_ids = "keep"`).
+        self.click_ids_key = (
+            None if settings.click_ids == "keep" else self.purposes.key_of("marketing")
+        )
         self.codec = ConsentCodec(
             keys,
             max_age=settings.cookie_lifetime_days * _SECONDS_PER_DAY,
@@ -379,7 +386,9 @@ class ConsentRuntime:
             state = self._cookie_state(cookie_header, gpc, secure, host_key, jurisdiction)
             if len(cookie_header) <= _CACHEABLE_COOKIE_HEADER:
                 self._cookie_states.set(key, state)
-        return RequestView(state, locale_header, if_none_match, accept_encoding, fetch_dest, secure)
+        return RequestView(
+            state, locale_header, if_none_match, accept_encoding, fetch_dest, secure, host
+        )
 
     def _cookie_state(
         self, cookie_header: bytes, gpc: bool, secure: bool, host: bytes, jurisdiction: str = ""

@@ -64,7 +64,7 @@ __all__ = ["MAX_COOKIE_LIFETIME_DAYS", "BannerSettings", "ConsentSettings", "Rec
 MAX_COOKIE_LIFETIME_DAYS = 395
 #: Six months whichever month they start in (184 days: July to January is the longest),
 #: so that a refusal is not asked again within six months (the EU Digital Omnibus
-#: proposal's Art. 88b; CNIL: keep a refusal as long as a consent).
+#: proposal; CNIL: keep a refusal as long as a consent).
 DEFAULT_COOKIE_LIFETIME_DAYS = 184
 
 

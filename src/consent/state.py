@@ -2,7 +2,9 @@
 
 Cookie payload (before signing): ``1|<id>|<revision>|<granted>|<denied>`` where the
 two sets are category keys joined by ``+``, then optionally ``|<services>`` (short codes
-of services granted one by one) and ``|a`` (an opt-out notice was acknowledged).
+of services granted one by one) and ``|<flags>``: ``a`` (an opt-out notice was
+acknowledged), ``o`` (chosen where the law does not ask for opt-in consent, see
+`Consent.outside_opt_in`).
 itsdangerous appends a timestamp and an HMAC-SHA256 signature salted for this purpose
 only. Every value that does not verify reads as *undecided*: never an exception.
 
@@ -40,8 +42,10 @@ FORMAT_VERSION = "1"
 MAX_COOKIE_VALUE_LENGTH = 1024
 #: At most this many cookies of our name are read from one request (a flood costs nothing).
 MAX_DUPLICATE_COOKIES = 4
-#: The payload's last field when the visitor dismissed an opt-out notice.
+#: Flags in the payload's last field: the visitor dismissed an opt-out notice; the choice
+#: was made outside an opt-in policy.
 ACKNOWLEDGED_FLAG = "a"
+OUTSIDE_OPT_IN_FLAG = "o"
 
 LOG_COOKIE_EXPIRED = "consent cookie expired (signed %s); visitor is undecided"
 LOG_COOKIE_INVALID = "consent cookie rejected (%s); visitor is undecided"
@@ -85,6 +89,10 @@ class Consent:
     defaults: frozenset[str] = field(default_factory=frozenset)
     #: The visitor dismissed an opt-out notice ("OK"): it is not shown again.
     acknowledged: bool = False
+    #: The choice was made under an opt-out or notice policy (boxes shown ticked because
+    #: everything ran): its grants are no consent where the law asks for one (a pre-ticked
+    #: box is none under the GDPR, CJEU C-673/17 Planet49); its refusals count everywhere.
+    outside_opt_in: bool = False
 
     @property
     def pending(self) -> bool:
@@ -214,12 +222,15 @@ class ConsentCodec:
             )
         )
         services = consent.chosen_services
-        if (services and self._services is not None) or consent.acknowledged:
+        flags = (ACKNOWLEDGED_FLAG if consent.acknowledged else "") + (
+            OUTSIDE_OPT_IN_FLAG if consent.outside_opt_in else ""
+        )
+        if (services and self._services is not None) or flags:
             # Only services granted one by one; a granted category covers its own.
             codes = self._services.codes(services) if self._services is not None else ()
             payload += "|" + "+".join(codes)
-        if consent.acknowledged:
-            payload += "|" + ACKNOWLEDGED_FLAG
+        if flags:
+            payload += "|" + flags
         return self._signer.sign(payload).decode("ascii")
 
     def loads(self, value: str | None, *, gpc: bool = False) -> Consent:
@@ -263,7 +274,10 @@ class ConsentCodec:
             )
             # Dismissed only if every copy says so (each one could be planted).
             acknowledged = all(c.acknowledged for c in consents)
-            return dataclasses.replace(undecided, acknowledged=acknowledged)
+            outside = any(c.outside_opt_in for c in consents)
+            return dataclasses.replace(
+                undecided, acknowledged=acknowledged, outside_opt_in=outside
+            )
         given = [c.given_at for c in consents if c.given_at is not None]
         return Consent(
             id=consent_id,
@@ -275,6 +289,7 @@ class ConsentCodec:
             gpc=gpc,
             names=self._names,
             services=services,
+            outside_opt_in=any(c.outside_opt_in for c in consents),
         )
 
     def _verify(self, value: str) -> _Verified | None:
@@ -299,7 +314,7 @@ class ConsentCodec:
         if parsed is None:
             logger.debug(LOG_COOKIE_INVALID, "unparsable payload")
             return None
-        consent_id, revision, granted, denied, services, acknowledged = parsed
+        consent_id, revision, granted, denied, services, flags = parsed
         given_at = signed_at.astimezone(timezone.utc)
         if revision != self._revision:
             consent = Consent.undecided(
@@ -308,6 +323,10 @@ class ConsentCodec:
                 consent_id=consent_id,
                 previous=granted,
                 names=self._names,
+            )
+            # A refusal outlasts a new revision (an opt-out holds until the visitor opts in).
+            consent = dataclasses.replace(
+                consent, denied=denied, outside_opt_in=OUTSIDE_OPT_IN_FLAG in flags
             )
         else:
             consent = Consent(
@@ -319,7 +338,8 @@ class ConsentCodec:
                 given_at=given_at,
                 names=self._names,
                 services=services,
-                acknowledged=acknowledged,
+                acknowledged=ACKNOWLEDGED_FLAG in flags,
+                outside_opt_in=OUTSIDE_OPT_IN_FLAG in flags,
             )
         return _Verified(
             consent=consent,
@@ -329,7 +349,7 @@ class ConsentCodec:
 
     def _parse(
         self, raw: bytes
-    ) -> tuple[str, int, frozenset[str], frozenset[str], frozenset[str], bool] | None:
+    ) -> tuple[str, int, frozenset[str], frozenset[str], frozenset[str], str] | None:
         try:
             text = raw.decode("ascii")
             fields = text.split("|")
@@ -350,7 +370,7 @@ class ConsentCodec:
         services: frozenset[str] = frozenset()
         if codes and self._services is not None:
             services = self._services.keys_of_codes(codes.split("+"))
-        return consent_id, revision, granted, denied, services, flags == ACKNOWLEDGED_FLAG
+        return consent_id, revision, granted, denied, services, flags
 
 
 def _with_gpc(consent: Consent) -> Consent:

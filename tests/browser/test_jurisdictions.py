@@ -192,3 +192,10 @@ async def test_uk_statistics_run_until_the_visitor_objects(
         await page.wait_for_load_state("networkidle")
         assert not await runs(page, "www.googletagmanager.com", fetched, javascript=javascript)
         assert "analytics" in (await state(page, site))["denied"]
+
+
+async def test_a_visit_from_an_ad_lands_on_the_clean_url(chromium: str, site: str) -> None:
+    async with visitor(chromium, {}, javascript=True) as (page, _):
+        await page.goto(site + "/?gclid=Cj0KCQ&q=shoes")
+        assert page.url == site + "/?q=shoes"  # Chromium followed the redirect
+        await expect(page.locator("#consent-banner")).to_be_visible()

@@ -177,6 +177,7 @@ class BlockingHandler:
     """Judges the start tags of one response (a `consent.html.tokenizer.Handler`)."""
 
     names = frozenset(FETCHING)
+    sparse: frozenset[tuple[bytes, bytes]] = frozenset()
 
     @property
     def blocks_nothing(self) -> bool:

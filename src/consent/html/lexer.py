@@ -135,7 +135,11 @@ def caseless(names: Iterable[bytes]) -> bytes:
 
 
 @cache
-def fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
+def fast(
+    starts: frozenset[bytes],
+    ends: frozenset[bytes],
+    sparse: frozenset[tuple[bytes, bytes]] = frozenset(),
+) -> re.Pattern[bytes]:
     """Find the next interesting construct by search alone, without tokenizing what lies between.
 
     Candidates: start tags named like one of ``starts``, interesting end tags, ``<!``, ``<?``,
@@ -151,17 +155,41 @@ def fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
     the remainders: a name such as ``<imdy`` gets through, and `Tokenizer._run` checks the
     name. The match has no groups (the byte after ``<`` tells the kind) and ends right after
     the name.
+
+    ``sparse`` pairs a name of ``starts`` with bytes its tag must hold to be a candidate (a
+    link matters only with a ``?`` or ``&``). Such names get a branch of their own that reads
+    the whole tag in the lookahead `tag_rest_without`: a tag without those bytes is passed
+    like any ordinary tag, in C, instead of stopping the search. One-letter names (``a``)
+    can only be sparse.
     """
-    assert all(len(name) >= 2 for name in starts)
+    sparse = frozenset((name, needed) for name, needed in sparse if name in starts)
+    long = starts - {name for name, _ in sparse}
+    assert all(len(name) >= 2 for name in long)
     delimiter = rb"(?=[\t\n\f\r />])"
     end = b"/(?:" + (caseless(ends) + delimiter + b"|" if ends else b"") + b"[^A-Za-z])"
 
-    def letters(index: int) -> bytes:
-        found = {bytes([n[index]]) for n in starts}
+    def letters(index: int, names: frozenset[bytes]) -> bytes:
+        found = {bytes([n[index]]) for n in names}
         return b"[" + b"".join(re.escape(c) for c in sorted(found | {c.upper() for c in found}))
 
-    start = letters(0) + b"]" + letters(1) + b"]" + caseless({n[2:] for n in starts}) + delimiter
+    start = letters(0, long) + b"]" + letters(1, long) + b"]" + caseless({n[2:] for n in long})
+    start += delimiter
+    for needed in sorted({needed for _, needed in sparse}):
+        names = frozenset(name for name, wanted in sparse if wanted == needed)
+        start += b"|" + letters(0, names) + b"]" + caseless({n[1:] for n in names}) + delimiter
+        start += b"(?!" + tag_rest_without(needed) + b")"
     return re.compile(b"<(?:" + start + b"|" + end + rb"|!|\?)")
+
+
+def tag_rest_without(excluded: bytes, possessive: bool = POSSESSIVE) -> bytes:
+    """The rest of a start tag after its name, up to its ``>``, holding none of ``excluded``.
+
+    `tag_body` with ``excluded`` taken out of every class that could match it: where the tag
+    holds one, it cannot be read to its end, and where it holds none, it reads exactly as
+    the tokenizer reads it (the same quotes, the same ``>``).
+    """
+    escaped = b"".join(re.escape(bytes([char])) for char in excluded)
+    return tag_body(possessive).replace(b"[^", b"[^" + escaped) + b">"
 
 
 TAG_OPEN = re.compile(rb"</?[A-Za-z]")
@@ -254,6 +282,11 @@ class Attr:
     @property
     def end(self) -> int:
         return self._m.end()
+
+    @property
+    def value_start(self) -> int:
+        """Where the value starts, its opening quote included; -1 when there is none."""
+        return self._m.start(2)
 
     @property
     def raw(self) -> bytes:

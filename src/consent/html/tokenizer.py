@@ -112,6 +112,9 @@ class Handler(Protocol):
 
     #: Start tags (lower-case names) handed to `start_tag`, besides ``script``.
     names: frozenset[bytes]
+    #: ``(name, bytes)``: a start tag ``name`` matters only when it holds one of ``bytes``;
+    #: plain HTML passes the others unseen (see `consent.html.lexer.fast`).
+    sparse: frozenset[tuple[bytes, bytes]]
     #: Start tags decided before, by their exact bytes: the replacement, or None.
     decided: dict[bytes, bytes | None]
 
@@ -196,10 +199,13 @@ def _terminators(pending: frozenset[bytes]) -> re.Pattern[bytes]:
 
 @cache
 def _patterns(
-    starts: frozenset[bytes], ends: frozenset[bytes]
+    starts: frozenset[bytes],
+    ends: frozenset[bytes],
+    sparse: frozenset[tuple[bytes, bytes]],
 ) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """The fast candidate search and the exact pattern for plain HTML."""
-    return lexer.fast(starts, ends), lexer.master(starts, ends)
+    fast = lexer.fast(starts, ends, sparse) if sparse else lexer.fast(starts, ends)
+    return fast, lexer.master(starts, ends)
 
 
 class _HeldScript:
@@ -419,6 +425,8 @@ class Tokenizer:
                     if self._state != _SCRIPT or len(held.content) > SCRIPT_LIMIT:
                         out.append(self._release_held())
                 elif self._pending and state not in _RAW_LIKE:
+                    if not done and not final:
+                        upto = self._before_terminator(buf, pos, upto)
                     last = self._patched(buf, view, last, pos, upto, out)
                 pos = upto
                 if not done:
@@ -850,6 +858,18 @@ class Tokenizer:
             return 0
         return max(len(item) for item in self._pending) + 3
 
+    def _before_terminator(self, buf: bytes, pos: int, upto: int) -> int:
+        """Where a comment or bogus comment cut at the end of a chunk may be emitted up to:
+        ``upto``, or the start of a terminator (with its delimiter) that does not end before
+        it. Escaped in one piece, it cannot be missed by two."""
+        assert self._pending_re is not None
+        for found in self._pending_re.finditer(buf, max(pos, upto - self._pending_hold())):
+            if found.start() >= upto:
+                break
+            if found.end() >= upto:
+                return found.start()
+        return upto
+
     def _patch(self, data: bytes, start: int, end: int) -> bytes | None:
         """``data[start:end]`` with every terminator of another reading escaped; None: none."""
         pattern = self._pending_re
@@ -1077,7 +1097,7 @@ class Tokenizer:
             ends.add(b"template")
         if self._select:
             ends.add(b"select")
-        self._fast, self._exact = _patterns(starts, frozenset(ends))
+        self._fast, self._exact = _patterns(starts, frozenset(ends), self._handler.sparse)
         self._kinds = _kinds(starts, self._handler.names)
 
     # --- long tags -------------------------------------------------------------------------
