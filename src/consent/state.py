@@ -275,9 +275,7 @@ class ConsentCodec:
             # Dismissed only if every copy says so (each one could be planted).
             acknowledged = all(c.acknowledged for c in consents)
             outside = any(c.outside_opt_in for c in consents)
-            return dataclasses.replace(
-                undecided, acknowledged=acknowledged, outside_opt_in=outside
-            )
+            return dataclasses.replace(undecided, acknowledged=acknowledged, outside_opt_in=outside)
         given = [c.given_at for c in consents if c.given_at is not None]
         return Consent(
             id=consent_id,
