@@ -159,8 +159,6 @@ class PolicyBook:
             if group in self._by_code:
                 for member in members:
                     self._by_code.setdefault(member, self._by_code[group])
-        #: Whether all visitors get the same policy (then nothing is resolved per request).
-        self.single = all(p is self.default for p in self._by_code.values())
 
     def for_jurisdiction(self, code: str) -> Policy:
         """The policy for ``code`` (``US-CA``, then ``US``, then the default)."""
