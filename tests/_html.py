@@ -62,10 +62,26 @@ def rewrite(
     rules: BlockingRules | BlockingPolicy = POLICY,
 ) -> bytes:
     """Rewrite ``data``; ``chunks`` is a chunk size or a list of split points."""
+    out, _ = rewrite_with(
+        data, granted, chunks=chunks, injection=injection, placeholder=placeholder, rules=rules
+    )
+    return out
+
+
+def rewrite_with(
+    data: bytes,
+    granted: Iterable[str] = (),
+    *,
+    chunks: Sequence[int] | int | None = None,
+    injection: PageInjection | None = None,
+    placeholder: Callable[[str], str] | None = None,
+    rules: BlockingRules | BlockingPolicy = POLICY,
+) -> tuple[bytes, HtmlRewriter]:
+    """`rewrite`, and the rewriter that did it (to ask what it saw)."""
     rewriter = HtmlRewriter(rules, frozenset(granted), injection=injection, placeholder=placeholder)
     out = [rewriter.feed(part) for part in split(data, chunks)]
     out.append(rewriter.close())
-    return b"".join(out)
+    return b"".join(out), rewriter
 
 
 def split(data: bytes, chunks: Sequence[int] | int | None) -> Iterator[bytes]:

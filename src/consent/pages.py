@@ -20,6 +20,7 @@ validation, caches and canonical URLs keyed by the query, pagination links that 
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote, unquote, urlsplit
 
 from starlette.types import Scope
@@ -32,6 +33,8 @@ from consent.rewriter import BlockingPolicy, HtmlRewriter, PageInjection
 from consent.runtime import RequestView
 
 __all__ = ["ONCE_PARAM", "PagePlan", "PageRewriting", "page_path", "without_once"]
+
+logger = logging.getLogger("consent")
 
 #: The query parameter of a placeholder's *Load this once* link (no JavaScript).
 ONCE_PARAM = "consent-once"
@@ -72,6 +75,21 @@ class PageRewriting:
         # What *Load this once* may name: an optional category or a service.
         names = blocking.rules.purposes
         self.once_keys = (frozenset(names.keys) - blocking.rules.required) | set(names.services)
+        self._doubt_logged = False
+
+    def note_doubt(self, path: str) -> None:
+        """A page whose SVG/MathML a browser may have closed earlier than it reads (an
+        ``<svg>`` left open in a link): markup after it was blocked as if it could fetch,
+        which may hide text or scripts the page meant. Said once, so it can be fixed."""
+        if self._doubt_logged:
+            return
+        self._doubt_logged = True
+        logger.warning(
+            "%s: an <svg> or <math> element is not closed where browsers close it (often an "
+            "icon inside a link); markup after it was read both ways and may be blocked too "
+            "eagerly. Close the element to fix it (said once).",
+            path,
+        )
 
     def plan(self, view: RequestView, scope: Scope) -> PagePlan:
         """The plan for the pages of one request (cheap: work happens on first use)."""

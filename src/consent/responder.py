@@ -247,6 +247,8 @@ class Responder:
             await self._flush(out, streaming=True)
             return
         out.append(encoder.encode(rewriter.close()))
+        if rewriter.doubted and self.pages is not None:
+            self.pages.note_doubt(self.scope.get("path", "/"))
         out.append(encoder.flush(final=True))
         self._mode = _DONE
         if not self._started:

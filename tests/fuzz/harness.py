@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from tests._html import ALL_OPTIONAL, RULES, placeholder, rewrite
+from tests._html import ALL_OPTIONAL, RULES, placeholder, rewrite, rewrite_with
 from tests.fuzz.oracle import READINGS, SCANNERS, Fetch, Trackers, decode, differences, fetches
 
 NOTHING_GRANTED = Trackers(RULES, frozenset())
@@ -48,11 +48,24 @@ def guarded(call: Callable[[], T]) -> T:
 
 
 def blocked_problems(page: bytes) -> tuple[bytes, list[str]]:
-    """Rewrite ``page`` with nothing granted; what the oracle finds wrong with the output."""
-    out = guarded(lambda: rewrite(page, placeholder=placeholder))
+    """Rewrite ``page`` with nothing granted; what the oracle finds wrong with the output.
+
+    Where the rewriter read foreign content two ways (`Tokenizer.doubted`: ``<a><svg></a>``
+    closes the SVG only when a link is open, which a token stream cannot know), a tag it
+    neutralised may be text to a browser: that over-blocking is the price of failing closed
+    and is tolerated. Everything else (a load, an escape, a changed tree) still fails.
+    """
+    out, rewriter = guarded(lambda: rewrite_with(page, placeholder=placeholder))
     problems = grouped(fetches(decode(out), NOTHING_GRANTED))
-    problems += ["changed: " + d for d in differences(page, out, NOTHING_GRANTED, placeholder)]
+    changes = differences(page, out, NOTHING_GRANTED, placeholder)
+    if rewriter.doubted:
+        changes = [c for c in changes if not c.startswith(_FAIL_CLOSED_COSTS)]
+    problems += ["changed: " + d for d in changes]
     return out, problems
+
+
+#: What reading foreign content both ways may cost a page (see `blocked_problems`).
+_FAIL_CLOSED_COSTS = ("text rewritten in every reading", "markup escaped in every reading")
 
 
 def granted_problems(page: bytes) -> tuple[bytes, list[str]]:

@@ -173,6 +173,8 @@ STATE_STARTS = RAW_ELEMENTS | {
 _PARK_FROM = 512  # a held tail this long is not scanned again until it can change
 #: States in which our reading sees text that another reading may see markup in.
 _RAW_LIKE = frozenset({_SCRIPT, _RAWTEXT, _PLAINTEXT, _CDATA})
+#: States in which another reading leaving its text makes us follow that reading instead.
+_SWITCHING = _RAW_LIKE | {_COMMENT}
 _CACHE_TAG = 512  # longer start tags are not cached
 _CACHE_SCRIPT = 2048  # longer inline scripts (tag and text) are not cached
 _CDATA_OPEN = b"<![CDATA["
@@ -185,13 +187,18 @@ def _raw_end(name: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"</(?i:" + re.escape(name) + rb")[\t\n\f\r />]")
 
 
+#: Terminators that end another reading's text with a ">" (CDATA, a comment): ``]]>``
+#: and ``-->`` (which stands for ``--!>`` too). The others are end tags (``</name``).
+_TEXT_TERMINATORS = {b"]]>": rb"\]\]>", b"-->": rb"--!?>"}
+
+
 @cache
 def _terminators(pending: frozenset[bytes]) -> re.Pattern[bytes]:
-    """Where another reading leaves its raw text: ``</name`` + delimiter, or ``]]>``."""
+    """Where another reading leaves its text: ``</name`` + delimiter, ``]]>`` or ``-->``."""
     parts = []
     for item in sorted(pending):
-        if item == b"]]>":
-            parts.append(rb"\]\]>")
+        if item in _TEXT_TERMINATORS:
+            parts.append(_TEXT_TERMINATORS[item])
         else:
             parts.append(rb"</(?i:" + re.escape(item) + rb")(?=[\t\n\f\r />])")
     return re.compile(b"|".join(parts))
@@ -248,6 +255,7 @@ class Tokenizer:
         # keeps their elements open in the tree meanwhile.
         self._pending: frozenset[bytes] = frozenset()
         self._pending_re: re.Pattern[bytes] | None = None
+        self._pending_text = False  # a CDATA or comment reading is among them
         self._pin = 0
         self._held: _HeldScript | None = None
         self._foreign_text = b""  # the text of the SVG script being judged
@@ -270,6 +278,13 @@ class Tokenizer:
         self._fast: re.Pattern[bytes]
         self._exact: re.Pattern[bytes]
         self._choose_patterns()
+
+    @property
+    def doubted(self) -> bool:
+        """Whether foreign content was read two ways: some markup after an SVG or MathML
+        element whose end a browser may have seen elsewhere (an ``<svg>`` left open in a
+        link, say) was treated as able to fetch, and may have been blocked as text."""
+        return self._foreign.doubted
 
     @property
     def injected(self) -> bool:
@@ -408,11 +423,13 @@ class Tokenizer:
                 # Another reading may leave its raw text inside ours: from there on it reads
                 # markup, and so must we (see `_switch_readings`).
                 other = None
-                if self._pending_re is not None and state in _RAW_LIKE:
+                if self._pending_re is not None and state in _SWITCHING:
                     other = self._pending_re.search(buf, pos)
                 upto, done = self._text_run(state, buf, pos, final)
                 if other is not None and other.start() <= upto:
-                    if other.start() < upto or not done:
+                    if state == _COMMENT and done and other.end() == upto:
+                        self._converge(other.group())  # a comment reading ends where ours does
+                    elif other.start() < upto or not done:
                         upto, done = other.start(), True
                         self._switch_readings(state, other.group())
                     else:
@@ -427,7 +444,7 @@ class Tokenizer:
                 elif self._pending and state not in _RAW_LIKE:
                     if not done and not final:
                         upto = self._before_terminator(buf, pos, upto)
-                    last = self._patched(buf, view, last, pos, upto, out)
+                    last = self._patched(buf, view, last, pos, upto, out, closes=done)
                 pos = upto
                 if not done:
                     break
@@ -720,16 +737,18 @@ class Tokenizer:
         size = len(buf)
         lt = buf.find(b"<", pos)
         text_end = lt if lt >= 0 else size
-        if b"]]>" in self._pending and pos < text_end:
-            # A CDATA reading ends in our text: from here on it reads what we read.
-            found = buf.find(b"]]>", pos, text_end)
-            if found >= 0:
-                self._converge(b"]]>")
-                return found + 3, last
+        text_ends = self._pending_text
+        if text_ends and pos < text_end:
+            # A CDATA or comment reading ends in our text: from here on it reads what we read.
+            assert self._pending_re is not None
+            for found in self._pending_re.finditer(buf, pos, text_end):
+                if found.group()[:2] != b"</":
+                    self._converge(found.group())
+                    return found.end(), last
         if lt < 0:
-            if final or b"]]>" not in self._pending:
+            if final or not text_ends:
                 return size, last
-            keep = size - 2  # "]]" may be the start of a terminator
+            keep = size - 3  # "]]", "--" or "--!" may be the start of a terminator
             return (keep if keep > pos else -1), last
         if lt + 1 >= size:
             return (size, last) if final else (-1, last)
@@ -767,7 +786,7 @@ class Tokenizer:
                 name = m.group(1).lower()
                 if name in self._pending:
                     self._converge(name)  # the other reading leaves its raw text right here
-                last = self._patched(buf, view, last, lt + 2, m.end(), out)
+                last = self._patched(buf, view, last, lt + 2, m.end(), out, closes=True)
                 self._end_tag(name)
                 return m.end(), last
             if not third and not final:
@@ -782,7 +801,7 @@ class Tokenizer:
                         return -1, last
                     self._state = _COMMENT
                     return lt + 4, last
-                return m.end(), self._patched(buf, view, last, lt + 4, m.end(), out)
+                return self._comment(buf, view, lt, m.end(), last, out)
             head = buf[lt : lt + len(_CDATA_OPEN)]
             if _CDATA_OPEN.startswith(head) and len(head) < len(_CDATA_OPEN):
                 return (size, last) if final else (-1, last)
@@ -804,7 +823,32 @@ class Tokenizer:
                 return size, last
             self._state = _BOGUS
             return lt + 2, last
-        return gt + 1, self._patched(buf, view, last, lt + 2, gt + 1, out)
+        return gt + 1, self._patched(buf, view, last, lt + 2, gt + 1, out, closes=True)
+
+    def _comment(
+        self,
+        buf: bytes,
+        view: memoryview,
+        lt: int,
+        end: int,
+        last: int,
+        out: list[bytes | memoryview],
+    ) -> tuple[int, int]:
+        """A whole comment ``buf[lt:end]`` of our reading; returns ``(next position, last)``.
+
+        Where another reading leaves its text inside it (``<script><!--</script>`` in an SVG
+        that a browser may have closed already), that reading sees markup from there on:
+        we follow it, and guard ours until its ``-->``. Escaping the terminator instead
+        would change the other reading's script text, and its page.
+        """
+        pattern = self._pending_re
+        if pattern is not None:
+            found = pattern.search(buf, lt + 4, end)
+            if found is not None and found.end() < end:
+                self._converge(found.group())
+                self._add_pending(b"-->")
+                return found.start(), last
+        return end, self._patched(buf, view, last, lt + 4, end, out, closes=True)
 
     def _markup_unfinished(self, buf: bytes, lt: int, final: bool) -> int:
         if final:
@@ -821,8 +865,12 @@ class Tokenizer:
             return
         if not self._pending:
             self._pin = self._foreign.pin()
-        self._pending = self._pending | {terminator}
-        self._pending_re = _terminators(self._pending)
+        self._set_pending(self._pending | {terminator})
+
+    def _set_pending(self, pending: frozenset[bytes]) -> None:
+        self._pending = pending
+        self._pending_re = _terminators(pending) if pending else None
+        self._pending_text = any(item in _TEXT_TERMINATORS for item in pending)
 
     def _switch_readings(self, state: int, terminator: bytes) -> None:
         """Another reading leaves its raw text at ``terminator``, inside our raw text.
@@ -839,17 +887,19 @@ class Tokenizer:
             self._add_pending(self._raw_name)
         elif state == _CDATA:
             self._add_pending(b"]]>")
+        elif state == _COMMENT:
+            self._add_pending(b"-->")
         # (_PLAINTEXT: our reading sees nothing but text from here: nothing to guard.)
         self._state = _DATA
 
     def _converge(self, terminator: bytes) -> None:
         """The reading with this terminator leaves its raw text: it reads what we read."""
-        key = terminator if terminator == b"]]>" else terminator.lstrip(b"</").lower()
-        self._pending = self._pending - {key}
-        if self._pending:
-            self._pending_re = _terminators(self._pending)
-        else:
-            self._pending_re = None
+        if terminator == b"]]>" or terminator[:1] == b"-":
+            key = b"]]>" if terminator == b"]]>" else b"-->"
+        else:  # "</name" as found, or the name
+            key = terminator.lstrip(b"</").lower()
+        self._set_pending(self._pending - {key})
+        if not self._pending:
             self._foreign.unpin(self._pin)
 
     def _pending_hold(self) -> int:
@@ -870,8 +920,13 @@ class Tokenizer:
                 return found.start()
         return upto
 
-    def _patch(self, data: bytes, start: int, end: int) -> bytes | None:
-        """``data[start:end]`` with every terminator of another reading escaped; None: none."""
+    def _patch(self, data: bytes, start: int, end: int, *, closes: bool = False) -> bytes | None:
+        """``data[start:end]`` with every terminator of another reading escaped; None: none.
+
+        ``closes``: ``data[end - 1]`` is the ``>`` that ends our construct. A ``]]>`` or
+        ``-->`` ending there ends the other reading's text at the same byte: the readings
+        meet, nothing is escaped.
+        """
         pattern = self._pending_re
         if pattern is None:
             return None
@@ -883,10 +938,12 @@ class Tokenizer:
                 pieces.append(data[pos:found])
                 pieces.append(b"&lt;")
                 pos = found + 1
-            else:  # "]]>": its ">"
-                pieces.append(data[pos : found + 2])
+            elif closes and m.end() == end:
+                self._converge(m.group())
+            else:  # "]]>", "-->": its ">"
+                pieces.append(data[pos : m.end() - 1])
                 pieces.append(b"&gt;")
-                pos = found + 3
+                pos = m.end()
         if not pieces:
             return None
         pieces.append(data[pos:end])
@@ -894,7 +951,7 @@ class Tokenizer:
 
     def _patch_tag(self, buf: bytes, start: int, end: int) -> bytes:
         """The tag ``buf[start:end]``, terminators of other readings inside it escaped."""
-        patched = self._patch(buf, start + 1, end)
+        patched = self._patch(buf, start + 1, end, closes=True)
         if patched is None:
             return buf[start:end]
         return buf[start : start + 1] + patched
@@ -907,9 +964,11 @@ class Tokenizer:
         start: int,
         end: int,
         out: list[bytes | memoryview],
+        *,
+        closes: bool = False,
     ) -> int:
         """Emit ``buf[last:end]`` with terminators in ``buf[start:end]`` escaped; new last."""
-        patched = self._patch(buf, max(start, last), end)
+        patched = self._patch(buf, max(start, last), end, closes=closes)
         if patched is None:
             return last
         out.append(view[last : max(start, last)])
@@ -948,9 +1007,13 @@ class Tokenizer:
         if name == b"image":
             name = b"img"  # the tree builder renames it
         if name == b"script":
+            if stack:  # in an integration point: its end tag closes it, not foreign content
+                stack.start_tag(name, self_closing=False)
             return self._script_start(tag, body, foreign=False, judge=judge)
         replacement = self._handle(name, tag, body, foreign=False) if judge else None
         if name in RAW_ELEMENTS or name == b"noscript" or name == b"plaintext":
+            if stack:
+                stack.start_tag(name, self_closing=False)
             self._raw_start(name)
         elif name == b"svg" or name == b"math":
             closing = is_self_closing(tag, body, len(tag) - 1)
@@ -960,9 +1023,16 @@ class Tokenizer:
                 else:
                     stack.start_tag(name, self_closing=False)
                 self._choose_patterns()
-        elif stack:
+        else:
+            self._html_start_tag(name, tag, body)
+        return replacement
+
+    def _html_start_tag(self, name: bytes, tag: bytes, body: int) -> None:
+        """The bookkeeping of any other HTML start tag (in plain HTML or an integration point)."""
+        stack = self._foreign
+        if stack:
             stack.start_tag(name, self_closing=is_self_closing(tag, body, len(tag) - 1))
-        elif name == b"template":
+        if name == b"template":
             self._template += 1
             self._choose_patterns()
         elif name == b"select":
@@ -976,6 +1046,8 @@ class Tokenizer:
             self._choose_patterns()
         elif name in (b"input", b"keygen", b"textarea") and self._select:
             self._select_all = False  # older parsers close the select here, newer may not
+        elif stack:
+            pass  # <head>, <body> in foreign content: not the page's own
         elif name == b"head":
             if self._want_head and not self._template:
                 self._want_head = False
@@ -983,7 +1055,6 @@ class Tokenizer:
         elif name == b"body" and self._want_body and not self._template:
             self._want_head = self._want_body = False
             self._injection_pending = _PENDING_BODY
-        return replacement
 
     def _foreign_start_tag(
         self, name: bytes, tag: bytes, body: int, *, judge: bool = True
@@ -1008,7 +1079,7 @@ class Tokenizer:
         stack.start_tag(name, self_closing=closing, encoding=encoding)
         if name == b"script":
             return self._script_start(tag, body, foreign=True, judge=judge)
-        if (name in RAW_ELEMENTS or name == b"noscript") and stack.doubtful and not closing:
+        if (name in RAW_ELEMENTS or name == b"noscript") and stack.doubtful:
             # A reading outside foreign content reads raw text instead: watch its end.
             self._add_pending(name)
         return self._handle(name, tag, body, foreign=True) if judge else None
@@ -1028,8 +1099,9 @@ class Tokenizer:
     ) -> bytes | None:
         """A script start tag: judge it, and read its text as the parser will."""
         if foreign:
-            if self._foreign.doubtful and not is_self_closing(tag, body, len(tag) - 1):
-                self._add_pending(b"script")  # a reading outside SVG reads script data
+            # Chromium's preload scanner reads script data after any <script> (it builds no
+            # tree), and so does a reading outside SVG ("/>" means nothing in HTML).
+            self._add_pending(b"script")
         else:
             self._state = _SCRIPT
             self._escape = _ESC_NONE
@@ -1079,7 +1151,6 @@ class Tokenizer:
             self._foreign.end_tag(name)
             if not self._foreign:
                 self._choose_patterns()
-            return
         if name == b"template":
             self._template = max(0, self._template - 1)
             self._choose_patterns()

@@ -65,7 +65,7 @@ class _Entry:
 class ForeignStack:
     """The open foreign elements of the deepest reading, and how sure we are of them."""
 
-    __slots__ = ("_entries", "_floor", "_pin")
+    __slots__ = ("_entries", "_floor", "_kept", "_pin", "doubted")
 
     def __init__(self) -> None:
         self._entries: list[_Entry] = []
@@ -75,6 +75,10 @@ class ForeignStack:
         # While another reading sees raw text, nothing below this depth is closed: that
         # reading sees no tags, so its elements stay open whatever we read meanwhile.
         self._pin = 0
+        self._kept = False  # the pin kept open something our reading closed
+        #: Whether the stack was ever doubtful: some markup was read both ways (and may have
+        #: been blocked where a browser sees text). Operators can fix the cause.
+        self.doubted = False
 
     # -- questions the tokenizer asks --------------------------------------------------------
 
@@ -91,19 +95,24 @@ class ForeignStack:
         """Keep everything open now until `unpin`; returns the previous pin."""
         previous = self._pin
         self._pin = max(previous, len(self._entries))
+        if not previous:
+            self._kept = False
         return previous
 
     def unpin(self, previous: int) -> None:
         """End a `pin`: what was kept open only for it may be closed in our own reading."""
         if self._pin > previous:
             self._pin = previous
-            self._floor = max(self._floor, len(self._entries))
+            if self._kept and self._entries:
+                self._floor = max(self._floor, len(self._entries))
+                self.doubted = True
 
     def push_doubtful(self, name: bytes) -> None:
         """``<svg>``/``<math>`` where some parsers ignore the tag (inside ``<select>``)."""
         self.start_tag(name, self_closing=False)
         if self._entries:
             self._floor = len(self._entries)
+            self.doubted = True
 
     def start_tags_are_html(self) -> bool:
         """Whether the next start tag is handled by the HTML rules (raw text, breakouts ...).
@@ -141,6 +150,9 @@ class ForeignStack:
             return
         if self_closing:
             return  # foreign elements may close themselves
+        # A reading already back in plain HTML reads this element as HTML, not foreign:
+        # it stays in plain HTML, so the doubt rises with the new entry.
+        doubtful = self.doubtful
         namespace = top.namespace
         entry = _Entry(name, namespace)
         if namespace == SVG:
@@ -151,6 +163,8 @@ class ForeignStack:
             value = (encoding or "").strip("\t\n\f\r ").lower()
             entry.integration = value in _HTML_ENCODINGS
         entries.append(entry)
+        if doubtful:
+            self._floor = len(entries)
 
     def break_out(self, name: bytes, *, self_closing: bool) -> None:
         """A breakout start tag (also ``<font color|face|size>``) in foreign content.
@@ -183,6 +197,7 @@ class ForeignStack:
         for index in range(len(entries) - 1, -1, -1):
             if entries[index].name == name:
                 if index < self._pin:
+                    self._kept = True
                     return  # a reading in raw text keeps it open: so do we
                 if index >= self._floor:
                     del entries[index:]
@@ -199,6 +214,7 @@ class ForeignStack:
         # No foreign element of that name: the HTML rules handle the tag with HTML
         # ancestors we never saw. They may close everything (``<a><svg></a>``) or nothing.
         self._floor = len(entries)
+        self.doubted = True
 
     # -- internals -------------------------------------------------------------------------
 
@@ -214,6 +230,8 @@ class ForeignStack:
         entries = self._entries
         while len(entries) > self._pin and not entries[-1].integration:
             entries.pop()
+        if len(entries) == self._pin and entries and not entries[-1].integration:
+            self._kept = True
         if not entries:
             self._floor = 0  # no reading keeps anything once no integration point is open
         elif self._floor > len(entries):
