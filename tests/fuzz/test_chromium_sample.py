@@ -27,7 +27,10 @@ class Sample:
     def __init__(self, chromium: str) -> None:
         self.pages: dict[str, bytes] = {"/control": CONTROL.read_bytes()}
         self.hung: list[str] = []
-        for index, page in enumerate(sample(NOTHING_GRANTED)):
+        # Every case that ever failed, then a sample of generated pages.
+        cases = [(path.stem, path.read_bytes()) for path in sorted(CONTROL.parent.glob("*.html"))]
+        cases += [(str(index), page) for index, page in enumerate(sample(NOTHING_GRANTED))]
+        for index, page in cases:
             self.pages[f"/raw/{index}"] = page
             try:
                 out = guarded(partial(rewrite, page, placeholder=placeholder))
