@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import html5lib
 
@@ -52,20 +53,9 @@ def placeholder(key: str) -> str:
     return f'<!doctype html><p>Blocked: "{key}" &amp; <a href="/_consent/preferences">enable</a>'
 
 
-def rewrite(
-    data: bytes,
-    granted: Iterable[str] = (),
-    *,
-    chunks: Sequence[int] | int | None = None,
-    injection: PageInjection | None = None,
-    placeholder: Callable[[str], str] | None = None,
-    rules: BlockingRules | BlockingPolicy = POLICY,
-) -> bytes:
+def rewrite(data: bytes, granted: Iterable[str] = (), **options: Any) -> bytes:
     """Rewrite ``data``; ``chunks`` is a chunk size or a list of split points."""
-    out, _ = rewrite_with(
-        data, granted, chunks=chunks, injection=injection, placeholder=placeholder, rules=rules
-    )
-    return out
+    return rewrite_with(data, granted, **options)[0]
 
 
 def rewrite_with(
