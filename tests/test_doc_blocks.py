@@ -67,7 +67,7 @@ from consent import ConsentMiddleware, ConsentSettings
 from tests._html import is_blocked, parse
 from tests.integration.recipes import recipes
 from tests.records import conftest as records_fixtures
-from tests.support import decide, make_settings, serve_in_thread
+from tests.support import chromium_path, decide, make_settings, serve_in_thread
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -403,10 +403,50 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+#: Where the README's examples point: replaced by a live demo on a free port.
+EXAMPLE_SITE = "https://www.example.com"
+REPORT_TOKEN = "doc-blocks-report-token-0123456789"
+
+
+def consent_report(block: Block, command: Command, workdir: Path) -> None:
+    """``consent report`` against the demo in listen-only mode, after a page was served."""
+    from examples.newsroom import create_app
+
+    settings = make_settings(records={"enabled": False}, mode="listen", report_token=REPORT_TOKEN)
+    with serve_in_thread(create_app(settings)) as base:
+        assert httpx.get(base + "/").status_code == 200
+        text = command.text.replace(EXAMPLE_SITE, base)
+        done = bash(text, workdir, clean_env(CONSENT_REPORT_TOKEN=REPORT_TOKEN))
+    assert done.returncode == 0, f"{block.file}:{command.line}: {done.stderr}"
+    assert "/" in done.stdout, done.stdout
+
+
+def consent_audit(block: Block, command: Command, workdir: Path) -> None:
+    """``consent audit`` on the demo, two pages, nothing leaving the machine: clean, and the
+    reports where the command says."""
+    from examples.newsroom import create_app
+
+    if chromium_path() is None:
+        message = "Chromium not found (install Debian's chromium or set CHROMIUM_PATH)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with serve_in_thread(create_app(make_settings(records={"enabled": False}))) as base:
+        text = command.text.replace(EXAMPLE_SITE, base) + " --max-pages 2 --offline"
+        done = bash(text, workdir, clean_env())
+    assert done.returncode == 0, f"{block.file}:{command.line}: {done.stdout}{done.stderr}"
+    written = {path.name for path in workdir.iterdir()}
+    for word in command.argv:
+        if word.endswith((".html", ".json")):
+            assert word in written, f"{block.file}:{command.line}: no {word}"
+
+
 Runner = Callable[[Block, Command, Path], None]
 #: A documented command's first words -> how to run it safely.
 RUNNERS: dict[tuple[str, ...], Runner] = {
     ("consent", "records"): consent_records,
+    ("consent", "report"): consent_report,
+    ("consent", "audit"): consent_audit,
     ("export",): export_setting,
     ("pip", "install"): pip_install,
     (".venv/bin/python", "scripts/generate_cookie_table.py"): generate_cookie_table,

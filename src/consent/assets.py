@@ -1,7 +1,10 @@
 """`StaticAssets`: the banner's JS and CSS under content-hashed names, and their endpoint.
 
-Everything is done once, in ``__init__``: the files are read from the package, hashed,
-gzipped and given strong ETags. A name embeds the content's hash, so an asset is
+Everything is done once, in ``__init__``: the files are read from the package (and the
+generated ones, such as the runtime guard's host table, taken as built), hashed, gzipped
+and given strong ETags. Shipped files are served without their comments and indentation
+(`served_form`): the size budget of SPEC section 6 is what a visitor downloads, and the
+sources stay written for people. A name embeds the content's hash, so an asset is
 immutable under its name and cached for a year; a new release gets new names.
 """
 
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -16,18 +21,50 @@ from starlette.types import Receive, Scope, Send
 
 from consent.headers import HeaderList
 
-__all__ = ["ASSET_FILES", "STATIC_CACHE_CONTROL", "StaticAssets", "respond"]
+__all__ = ["ASSET_FILES", "STATIC_CACHE_CONTROL", "StaticAssets", "respond", "served_form"]
 
 #: Assets are immutable under their content-hashed names: cache them for a year.
 STATIC_CACHE_CONTROL = b"public, max-age=31536000, immutable"
 #: The shipped files, in ``consent/static/banner/``; ``placeholder.*`` are loaded by a blocked
-#: iframe's placeholder document only (outside the banner's size budget).
-ASSET_FILES = ("banner.js", "banner.css", "gcm.js", "placeholder.js", "placeholder.css")
+#: iframe's placeholder document only (outside the banner's size budget); ``guard.js`` is the
+#: runtime guard (docs/guard.md).
+ASSET_FILES = (
+    "banner.js",
+    "banner.css",
+    "gcm.js",
+    "guard.js",
+    "placeholder.js",
+    "placeholder.css",
+)
 
 _CONTENT_TYPES = {
     ".js": b"text/javascript; charset=utf-8",
     ".css": b"text/css; charset=utf-8",
 }
+
+
+_JS_HEADER = re.compile(rb"\A/\*.*?\*/\n", re.DOTALL)
+_CSS_COMMENT = re.compile(rb"/\*.*?\*/", re.DOTALL)
+
+
+def served_form(name: str, body: bytes) -> bytes:
+    """A shipped file as it is served: without comments, indentation and blank lines.
+
+    Line by line, and every line stays a line, so no JavaScript statement can end elsewhere
+    (automatic semicolons). That is safe for our files because none holds a string, template
+    or comment spanning lines other than a JavaScript file's leading ``/* ... */`` block (a
+    line starting with ``//`` is then always a comment), and no CSS string holds ``/*``;
+    tests/test_guard_assets.py checks both.
+    """
+    js = name.endswith(".js")
+    if js:
+        body = _JS_HEADER.sub(b"", body, count=1)
+    elif name.endswith(".css"):
+        body = _CSS_COMMENT.sub(b"", body)
+    else:
+        return body
+    lines = (line.strip() for line in body.split(b"\n"))
+    return b"".join(line + b"\n" for line in lines if line and not (js and line[:2] == b"//"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +83,30 @@ class StaticAssets:
 
     An ASGI app for the ``/static/{name}`` route: it reads ``path_params["name"]``,
     and only the precomputed hashed names exist (no file system lookup at all).
+    ``generated`` adds assets built at start-up from the configuration (``{name: body}``,
+    e.g. `consent.guard.GUARD_TABLE`): their names change with their content, as the
+    shipped files' do, so a new configuration never meets a stale cached copy.
     """
 
     __slots__ = ("_assets", "_names", "prefix")
 
-    def __init__(self, endpoint_path: str) -> None:
+    def __init__(self, endpoint_path: str, *, generated: Mapping[str, bytes] | None = None) -> None:
         self.prefix = endpoint_path.rstrip("/") + "/static/"
         self._assets: dict[str, _Asset] = {}
         self._names: dict[str, str] = {}
         for name in ASSET_FILES:
-            self._load(name)
+            body = (resources.files("consent") / "static" / "banner" / name).read_bytes()
+            self._add(name, served_form(name, body))
+        for name, body in (generated or {}).items():
+            if name in self._names:
+                raise ValueError(f"generated asset {name!r} would replace a shipped one")
+            self._add(name, body)
 
-    def _load(self, name: str) -> None:
-        body = (resources.files("consent") / "static" / "banner" / name).read_bytes()
+    def __contains__(self, name: object) -> bool:
+        """Whether an asset called ``name`` (unhashed, e.g. ``hosts.js``) is served."""
+        return name in self._names
+
+    def _add(self, name: str, body: bytes) -> None:
         digest = hashlib.sha256(body).hexdigest()
         stem, dot, suffix = name.rpartition(".")
         hashed = f"{stem}.{digest[:8]}.{suffix}"

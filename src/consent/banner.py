@@ -50,6 +50,7 @@ from consent.cache import BoundedCache
 from consent.catalogue import TextCatalogue
 from consent.categories import GOOGLE_CONSENT_SIGNALS
 from consent.decision import safe_next
+from consent.guard import GUARD_TABLE
 from consent.purposes import PurposeMap
 from consent.services import ServiceCatalogue
 from consent.settings import ConsentSettings
@@ -91,6 +92,9 @@ def _ascii(markup: str) -> bytes:
     reads the same in all of them, and the references decode to the right characters.
     """
     return markup.encode("ascii", "xmlcharrefreplace")
+
+
+_BANNER_SCRIPT = b'<script id="consent-js" '
 
 
 class BannerRenderer:
@@ -148,6 +152,10 @@ class BannerRenderer:
         # so its keys always go).
         purposes = PurposeMap.of(settings.categories)
         storage = storage_patterns(purposes.by_purpose)
+        self._required = frozenset(c.key for c in settings.categories if c.required)
+        # What the guard's stand-in for an iframe added later links: its stylesheet, and the
+        # preferences page (the full placeholder needs the visitor's language: docs/guard.md).
+        self._guard_placeholder = _html(f"{assets.url('placeholder.css')} {self.preferences_url}")
         self._sale_or_sharing = frozenset(
             c.key for c in settings.categories if not c.required and c.sale_or_sharing
         )
@@ -215,8 +223,13 @@ class BannerRenderer:
 
     # -- page injection -------------------------------------------------------------------
 
-    def head_html(self, consent: Consent, *, nonce: str | None) -> bytes:
-        """The tags that go first in ``<head>``: Consent Mode, the banner CSS and JS.
+    def head_html(self, consent: Consent, *, nonce: str | None, reload: bool = False) -> bytes:
+        """The tags that go first in ``<head>``: Consent Mode, the banner CSS and JS, and
+        the runtime guard when the assets hold its host table.
+
+        ``reload``: the page's CSP was narrowed for this visitor, so a grant made on it
+        reloads the page (``data-reload`` on the banner script) rather than activating
+        elements the browser would refuse.
 
         The Consent Mode script is synchronous on purpose: it must run before any
         Google tag further down the page.
@@ -232,7 +245,10 @@ class BannerRenderer:
         cached = self._head.get(key)
         if cached is None:
             cached = self._head.set(key, self._render_head(consent))
-        return cached.replace(_NONCE, _nonce_attribute(nonce))
+        html = cached.replace(_NONCE, _nonce_attribute(nonce))
+        if reload:
+            html = html.replace(_BANNER_SCRIPT, _BANNER_SCRIPT + b"data-reload ", 1)
+        return html
 
     def _render_head(self, consent: Consent) -> bytes:
         categories = self.settings.categories
@@ -264,6 +280,18 @@ class BannerRenderer:
             f'data-endpoint="{_html(self.endpoint_path)}" data-state="{_html(state)}" '
             f'data-gcm="{_html(self._gcm_map)}"{self._storage_attribute}{nonce}></script>'
         )
+        if GUARD_TABLE in assets:
+            # The runtime guard (docs/guard.md): synchronous, so it is in place before any
+            # script of the page runs (this whole block goes first in <head>); the host
+            # table first, which the guard reads from its element. The visitor's keys are
+            # this response's; later grants reach it through `consent:change`.
+            allowed = " ".join(sorted(consent.allowed | self._required))
+            html += (
+                f'<script id="consent-hosts" src="{_html(assets.url(GUARD_TABLE))}"{nonce}>'
+                f'</script><script id="consent-guard" src="{_html(assets.url("guard.js"))}" '
+                f'data-allowed="{_html(allowed)}" data-placeholder="{self._guard_placeholder}"'
+                f"{nonce}></script>"
+            )
         return _ascii(html)
 
     def body_html(

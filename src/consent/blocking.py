@@ -68,7 +68,8 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _URL_DROP = str.maketrans("", "", "\t\n\r")
 _URL_TRIM = "".join(chr(c) for c in range(0x21))
 # Hosts whose Google tag turns marketing when loaded for a Google Ads or Floodlight id.
-_GOOGLE_TAG_HOSTS = (".googletagmanager.com", ".google-analytics.com", ".doubleclick.net")
+#: Hosts of Google's tags, which Ads and Floodlight ids make marketing whatever their host.
+GOOGLE_TAG_HOSTS = (".googletagmanager.com", ".google-analytics.com", ".doubleclick.net")
 #: Google's tag loaders, which read Consent Mode: allowed before consent in "advanced" mode.
 GOOGLE_TAG_LOADERS = ("www.googletagmanager.com/gtag/js", "www.googletagmanager.com/gtm.js")
 
@@ -304,6 +305,18 @@ class BlockingRules:
         tlds = {host.rpartition(".")[2] for host in (*self._operator.hosts, *self._builtin.hosts)}
         self._hosts_re = _host_regex(tlds)
 
+    @property
+    def tables(self) -> tuple[_Table, _Table]:
+        """The compiled patterns: the operator's, then the shipped ones (the order they are
+        consulted in), for copies that must not drift (the runtime guard's host table)."""
+        return self._operator, self._builtin
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Every host a pattern names exactly (``www.google.com`` for a ``/pagead/`` rule);
+        patterns with ``*`` in the host are left out."""
+        return frozenset((*self._operator.hosts, *self._builtin.hosts))
+
     @classmethod
     def from_categories(
         cls,
@@ -425,7 +438,7 @@ class BlockingRules:
         if (
             category == marketing
             or self.google_tags_first  # Consent Mode advanced: Ads tags load too, denied
-            or not ("." + host).endswith(_GOOGLE_TAG_HOSTS)
+            or not ("." + host).endswith(GOOGLE_TAG_HOSTS)
         ):
             return category
         query = url[url.find("?") + 1 :] if "?" in url else ""

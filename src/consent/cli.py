@@ -24,6 +24,8 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import anyio
 
+from consent.audit.command import add_audit_command, run_audit_command
+from consent.listening.cli import add_report_command
 from consent.records.base import RecordStats, RecordStore, StoreError, open_store, redact_url
 from consent.records.locations import sqlite_path
 from consent.records.model import EARLIEST, LATEST, ConsentRecord, format_time
@@ -208,6 +210,8 @@ def _parser() -> argparse.ArgumentParser:
         help="also classify this cookie name (cookies set by scripts); may be repeated",
     )
     explain.add_argument("--format", choices=("text", "json"), default="text")
+    add_report_command(commands)  # consent report: see `consent.listening.cli`
+    add_audit_command(commands)  # consent audit: see `consent.audit.command`
     records = commands.add_parser("records", help="export, look up, prune and count records")
     actions = records.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -307,6 +311,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     if args.command == "explain":
         return _explain(args)
+    if args.command == "report":
+        return int(args.run(args))
+    if args.command == "audit":
+        return run_audit_command(args)
     try:
         url, default_location = (args.url, False) if args.url else _settings_url()
         since, until = getattr(args, "since", None), getattr(args, "until", None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -35,6 +34,7 @@ from consent.decision import (
 from consent.declaration import DeclarationPage
 from consent.i18n import LocaleNegotiator
 from consent.records.model import RecordDataError
+from consent.request_body import RefusedError, read_body
 from consent.runtime import ConsentRuntime, RequestView
 from consent.state import Consent
 
@@ -45,7 +45,6 @@ logger = logging.getLogger("consent")
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
 NO_STORE = {"cache-control": "no-store"}
-_DIGITS = re.compile(r"[0-9]{1,18}")
 #: Where the router's apps find the request's `RequestView` (a key of the routed scope).
 _VIEW = "consent.view"
 
@@ -96,13 +95,6 @@ class Decision:
 DecisionHook = Callable[[Decision], Awaitable[None]]
 #: A page below the consent path: an ASGI app that also gets the request's view.
 PageHandler = Callable[[Scope, Receive, Send, RequestView], Awaitable[None]]
-
-
-class _RefusedError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 # -- routing ------------------------------------------------------------------------------
@@ -173,6 +165,8 @@ class ConsentEndpoints:
         preferences: PageHandler,
         assets: ASGIApp,
         on_decision: Sequence[DecisionHook] = (),
+        report: ASGIApp = _not_found,  # GET /report: `consent.listening.ReportEndpoint`
+        csp_report: ASGIApp | None = None,  # POST /csp-report: `consent.csp_reports`
     ) -> None:
         self.runtime = runtime
         self.locales = locales
@@ -192,6 +186,8 @@ class ConsentEndpoints:
                 methods=["GET", "HEAD"],
             ),
             _Route("/static/{name:path}", assets, methods=["GET", "HEAD"]),
+            _Route("/report", report, methods=["GET", "HEAD"]),
+            _Route("/csp-report", csp_report or _not_found, methods=["POST"]),
         ]
         self.router = Router(routes, redirect_slashes=False, default=_not_found)
 
@@ -236,9 +232,9 @@ class ConsentEndpoints:
         try:
             self._check_origin(headers)
             content_type = self._content_type(headers)
-            body = await self._read_body(receive, headers)
+            body = await read_body(receive, headers, self.runtime.settings.max_body_bytes)
             choice = self._choice(body, content_type)
-        except _RefusedError as exc:
+        except RefusedError as exc:
             logger.debug("consent POST refused (%s): %s", exc.status, exc.message)
             as_json = wants_json or (
                 exc.status == 400 and headers.get("content-type", "").startswith(JSON_TYPE)
@@ -293,12 +289,12 @@ class ConsentEndpoints:
         if origin is not None and origin.strip().lower() == "null":
             if fetch_site == "same-origin":
                 return
-            raise _RefusedError(403, "cross-origin request refused")
+            raise RefusedError(403, "cross-origin request refused")
         if origin is None:
             if fetch_site is not None:
                 if fetch_site in ("same-origin", "none"):
                     return
-                raise _RefusedError(403, "cross-origin request refused")
+                raise RefusedError(403, "cross-origin request refused")
             origin = headers.get("referer")
             if origin is None:
                 return
@@ -306,11 +302,11 @@ class ConsentEndpoints:
         try:
             parts = urlsplit(origin)
         except ValueError:
-            raise _RefusedError(403, "cross-origin request refused") from None
+            raise RefusedError(403, "cross-origin request refused") from None
         own = parts.scheme in ("http", "https") and parts.netloc == host and host != ""
         trusted = f"{parts.scheme}://{parts.netloc}" in self.runtime.settings.trusted_origins
         if not (own or trusted):
-            raise _RefusedError(403, "cross-origin request refused")
+            raise RefusedError(403, "cross-origin request refused")
 
     @staticmethod
     def _content_type(headers: Headers) -> str:
@@ -318,7 +314,7 @@ class ConsentEndpoints:
         media_type, _, params = raw.partition(";")
         media_type = media_type.strip().lower()
         if media_type not in (FORM_TYPE, JSON_TYPE):
-            raise _RefusedError(
+            raise RefusedError(
                 415,
                 f"unsupported content type {media_type or 'none'!r}: "
                 f"use {FORM_TYPE} or {JSON_TYPE}",
@@ -326,31 +322,9 @@ class ConsentEndpoints:
         charset = params.strip().lower()
         utf8 = charset.replace(" ", "") in ("", "charset=utf-8", 'charset="utf-8"')
         if media_type == JSON_TYPE and not utf8:
-            raise _RefusedError(415, "JSON bodies must be UTF-8")
+            raise RefusedError(415, "JSON bodies must be UTF-8")
         # A form's fields are percent-encoded ASCII whatever its charset; see `_form_fields`.
         return media_type
-
-    async def _read_body(self, receive: Receive, headers: Headers) -> bytes:
-        limit = self.runtime.settings.max_body_bytes
-        declared = headers.get("content-length")
-        if declared is not None:
-            if not _DIGITS.fullmatch(declared):
-                raise _RefusedError(400, "invalid Content-Length")
-            if int(declared) > limit:
-                raise _RefusedError(413, f"body larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _RefusedError(400, "client disconnected")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise _RefusedError(413, f"body larger than {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
     def _choice(self, body: bytes, content_type: str) -> Choice:
         """The choice a body describes: decoded by its type, validated by `ChoiceBody`."""
@@ -358,7 +332,7 @@ class ConsentEndpoints:
             data = _form_fields(body) if content_type == FORM_TYPE else _json_fields(body)
             return parse_choice(data, self._category_keys, self._service_keys)
         except ChoiceError as exc:
-            raise _RefusedError(400, str(exc)) from None
+            raise RefusedError(400, str(exc)) from None
 
 
 def _form_fields(body: bytes) -> dict[str, Any]:
@@ -376,16 +350,16 @@ def _form_fields(body: bytes) -> dict[str, Any]:
             encoding="latin-1",
         )
     except ValueError:
-        raise _RefusedError(400, "malformed form body") from None
+        raise RefusedError(400, "malformed form body") from None
     fields: dict[str, list[str]] = {}
     for raw_key, raw_value in pairs:
         key = _utf8(raw_key)
         value = _utf8(raw_value)
         if key is None:
-            raise _RefusedError(400, "malformed form body: a field name is not UTF-8")
+            raise RefusedError(400, "malformed form body: a field name is not UTF-8")
         if value is None:
             if key != "next":
-                raise _RefusedError(400, f"malformed form body: `{key[:40]}` is not UTF-8")
+                raise RefusedError(400, f"malformed form body: `{key[:40]}` is not UTF-8")
             value = "/"
         fields.setdefault(key, []).append(value)
     return single_values(fields)
@@ -405,8 +379,8 @@ def _json_fields(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise _RefusedError(400, "body is not valid UTF-8") from None
+        raise RefusedError(400, "body is not valid UTF-8") from None
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        raise _RefusedError(400, "malformed JSON body") from None
+        raise RefusedError(400, "malformed JSON body") from None

@@ -19,12 +19,17 @@ from consent.assets import StaticAssets
 from consent.banner import BannerRenderer
 from consent.catalogue import TextCatalogue
 from consent.click_ids import carries_click_ids, is_top_level_navigation, strip_click_ids
+from consent.csp import CspNarrowing
+from consent.csp_reports import CspReportCounter, csp_parts
 from consent.decision import Method, gpc_opt_out
 from consent.endpoints import ConsentEndpoints, Decision
+from consent.guard import GUARD_TABLE, host_table_script
 from consent.headers import HeaderList
 from consent.html.blocking import BlockingPolicy
 from consent.html_response import strip_etag_suffix, variant_etag
 from consent.i18n import LocaleNegotiator
+from consent.listening import listener_for, report_endpoint
+from consent.observations import Report
 from consent.pages import ONCE_PARAM, PageRewriting, page_path, without_once
 from consent.preferences import PreferencesPage
 from consent.records import RecordDataError, Recorder, recorder_for
@@ -76,11 +81,20 @@ class ConsentMiddleware:
         self.runtime = ConsentRuntime(settings)
         locales = LocaleNegotiator(settings.banner.locales, settings.banner.default_locale)
         catalogue = TextCatalogue(settings)
-        assets = StaticAssets(settings.path)
+        rules = blocking_rules_for(settings, self.runtime.purposes, self.runtime.services)
+        # The runtime guard's copy of these rules (docs/guard.md), served beside the banner.
+        assets = StaticAssets(settings.path, generated={GUARD_TABLE: host_table_script(rules)})
         self.banner = BannerRenderer(
             settings, catalogue=catalogue, assets=assets, services=self.runtime.services
         )
         self.recorder: Recorder | None = recorder_for(settings)
+        # GET <path>/report: named sections of counters (listen-only mode adds its own).
+        self.report = Report(settings.mode)
+        csp = csp_parts(settings.csp, rules, endpoint_path=settings.path)
+        self.csp: CspNarrowing | None = csp.narrowing  # None: no CSP work on any request
+        self.csp_reports: CspReportCounter | None = csp.counter
+        if csp.counter is not None:
+            self.report.add("csp", csp.counter)
         self.endpoints = ConsentEndpoints(
             self.runtime,
             locales=locales,
@@ -88,8 +102,9 @@ class ConsentMiddleware:
             preferences=PreferencesPage(self.banner, locales),
             assets=assets,
             on_decision=[self.recorder.record] if self.recorder is not None else [],
+            report=report_endpoint(settings, self.report),
+            csp_report=csp.endpoint,
         )
-        rules = blocking_rules_for(settings, self.runtime.purposes, self.runtime.services)
         blocking = BlockingPolicy(rules)
         vary: tuple[str, ...] = ("Sec-GPC",) if settings.honour_gpc else ()
         vary += tuple(_header_title(h) for h in self.runtime.geolocator.vary)
@@ -98,6 +113,7 @@ class ConsentMiddleware:
         self.pages = PageRewriting(
             blocking, self.banner, locales, vary=vary, click_ids_key=self._click_ids_key
         )
+        self.listener = listener_for(settings, self.runtime, blocking, self.pages, self.report)
         self._exclude_prefixes = self.runtime.exclude_prefixes
         self._endpoint_path = settings.path  # `/_consent` itself and everything below it
         self._endpoint_prefix = settings.path + "/"
@@ -129,11 +145,15 @@ class ConsentMiddleware:
                 return
             if not path.startswith(self._exclude_prefixes):
                 pages = self.pages
+        if self.listener is not None:  # listen-only: watch, change nothing (but the banner)
+            await self.listener(self.app, scope, receive, send, view, pages=pages is not None)
+            return
         if scope_type == "websocket":
             app_scope = self._scope_for_app(scope, view, None)
             await self.app(app_scope, receive, WebSocketResponder(view.cookie_state, send))
             return
-        responder = Responder(view, scope, pages, send)
+        csp = self.csp.for_consent(view.consent) if self.csp and pages is not None else None
+        responder = Responder(view, scope, pages, send, csp=csp)
         if view.cookie_state.gpc_opt_out and pages is not None:
             await self._store_gpc_opt_out(scope, view, responder)
         app_scope = scope

@@ -122,7 +122,7 @@ class PageRewriting:
 class PagePlan:
     """How one request's HTML answer is rewritten; the language is negotiated once."""
 
-    __slots__ = ("_locale", "_once", "_pages", "_scope", "_variant", "_view")
+    __slots__ = ("_locale", "_once", "_pages", "_scope", "_variant", "_view", "csp_narrowed")
 
     def __init__(self, pages: PageRewriting, view: RequestView, scope: Scope) -> None:
         self._pages = pages
@@ -131,6 +131,9 @@ class PagePlan:
         self._locale: str | None = None
         self._variant: str | None = None
         self._once: frozenset[str] | None = None
+        #: The app's Content-Security-Policy was narrowed for this visitor (`consent.csp`):
+        #: what they grant later needs a new response, so the banner reloads the page then.
+        self.csp_narrowed = False
 
     @property
     def policy(self) -> HtmlPolicy:
@@ -185,7 +188,7 @@ class PagePlan:
         # Choices come back to the page itself, not to what it loaded once.
         next_path = page_path(scope)
         injection = PageInjection(
-            head=banner.head_html(consent, nonce=nonce),
+            head=banner.head_html(consent, nonce=nonce, reload=self.csp_narrowed),
             body=banner.body_html(consent, locale, next_path=next_path, nonce=nonce),
         )
         once = self.once

@@ -19,6 +19,7 @@ from anyio.lowlevel import checkpoint
 from starlette.types import Message, Scope, Send
 
 from consent.body_codec import BodyDecoder, BodyEncoder, CorruptBodyError
+from consent.csp import CspNarrowing
 from consent.headers import HeaderList, lowercased
 from consent.html_response import Treatment, csp_nonce, prepare_headers, set_content_length
 from consent.pages import PagePlan, PageRewriting
@@ -91,6 +92,7 @@ class Responder:
         "_rewriter",
         "_start",
         "_started",
+        "csp",
         "extra_headers",
         "pages",
         "revalidated",
@@ -100,12 +102,19 @@ class Responder:
     )
 
     def __init__(
-        self, view: RequestView, scope: Scope, pages: PageRewriting | None, send: Send
+        self,
+        view: RequestView,
+        scope: Scope,
+        pages: PageRewriting | None,
+        send: Send,
+        *,
+        csp: CspNarrowing | None = None,
     ) -> None:
         self.view = view
         self.scope = scope
         self.pages = pages  # None: the path is excluded, pages pass unrewritten
         self.send = send
+        self.csp = csp  # None: this visitor's responses need no CSP editing
         # The ETag of a page we rewrote for this very consent variant, when the browser
         # revalidates it: the app's 304 must name our ETag again (or, naming none, get
         # this one), or the browser would store the app's own.
@@ -169,6 +178,17 @@ class Responder:
         if self.extra_headers:
             headers = [*headers, *self.extra_headers]
             message = {**message, "headers": headers}
+        if self.csp is not None:
+            page = self.page() if html and self.pages is not None else None
+            allowed = self.view.consent.allowed
+            if page is not None and page.once:
+                allowed = allowed | page.once  # *Load this once* asked for them
+            edited = self.csp.edit(headers, allowed, html=html)
+            if edited is not None:
+                if page is not None:
+                    page.csp_narrowed = self.csp.narrowed(headers, edited)
+                headers = edited
+                message = {**message, "headers": headers}
         if not html or self.pages is None:
             if self.revalidated is not None and message.get("status") == 304:
                 message = self._page_headers(message, headers)

@@ -38,7 +38,9 @@ from consent.categories import (
     check_setting_text,
     default_categories,
 )
+from consent.csp import CspSettings
 from consent.jurisdictions import GeolocationSettings
+from consent.observations import ListenSettings
 from consent.policies import (
     BUILTIN_POLICIES,
     DEFAULT_JURISDICTIONS,
@@ -396,6 +398,20 @@ class ConsentSettings(BaseSettings):
         description="Path prefixes whose HTML is not rewritten and gets no banner (cookies are "
         "still filtered there).",
     )
+    mode: Literal["enforce", "listen"] = Field(
+        default="enforce",
+        description="`listen`: classify and count (see `listen`) but block nothing: no markup, "
+        "cookie or header of the app's responses changes. For watching a rollout first.",
+    )
+    listen: ListenSettings = Field(
+        default_factory=ListenSettings,
+        description="Listen-only mode: banner shown or not, sampling, path grouping.",
+    )
+    report_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for `GET <path>/report` (the listen-only counts); unset, "
+        "the report answers 404.",
+    )
     honour_gpc: bool = Field(
         default=True,
         description="Honour Global Privacy Control (`Sec-GPC: 1`): `gpc` categories stay off "
@@ -450,6 +466,11 @@ class ConsentSettings(BaseSettings):
         description="Ad click identifiers (`gclid`, `fbclid`, ...) while marketing is not "
         "allowed: `redirect` a page visit to the clean URL and `strip` them from the query "
         "the app sees and from same-site links; `strip` only strips; `keep` passes them.",
+    )
+    csp: CspSettings = Field(
+        default_factory=CspSettings,
+        description="Consent-aware Content-Security-Policy: declined trackers' hosts removed "
+        "from the app's policy per visitor, violation reports counted.",
     )
 
     banner: BannerSettings = Field(

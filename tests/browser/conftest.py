@@ -13,18 +13,11 @@ import pytest
 from examples.newsroom import create_app
 from playwright.async_api import BrowserContext, async_playwright
 
+from consent.audit.crawler import CHROMIUM_ARGS as AUDIT_CHROMIUM_ARGS
 from tests.support import make_settings, serve_in_thread
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+#: The flags `consent audit` runs Chromium with: the same browser the audit uses.
+CHROMIUM_ARGS = list(AUDIT_CHROMIUM_ARGS)
 
 
 @pytest.fixture(scope="session")

@@ -76,12 +76,26 @@ async def article(request: Request) -> HTMLResponse:
     return HTMLResponse(body, headers={"Content-Security-Policy": csp})
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
+def serve_site(**overrides: Any) -> Iterator[str]:
     app = Starlette(routes=[Endpoint("/news/{slug}", article)])
-    settings = make_settings(records={"enabled": False}, banner={"privacy_policy_url": "/privacy"})
+    settings = make_settings(
+        records={"enabled": False}, banner={"privacy_policy_url": "/privacy"}, **overrides
+    )
     with serve_in_thread(ConsentMiddleware(app, settings)) as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    """The articles' CSP is narrowed per visitor (the default): YouTube's host is not in it
+    until the visitor allows YouTube, for one response or for good."""
+    yield from serve_site()
+
+
+@pytest.fixture(scope="module")
+def in_place_site() -> Iterator[str]:
+    """The same articles with their CSP as the app wrote it: choices apply in place."""
+    yield from serve_site(csp={"narrow": False})
 
 
 @dataclass
@@ -130,7 +144,8 @@ async def consent_cookies(page: Page) -> list[dict[str, Any]]:
     return [dict(c) for c in await page.context.cookies() if c["name"] == "consent"]
 
 
-async def test_load_once_in_place_with_javascript(chromium: str, site: str) -> None:
+async def test_load_once_in_place_with_javascript(chromium: str, in_place_site: str) -> None:
+    site = in_place_site
     async with browse(chromium) as (page, network):
         await page.goto(site + "/news/harbour")
         first = page.locator("#consent-embed-1")
@@ -215,7 +230,8 @@ async def test_always_allow_without_javascript(chromium: str, site: str) -> None
         assert sorted(network.hosts()) == ["www.youtube.com", "www.youtube.com"]
 
 
-async def test_always_allow_in_place_with_javascript(chromium: str, site: str) -> None:
+async def test_always_allow_in_place_with_javascript(chromium: str, in_place_site: str) -> None:
+    site = in_place_site
     async with browse(chromium) as (page, network):
         await page.goto(site + "/news/harbour")
         await page.evaluate(
@@ -241,6 +257,46 @@ async def test_always_allow_in_place_with_javascript(chromium: str, site: str) -
         await page.reload()
         await expect(page.locator("#consent-embed-1")).to_have_attribute("src", YOUTUBE)
         assert "player.vimeo.com" not in network.hosts()
+
+
+async def test_where_the_csp_was_narrowed_choices_load_a_new_response(
+    chromium: str, site: str
+) -> None:
+    """The browser enforces this response's CSP, which left YouTube out: in place, the embed
+    would be refused. *Load this once* follows its link, *Always allow* posts the form, and
+    the page comes back with YouTube in its policy."""
+    async with browse(chromium) as (page, network):
+        await page.goto(site + "/news/harbour")
+        assert await page.locator("#consent-js").get_attribute("data-reload") == ""
+        placeholder = page.frame_locator("#consent-embed-1")
+
+        await placeholder.get_by_role("link", name="Load this once").click()
+
+        await page.wait_for_url(site + "/news/harbour?consent-once=youtube#consent-embed-1")
+        await expect(placeholder.locator("#stub")).to_have_text("www.youtube.com playing")
+        assert network.posts() == []
+
+        await page.goto(site + "/news/harbour")
+        await placeholder.get_by_role("button", name="Always allow YouTube").click()
+
+        await page.wait_for_url(site + "/news/harbour#consent-embed-1")
+        await expect(placeholder.locator("#stub")).to_have_text("www.youtube.com playing")
+        await expect(page.frame_locator("#consent-embed-3").locator("#stub")).to_have_text(
+            "www.youtube.com playing"
+        )
+        assert network.posts() == [site + "/_consent"]
+
+
+async def test_accepting_in_the_banner_reloads_a_narrowed_page(chromium: str, site: str) -> None:
+    async with browse(chromium) as (page, _network):
+        await page.goto(site + "/news/harbour")
+        await page.evaluate("window.sameDocument = true")
+        await page.get_by_role("button", name="Accept all").click()
+
+        vimeo = page.frame_locator(f'iframe[src="{VIMEO}"]')
+        await expect(vimeo.locator("#stub")).to_have_text("player.vimeo.com playing")
+        assert await page.evaluate("window.sameDocument ?? false") is False  # reloaded
+        assert await page.locator("#consent-js").get_attribute("data-reload") is None
 
 
 async def placeholder_frames(page: Page) -> list[Frame]:

@@ -18,10 +18,11 @@
     const off = Object.keys(storage).filter((key) => !allows(key)).map((key) => storage[key]);
     const hit = (name) => off.some((p) => p.exact.includes(name) || p.prefix.some((s) => name.startsWith(s)));
     for (const area of ['localStorage', 'sessionStorage']) {
+      // web storage may be blocked
       try {
         const store = window[area];
         Object.keys(store).filter(hit).forEach((name) => store.removeItem(name));
-      } catch (err) {} // blocked
+      } catch (err) {}
     }
   };
   const prefs = (query) => endpoint + '/preferences?' + query + 'next=' +
@@ -57,7 +58,8 @@
       if (name == 'xlink-href') el.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', value);
       else el.setAttribute(name, value);
       if (name == 'src') {
-        el.removeAttribute('srcdoc'); // the placeholder beats src
+        // the placeholder beats src
+        el.removeAttribute('srcdoc');
         if (el.localName == 'source' && el.parentNode.load) el.parentNode.load();
       }
     }
@@ -100,13 +102,14 @@
     const before = state.allowed || [];
     state = keep(fresh);
     forget();
-    // A script that ran cannot be unloaded: withdrawing reloads.
-    const withdrawn = before.some((key) => !allows(key));
+    // A script that ran cannot be unloaded: withdrawing reloads. So does a grant where the
+    // page's CSP was narrowed (data-reload): the browser would refuse what it allows.
+    const reload = before.some((key) => !allows(key)) || 'reload' in data && state.allowed.some((key) => !before.includes(key));
     updateGoogle();
-    if (!withdrawn) activate();
+    if (!reload) activate();
     // Listeners find granted elements in place, before their scripts run.
     d.dispatchEvent(new CustomEvent('consent:change', { detail: get() }));
-    if (withdrawn) return location.reload();
+    if (reload) return location.reload();
     close();
     queue = queue.then(run);
   };
@@ -187,7 +190,8 @@
     }
   });
 
-  forget(); // what a plain post or an earlier visit declined
+  // what a plain post or an earlier visit declined
+  forget();
   if (window.visualViewport) {
     for (const type of ['resize', 'scroll']) visualViewport.addEventListener(type, fit);
     fit();

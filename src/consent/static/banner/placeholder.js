@@ -8,6 +8,9 @@
   } catch (err) {}
   if (!frame) return;
   const d = document, root = d.documentElement, page = frame.ownerDocument;
+  // The page's CSP was narrowed for this visitor: what the link and form allow needs a new
+  // response, so they work as they do without this script (banner.js: data-reload).
+  const narrowed = page.getElementById('consent-js')?.hasAttribute('data-reload');
 
   // Theme: the page's --consent-* properties (custom properties stop at the iframe) and its
   // dark/light class.
@@ -40,7 +43,7 @@
   // "Load this once": this embed, now, in place; nothing is posted, stored or recorded.
   d.addEventListener('click', (event) => {
     const link = event.target.closest('a[data-once]');
-    if (!link || event.button || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    if (!link || narrowed || event.button || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
     restore(frame);
   });
@@ -49,6 +52,7 @@
   // allows now comes back in place (this frame too); the plain post if that fails.
   d.addEventListener('submit', async (event) => {
     const form = event.target, field = (name) => form.elements[name].value;
+    if (narrowed) return;
     event.preventDefault();
     let fresh;
     try {
