@@ -8,6 +8,10 @@ import logging
 
 import pytest
 from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
 
 from consent.blocking import BlockingRules
 from consent.csp import (
@@ -21,6 +25,7 @@ from consent.csp import (
 from consent.csp_reports import csp_parts
 from consent.runtime import blocking_rules_for, names_for
 from consent.state import Consent
+from tests.conftest import ClientFactory
 from tests.support import make_settings
 
 SETTINGS = make_settings()
@@ -285,3 +290,19 @@ def test_narrow_off() -> None:
     parts = csp_parts(CspSettings(narrow=False), RULES, endpoint_path="/_consent")
     assert parts.narrowing is None
     assert parts.endpoint is not None
+
+
+def test_only_pages_have_their_policy_narrowed(client_for: ClientFactory) -> None:
+    """A document's policy governs what its scripts add; one on a JSON answer binds nothing
+    and passes as the app wrote it (and costs nothing)."""
+    policy = "default-src 'self'; img-src 'self' https://www.facebook.com"
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse("<!doctype html><p>hi", headers={"Content-Security-Policy": policy})
+
+    async def data(request: Request) -> Response:
+        return JSONResponse({}, headers={"Content-Security-Policy": policy})
+
+    client = client_for(Starlette(routes=[Route("/", page), Route("/api", data)]))
+    assert "facebook" not in client.get("/").headers["content-security-policy"]
+    assert client.get("/api").headers["content-security-policy"] == policy

@@ -178,8 +178,10 @@ class Responder:
         if self.extra_headers:
             headers = [*headers, *self.extra_headers]
             message = {**message, "headers": headers}
-        if self.csp is not None:
-            page = self.page() if html and self.pages is not None else None
+        if self.csp is not None and html:
+            # Only a document's policy governs what its scripts may add (a policy on an
+            # image or JSON answer binds nothing): other responses pass at no cost.
+            page = self.page() if self.pages is not None else None
             allowed = self.view.consent.allowed
             if page is not None and page.once:
                 allowed = allowed | page.once  # *Load this once* asked for them
