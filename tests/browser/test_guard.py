@@ -26,13 +26,12 @@ from consent import ConsentMiddleware
 from consent.guard import host_table
 from consent.runtime import blocking_rules_for, names_for
 from consent.settings import ConsentSettings
-from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM_ARGS, HOST_RULES
 from tests.support import make_settings, serve_in_thread
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
 #: Every name resolves nowhere: what the router below does not fulfil cannot leave.
-HOST_RULES = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 OPERATOR_TRACKER = "pixel.shop-ads.test"  # added to marketing by the operator
 
 GTM = """(() => {

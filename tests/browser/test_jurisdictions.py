@@ -7,20 +7,19 @@ Meta pixel sets ``_fbp`` and Google's tag ``_ga`` from script.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Route, async_playwright, expect
+from playwright.async_api import Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route as Endpoint
 
 from consent import ConsentMiddleware
-from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.conftest import Stub, stubbed_visitor
 from tests.support import make_settings, serve_in_thread
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
@@ -34,11 +33,13 @@ PAGE = """<!doctype html>
 </main></body></html>"""
 #: Each tracker host, and what its stub script does when it runs.
 STUBS = {
-    "www.googletagmanager.com": "document.cookie = '_ga=GA1.1.42.42; path=/';",
-    "connect.facebook.net": "document.cookie = '_fbp=fb.1.42.42; path=/';",
-    "www.facebook.com": "",
+    host: Stub(host, "text/javascript", body)
+    for host, body in {
+        "www.googletagmanager.com": "document.cookie = '_ga=GA1.1.42.42; path=/';",
+        "connect.facebook.net": "document.cookie = '_fbp=fb.1.42.42; path=/';",
+        "www.facebook.com": "",
+    }.items()
 }
-HOST_RULES = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 CALIFORNIA = {"CF-IPCountry": "US", "CF-Region-Code": "CA"}
 BRITAIN = {"CF-IPCountry": "GB"}
 
@@ -57,38 +58,11 @@ def site() -> Iterator[str]:
         yield base
 
 
-@asynccontextmanager
-async def visitor(
+def visitor(
     chromium: str, headers: dict[str, str], *, javascript: bool
-) -> AsyncIterator[tuple[Page, list[str]]]:
+) -> AbstractAsyncContextManager[tuple[Page, list[str]]]:
     """A fresh page sending ``headers`` on every request, and the tracker hosts it fetched."""
-    fetched: list[str] = []
-
-    async def answer(route: Route) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if host == "127.0.0.1":
-            await route.continue_()
-        elif host in STUBS:
-            fetched.append(host)
-            await route.fulfill(status=200, content_type="text/javascript", body=STUBS[host])
-        else:
-            await route.abort()
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium, args=[*CHROMIUM_ARGS, HOST_RULES]
-        )
-        context: BrowserContext = await browser.new_context(
-            java_script_enabled=javascript,
-            viewport={"width": 1000, "height": 700},
-            extra_http_headers=headers,
-        )
-        try:
-            await context.route("**/*", answer)
-            yield await context.new_page(), fetched
-        finally:
-            await context.close()
-            await browser.close()
+    return stubbed_visitor(chromium, STUBS, javascript=javascript, headers=headers)
 
 
 async def runs(page: Page, host: str, fetched: list[str], *, javascript: bool) -> bool:

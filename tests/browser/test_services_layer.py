@@ -9,20 +9,19 @@ other name resolves nowhere: nothing leaves the machine.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Route, async_playwright, expect
+from playwright.async_api import Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route as Endpoint
 
 from consent import ConsentMiddleware
-from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.conftest import Stub, stubbed_visitor
 from tests.browser.test_accessibility import severe_violations
 from tests.support import make_settings, serve_in_thread
 
@@ -35,8 +34,10 @@ PAGE = """<!doctype html>
 <iframe id="vm" title="Harbour timelapse" src="https://player.vimeo.com/video/4242"></iframe>
 </main></body></html>"""
 VIDEO_HOSTS = {"www.youtube.com": "youtube", "player.vimeo.com": "vimeo"}
-#: Names resolve to nothing but loopback, so even a request the router missed stays here.
-HOST_RULES = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+VIDEO_STUBS = {
+    host: Stub(name, "text/html", "<!doctype html><p>stub video</p>")
+    for host, name in VIDEO_HOSTS.items()
+}
 
 
 async def videos(_: Request) -> HTMLResponse:
@@ -50,36 +51,11 @@ def site() -> Iterator[str]:
         yield base
 
 
-@asynccontextmanager
-async def visitor(chromium: str, *, javascript: bool) -> AsyncIterator[tuple[Page, list[str]]]:
+def visitor(
+    chromium: str, *, javascript: bool
+) -> AbstractAsyncContextManager[tuple[Page, list[str]]]:
     """A fresh Chromium page and the list of video services it fetched a frame from."""
-    fetched: list[str] = []
-
-    async def answer(route: Route) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if host == "127.0.0.1":
-            await route.continue_()
-        elif host in VIDEO_HOSTS:
-            fetched.append(VIDEO_HOSTS[host])
-            await route.fulfill(
-                status=200, content_type="text/html", body="<!doctype html><p>stub video</p>"
-            )
-        else:
-            await route.abort()
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium, args=[*CHROMIUM_ARGS, HOST_RULES]
-        )
-        context: BrowserContext = await browser.new_context(
-            java_script_enabled=javascript, viewport={"width": 1000, "height": 700}
-        )
-        try:
-            await context.route("**/*", answer)
-            yield await context.new_page(), fetched
-        finally:
-            await context.close()
-            await browser.close()
+    return stubbed_visitor(chromium, VIDEO_STUBS, javascript=javascript)
 
 
 async def consent_state(page: Page, base: str) -> Any:
