@@ -156,6 +156,22 @@ def test_head_carries_the_guard_after_the_banner_with_the_visitors_keys() -> Non
     assert placeholder.group(1) == f"{assets.url('placeholder.css')} /_consent/preferences"
 
 
+def test_the_guard_can_be_switched_off() -> None:
+    page = "<!doctype html><head></head><body><p>hi</p>"
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/html; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": page.encode()})
+
+    for on in (True, False):
+        middleware = ConsentMiddleware(app, settings=make_settings(runtime_guard=on))
+        text = TestClient(middleware).get("/").text  # (no lifespan: the app has none)
+        assert ('id="consent-guard"' in text) is on
+        assert ('id="consent-hosts"' in text) is on
+        assert 'id="consent-js"' in text  # the banner stays
+
+
 # -- served forms: comments and indentation out, code as it is ---------------------------------
 
 

@@ -83,7 +83,8 @@ class ConsentMiddleware:
         catalogue = TextCatalogue(settings)
         rules = blocking_rules_for(settings, self.runtime.purposes, self.runtime.services)
         # The runtime guard's copy of these rules (docs/guard.md), served beside the banner.
-        assets = StaticAssets(settings.path, generated={GUARD_TABLE: host_table_script(rules)})
+        guard = {GUARD_TABLE: host_table_script(rules)} if settings.runtime_guard else {}
+        assets = StaticAssets(settings.path, generated=guard)
         self.banner = BannerRenderer(
             settings, catalogue=catalogue, assets=assets, services=self.runtime.services
         )

@@ -467,6 +467,12 @@ class ConsentSettings(BaseSettings):
         "allowed: `redirect` a page visit to the clean URL and `strip` them from the query "
         "the app sees and from same-site links; `strip` only strips; `keep` passes them.",
     )
+    runtime_guard: bool = Field(
+        default=True,
+        description="Load the runtime guard (`guard.js`, docs/guard.md) in pages: elements "
+        "scripts add later are held to the visitor's choice before they fetch. Switch it "
+        "off only if another script of yours already does this.",
+    )
     csp: CspSettings = Field(
         default_factory=CspSettings,
         description="Consent-aware Content-Security-Policy: declined trackers' hosts removed "
