@@ -181,14 +181,13 @@ class Responder:
         if self.csp is not None and html:
             # Only a document's policy governs what its scripts may add (a policy on an
             # image or JSON answer binds nothing): other responses pass at no cost.
-            page = self.page() if self.pages is not None else None
+            page = self.page()  # (the middleware gives a CSP editor only with `pages`)
             allowed = self.view.consent.allowed
-            if page is not None and page.once:
+            if page.once:
                 allowed = allowed | page.once  # *Load this once* asked for them
-            edited = self.csp.edit(headers, allowed, html=html)
+            edited = self.csp.edit(headers, allowed, html=True)
             if edited is not None:
-                if page is not None:
-                    page.csp_narrowed = self.csp.narrowed(headers, edited)
+                page.csp_narrowed = self.csp.narrowed(headers, edited)
                 headers = edited
                 message = {**message, "headers": headers}
         if not html or self.pages is None:
