@@ -11,6 +11,7 @@ The first tests need no browser: what the server hands ``banner.js``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -80,8 +81,15 @@ async def on_example_com(chromium: str, origin: str) -> AsyncIterator[BrowserCon
 async def planted(page: Page) -> None:
     """Set ``_ga`` as gtag.js does (on the registrable domain) and the vendors' storage."""
     await page.evaluate(PLANT, [VENDOR_KEYS, SITE_KEY])
-    ga = [c for c in await page.context.cookies() if c["name"] == "_ga"]
-    assert [c["domain"] for c in ga] == [".example.com"]
+    # The renderer hands document.cookie writes to the browser's cookie store on its own
+    # time: wait until the store has it (the assertion itself is unchanged).
+    domains: list[str] = []
+    for _ in range(50):
+        domains = [c["domain"] for c in await page.context.cookies() if c["name"] == "_ga"]
+        if domains:
+            break
+        await asyncio.sleep(0.1)
+    assert domains == [".example.com"]
     stored = set(await page.evaluate(STORED))
     assert {SITE_KEY, *VENDOR_KEYS["localStorage"], *VENDOR_KEYS["sessionStorage"]} <= stored
 
