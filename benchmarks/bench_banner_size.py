@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import gzip
 import sys
-from importlib import resources
 
-from consent.assets import served_form
+from consent.assets import banner_sources, served_form
 from consent.guard import host_table_script
 from consent.runtime import blocking_rules_for, names_for
 from consent.settings import ConsentSettings
@@ -35,7 +34,7 @@ ANCHORS = (
 
 def gzipped_size(name: str) -> tuple[int, int]:
     """Served and gzipped (level 9) size of a shipped banner asset."""
-    body = served_form(name, (resources.files("consent") / "static" / "banner" / name).read_bytes())
+    body = served_form(name, (banner_sources() / name).read_bytes())
     return len(body), len(gzip.compress(body, compresslevel=9, mtime=0))
 
 

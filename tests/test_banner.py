@@ -6,7 +6,6 @@ import gzip
 import json
 import re
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,7 +17,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from consent import ConsentMiddleware
-from consent.assets import StaticAssets, served_form
+from consent.assets import StaticAssets, banner_sources, served_form
 from consent.banner import BannerRenderer
 from consent.catalogue import TextCatalogue
 from consent.state import Consent
@@ -661,7 +660,7 @@ def test_state_and_signal_map_for_the_script() -> None:
 
 
 def test_gcm_script_sets_defaults_before_updating() -> None:
-    source = resources.files("consent").joinpath("static/banner/gcm.js").read_text("utf-8")
+    source = (banner_sources() / "gcm.js").read_text("utf-8")
     default = source.index("'consent', 'default'")
     assert default < source.index("'consent', 'update'")
     assert "wait_for_update: 500" in source
@@ -770,7 +769,7 @@ def test_banner_fragment_for_reopening_in_place(app: tuple[TestClient, BannerRen
 
 
 def shipped(name: str) -> bytes:
-    return (resources.files("consent") / "static" / "banner" / name).read_bytes()
+    return (banner_sources() / name).read_bytes()
 
 
 def served(name: str) -> bytes:

@@ -64,6 +64,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from consent import ConsentMiddleware, ConsentSettings
+from consent.assets import banner_sources
 from tests._html import is_blocked, parse
 from tests.integration.recipes import recipes
 from tests.records import conftest as records_fixtures
@@ -556,7 +557,6 @@ def check_recipe(block: Block) -> None:
 # -- css and js (the banner's theming recipes) -------------------------------------------------
 
 _CUSTOM_PROPERTY = re.compile(r"(--[a-z0-9-]+)\s*:")
-_BANNER_CSS = ROOT / "src" / "consent" / "static" / "banner" / "banner.css"
 
 
 def run_css(block: Block, request: pytest.FixtureRequest) -> None:
@@ -565,7 +565,7 @@ def run_css(block: Block, request: pytest.FixtureRequest) -> None:
     assert block.code.count("{") == block.code.count("}"), f"{block.id}: unbalanced braces"
     names = _CUSTOM_PROPERTY.findall(block.code)
     assert names, f"{block.id}: sets no custom property"
-    shipped = _BANNER_CSS.read_text("utf-8")
+    shipped = (banner_sources() / "banner.css").read_text("utf-8")
     unread = [name for name in names if f"var({name}" not in shipped]
     assert not unread, f"{block.id}: banner.css never reads {unread}"
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import resources
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from consent import ConsentMiddleware
-from consent.assets import ASSET_FILES, StaticAssets, served_form
+from consent.assets import ASSET_FILES, StaticAssets, banner_sources, served_form
 from consent.blocking import BlockingRules
 from consent.guard import GUARD_TABLE, host_table, host_table_script
 from consent.runtime import blocking_rules_for, names_for
@@ -176,7 +175,7 @@ def test_the_guard_can_be_switched_off() -> None:
 
 
 def shipped(name: str) -> bytes:
-    return (resources.files("consent") / "static" / "banner" / name).read_bytes()
+    return (banner_sources() / name).read_bytes()
 
 
 @pytest.mark.parametrize("name", [n for n in ASSET_FILES if n.endswith(".js")])

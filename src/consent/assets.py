@@ -1,6 +1,6 @@
 """`StaticAssets`: the banner's JS and CSS under content-hashed names, and their endpoint.
 
-Everything is done once, in ``__init__``: the files are read from the package (and the
+Everything is done once, in ``__init__``: the files are read from `banner_sources` (and the
 generated ones, such as the runtime guard's host table, taken as built), hashed, gzipped
 and given strong ETags. Shipped files are served without their comments and indentation
 (`served_form`): the size budget of SPEC section 6 is what a visitor downloads, and the
@@ -10,24 +10,42 @@ immutable under its name and cached for a year; a new release gets new names.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.types import Receive, Scope, Send
 
 from consent.headers import HeaderList
 
-__all__ = ["ASSET_FILES", "STATIC_CACHE_CONTROL", "StaticAssets", "respond", "served_form"]
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
+
+__all__ = [
+    "ASSET_FILES",
+    "STATIC_CACHE_CONTROL",
+    "StaticAssets",
+    "banner_sources",
+    "respond",
+    "served_form",
+]
 
 #: Assets are immutable under their content-hashed names: cache them for a year.
 STATIC_CACHE_CONTROL = b"public, max-age=31536000, immutable"
-#: The shipped files, in ``consent/static/banner/``; ``placeholder.*`` are loaded by a blocked
-#: iframe's placeholder document only (outside the banner's size budget); ``guard.js`` is the
-#: runtime guard (docs/guard.md).
+#: The shipped files, in `banner_sources` (the repository's ``static/banner/``, which the wheel
+#: carries as ``consent/static/banner/``); ``placeholder.*`` are loaded by a blocked iframe's
+#: placeholder document only (outside the banner's size budget); ``guard.js`` is the runtime
+#: guard (docs/guard.md).
 ASSET_FILES = (
     "banner.js",
     "banner.css",
@@ -43,6 +61,35 @@ _CONTENT_TYPES = {
 }
 
 
+@functools.cache
+def banner_sources() -> Traversable:
+    """The directory holding `ASSET_FILES`, found once per process.
+
+    The sources live in the repository's top-level ``static/banner/``; the wheel carries them
+    as ``consent/static/banner/`` (hatchling's ``force-include``), which is taken when it
+    exists: an installed wheel. An editable install imports ``consent`` from ``src/``, where
+    they are not, so the checkout's ``static/banner/`` (two levels above this package) is
+    taken instead.
+    """
+    return _locate_banner_sources(
+        resources.files("consent") / "static" / "banner",
+        Path(__file__).resolve().parents[2] / "static" / "banner",
+    )
+
+
+def _locate_banner_sources(installed: Traversable, checkout: Path) -> Traversable:
+    """``installed`` if it is a directory, else ``checkout`` if it is one, else an error."""
+    if installed.is_dir():
+        return installed
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(
+        "the banner's static files are missing: neither the installed package's "
+        f"{installed} (a wheel install) nor the source checkout's {checkout} (an editable "
+        "install) is a directory"
+    )
+
+
 _JS_HEADER = re.compile(rb"\A/\*.*?\*/\n", re.DOTALL)
 _CSS_COMMENT = re.compile(rb"/\*.*?\*/", re.DOTALL)
 
@@ -54,7 +101,7 @@ def served_form(name: str, body: bytes) -> bytes:
     (automatic semicolons). That is safe for our files because none holds a string, template
     or comment spanning lines other than a JavaScript file's leading ``/* ... */`` block (a
     line starting with ``//`` is then always a comment), and no CSS string holds ``/*``;
-    tests/test_guard_assets.py checks both.
+    tests/test_guard.py checks both.
     """
     js = name.endswith(".js")
     if js:
@@ -94,8 +141,9 @@ class StaticAssets:
         self.prefix = endpoint_path.rstrip("/") + "/static/"
         self._assets: dict[str, _Asset] = {}
         self._names: dict[str, str] = {}
+        sources = banner_sources()
         for name in ASSET_FILES:
-            body = (resources.files("consent") / "static" / "banner" / name).read_bytes()
+            body = (sources / name).read_bytes()
             self._add(name, served_form(name, body))
         for name, body in (generated or {}).items():
             if name in self._names:
