@@ -198,6 +198,38 @@ def test_placeholders_speak_every_shipped_language(locale: str) -> None:
     assert by_text(doc, "button", always) is not None
 
 
+@pytest.mark.parametrize("key", ["youtube", "vimeo", "marketing", "analytics"])
+@pytest.mark.parametrize(
+    ("next_path", "anchor"),
+    [
+        ("/a", "consent-embed-3"),
+        ('/caf\u00e9?q="<b>"&x=1', "clip"),
+        ("/a?b=1&c=2", 'id "odd" <&> \u00e9'),
+        ("//evil.example/", ""),
+        (None, "v"),
+    ],
+)
+@pytest.mark.parametrize("nonce", [None, "n0nce+/=", '"><script>'])
+def test_the_srcdoc_form_is_the_escaped_document(
+    key: str, next_path: str | None, anchor: str, nonce: str | None
+) -> None:
+    """What pages carry (`placeholder_srcdoc`, filled piece by piece) is exactly the document
+    escaped whole for the attribute, for odd paths, ids and nonces too."""
+    view = renderer(banner={"locales": list(SHIPPED_LOCALES)})
+    for locale in ("en", "de"):
+        once = None if next_path is None else next_path + "&consent-once=" + key
+        options: dict[str, Any] = {
+            "next_path": next_path,
+            "once_path": once,
+            "anchor": anchor,
+            "nonce": nonce,
+        }
+        document = view.placeholder_html(key, locale, **options)
+        escaped = html.escape(document, quote=True).encode("ascii", "xmlcharrefreplace")
+        assert view.placeholder_srcdoc(key, locale, **options) == escaped
+        assert view.placeholder_srcdoc(key, locale, **options) == escaped  # from the cache
+
+
 def test_placeholder_texts_can_be_overridden() -> None:
     view = renderer(banner={"texts": {"en": {"placeholder.text_always": "Yes to {service}!"}}})
     doc = parse(view.placeholder_html("vimeo", "en", next_path="/"))

@@ -29,7 +29,9 @@ never transform them (``next_query`` is already URL-encoded).
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -77,12 +79,21 @@ _NEXT_QUERY_B = _NEXT_QUERY.encode()
 # A placeholder's: its *Load this once* link, and the nonce attribute of its tags.
 _ONCE = "\x00consent-once\x00"
 _NONCE_ATTRIBUTE = _NONCE.decode()
+_ONCE_B = _ONCE.encode()
+_MARKERS = re.compile(
+    b"(" + b"|".join(re.escape(m) for m in (_NEXT_B, _NEXT_QUERY_B, _ONCE_B, _NONCE)) + b")"
+)
 
 _CACHE_LIMIT = 256  # distinct (locale, grants, gpc) combinations; cleared when full
 
 
 def _html(text: str) -> str:
     return str(escape(text))
+
+
+def _attribute(text: str) -> str:
+    """``text`` escaped for a double-quoted attribute value (as `consent.html.lexer.quote`)."""
+    return html.escape(text, quote=True)
 
 
 def _ascii(markup: str) -> bytes:
@@ -145,6 +156,10 @@ class BannerRenderer:
         self._head: BoundedCache[tuple[object, ...], bytes] = BoundedCache(_CACHE_LIMIT)
         self._body: BoundedCache[tuple[object, ...], bytes] = BoundedCache(_CACHE_LIMIT)
         self._placeholders: BoundedCache[tuple[object, ...], str] = BoundedCache(_CACHE_LIMIT)
+        self._srcdocs: BoundedCache[tuple[object, ...], tuple[bytes, ...]]
+        self._srcdocs = BoundedCache(_CACHE_LIMIT)
+        self._srcdoc_fills: BoundedCache[tuple[str | None, ...], dict[bytes, bytes]]
+        self._srcdoc_fills = BoundedCache(_CACHE_LIMIT)
         signals = {c.key: list(c.signals) for c in settings.categories if c.signals}
         self._gcm_map = json.dumps(signals, separators=(",", ":"))
         # Vendors' web-storage keys banner.js removes for categories not granted, each filed
@@ -435,6 +450,66 @@ class BannerRenderer:
             markup = markup.replace(_NONCE_ATTRIBUTE, _nonce_attribute(nonce).decode("ascii"))
         return markup
 
+    def placeholder_srcdoc(
+        self,
+        key: str,
+        locale: str,
+        *,
+        next_path: str | None = None,
+        once_path: str | None = None,
+        anchor: str = "",
+        nonce: str | None = None,
+    ) -> bytes:
+        """`placeholder_html` as the value of a ``srcdoc`` attribute: escaped, ASCII bytes.
+
+        The same bytes as escaping `placeholder_html`'s answer, made without escaping a whole
+        document per iframe: the escaped render is cached in pieces around the per-request
+        markers, and only the few short values that go between them are escaped (escaping
+        works character by character, so the pieces escape alike either way).
+        """
+        marks = (next_path is not None, once_path is not None, nonce is not None)
+        cache_key = ("srcdoc", key, locale, *marks)
+        pieces = self._srcdocs.get(cache_key)
+        if pieces is None:
+            markup = self._placeholder(key, locale, None, *marks)
+            escaped = _ascii(_attribute(markup))
+            pieces = self._srcdocs.set(cache_key, tuple(_MARKERS.split(escaped)))
+        if len(pieces) == 1:
+            return pieces[0]
+        values = self._srcdoc_values(next_path, once_path, nonce)
+        if anchor:
+            # Escaping goes character by character, so the page's part is escaped once per
+            # response and the fragment's part is added per iframe.
+            text, query = _fragment_forms(anchor)
+            values = {
+                _NEXT_B: values[_NEXT_B] + text,
+                _NEXT_QUERY_B: values[_NEXT_QUERY_B] + query,
+                _ONCE_B: values[_ONCE_B] + text,
+                _NONCE: values[_NONCE],
+            }
+        filled = list(pieces)
+        filled[1::2] = [values[marker] for marker in pieces[1::2]]
+        return b"".join(filled)
+
+    def _srcdoc_values(
+        self, next_path: str | None, once_path: str | None, nonce: str | None
+    ) -> dict[bytes, bytes]:
+        """What `placeholder_srcdoc` puts at each marker, escaped, before any fragment
+        (the same for every iframe of a response)."""
+        key = (next_path, once_path, nonce)
+        values = self._srcdoc_fills.get(key)
+        if values is None:
+            back = safe_next(next_path) if next_path is not None else ""
+            once = safe_next(once_path) if once_path is not None else ""
+            values = {
+                _NEXT_B: _attribute(_ascii_text(back)).encode("ascii"),
+                _NEXT_QUERY_B: quote(back, safe="/").encode("ascii"),
+                _ONCE_B: _attribute(_ascii_text(once)).encode("ascii"),
+                _NONCE: _attribute(_nonce_attribute(nonce).decode("ascii")).encode("ascii"),
+            }
+            values = self._srcdoc_fills.set(key, values)
+        return values
+
     def _placeholder(
         self,
         key: str,
@@ -524,6 +599,18 @@ def _fill_next(markup: bytes, next_path: str) -> bytes:
 
 #: What a fragment keeps as it is (RFC 3986); anything else in an id is percent-encoded.
 _FRAGMENT_SAFE = "!$&'()*+,;=:@/?-._~"
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _fragment_forms(anchor: str) -> tuple[bytes, bytes]:
+    """``#anchor`` as `placeholder_srcdoc` writes it: in a link's text form and in a query."""
+    if _PLAIN_ID.fullmatch(anchor):  # the usual id: nothing to escape
+        return b"#" + anchor.encode("ascii"), b"%23" + anchor.encode("ascii")
+    fragment = "#" + quote(anchor, safe=_FRAGMENT_SAFE)
+    text = _attribute(_ascii_text(fragment)).encode("ascii")
+    return text, quote(fragment, safe="/").encode("ascii")
 
 
 def _ascii_text(value: str) -> str:

@@ -193,14 +193,32 @@ class PagePlan:
         )
         once = self.once
         separator = "&" if "?" in next_path else "?"
+        once_paths: dict[str, str] = {}
+
+        def once_path(key: str) -> str:
+            """This page loading ``key``'s embeds once (and those loaded once already)."""
+            path = once_paths.get(key)
+            if path is None:
+                keys = "&".join(f"{ONCE_PARAM}={quote(k)}" for k in sorted(once | {key}))
+                path = once_paths[key] = next_path + separator + keys
+            return path
 
         def placeholder(key: str, anchor: str) -> str:
-            keys = "&".join(f"{ONCE_PARAM}={quote(k)}" for k in sorted(once | {key}))
             return banner.placeholder_html(
                 key,
                 locale,
                 next_path=next_path,
-                once_path=next_path + separator + keys,
+                once_path=once_path(key),
+                anchor=anchor,
+                nonce=nonce,
+            )
+
+        def escaped(key: str, anchor: str) -> bytes:
+            return banner.placeholder_srcdoc(
+                key,
+                locale,
+                next_path=next_path,
+                once_path=once_path(key),
                 anchor=anchor,
                 nonce=nonce,
             )
@@ -214,7 +232,9 @@ class PagePlan:
             self._pages.blocking,
             consent.allowed,
             injection=injection,
-            placeholder=Placeholders(placeholder, once=once, anchored=consent.services),
+            placeholder=Placeholders(
+                placeholder, once=once, anchored=consent.services, escaped=escaped
+            ),
             clean_links_for=clean_links_for,
         )
 

@@ -116,10 +116,14 @@ class Placeholders:
     ``anchored`` (services allowed one by one, as *Always allow* does) keep that id while
     they load, so the way back from a placeholder ends at the embed.
 
+    ``escaped(key, anchor)``, when given, returns the same document already escaped for the
+    attribute (see `consent.banner.BannerRenderer.placeholder_srcdoc`: cheaper than escaping
+    a whole document per iframe).
+
     A plain ``placeholder(key)`` callable still works (no anchors, nothing loaded once).
     """
 
-    __slots__ = ("_render", "anchored", "once")
+    __slots__ = ("_escaped", "_render", "anchored", "once")
 
     def __init__(
         self,
@@ -127,17 +131,22 @@ class Placeholders:
         *,
         once: Iterable[str] = (),
         anchored: Iterable[str] = (),
+        escaped: Callable[[str, str], bytes] | None = None,
     ) -> None:
         self._render = render
+        self._escaped = escaped
         self.once = frozenset(once)
         self.anchored = frozenset(anchored)
 
     def __call__(self, key: str) -> str:
         return self._render(key, "")
 
-    def document(self, key: str, anchor: str) -> str:
-        """The placeholder of an iframe blocked for ``key`` whose id is ``anchor``."""
-        return self._render(key, anchor)
+    def document(self, key: str, anchor: str) -> bytes:
+        """The ``srcdoc`` value (escaped, without quotes) of an iframe blocked for ``key``
+        whose id is ``anchor``."""
+        if self._escaped is not None:
+            return self._escaped(key, anchor)
+        return lexer.quote(self._render(key, anchor))[1:-1]
 
 
 class BlockingPolicy:
