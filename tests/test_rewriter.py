@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consent.html.blocking import BlockingHandler
+from consent.html.blocking import BlockingHandler, BlockingPolicy
 from consent.html.lexer import TAG_REST as _TAG_REST
 from consent.html.lexer import fast as _fast
 from consent.html.lexer import tag_body as _tag_body
@@ -33,6 +33,7 @@ from tests._html import (
     placeholder,
     reset_caches,
     rewrite,
+    rewrite_with,
 )
 
 GTM = b"https://www.googletagmanager.com/gtm.js?id=GTM-X"
@@ -1445,7 +1446,35 @@ def test_link_decisions_are_not_shared_between_hosts() -> None:
     assert _clean(page) == b'<a href="https://shop.example.com/">'
     assert _clean(page, clean_links_for="other.com") == page
     assert _clean(page) == b'<a href="https://shop.example.com/">'
-    assert not any(key.startswith(b"<a") for key in POLICY.cache_for(ALL_OPTIONAL | {"necessary"}))
+    decisions = POLICY.cache_for(ALL_OPTIONAL | {"necessary"})
+    kept = [*decisions.current, *decisions.earlier]
+    assert not any(key.startswith(b"<a") for key in kept)
+
+
+def test_tags_every_page_repeats_stay_decided_through_one_off_tags() -> None:
+    """Pages of a site share their script tags and differ in their images: a stream of
+    images seen once must not push the site's scripts out of the decision cache."""
+    policy = BlockingPolicy(RULES)
+    script = b'<script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+    judged = 0
+    original = BlockingHandler._script_edits
+
+    def counting(self: BlockingHandler, *args: Any, **kwargs: Any) -> Any:
+        nonlocal judged
+        judged += 1
+        return original(self, *args, **kwargs)
+
+    BlockingHandler._script_edits = counting  # type: ignore[method-assign]
+    try:
+        for page in range(60):
+            images = b"".join(
+                b'<img src="https://cdn.example/%d/%d.jpg">' % (page, i) for i in range(40)
+            )
+            out = rewrite_with(script + images, (), rules=policy)[0]
+            assert b'type="text/plain"' in out
+    finally:
+        BlockingHandler._script_edits = original  # type: ignore[method-assign]
+    assert judged == 1  # 2,400 one-off images later, the script was never judged again
 
 
 def test_a_link_too_long_to_hold_streams_past() -> None:

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable
 from consent.blocking import BlockingRules
 from consent.html import lexer
 from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, parse_attrs
-from consent.html.tokenizer import NEEDS_TEXT, Tokenizer
+from consent.html.tokenizer import NEEDS_TEXT, UNDECIDED, Tokenizer
 
-__all__ = ["FETCHING", "BlockingHandler", "BlockingPolicy", "Placeholders"]
+__all__ = ["FETCHING", "BlockingHandler", "BlockingPolicy", "Decisions", "Placeholders"]
 
 #: The attributes through which each element fetches (lower-case names). SVG's ``image``,
 #: ``use`` and ``feImage`` fetch through ``href``/``xlink:href``; so does an SVG ``script``.
@@ -149,12 +149,42 @@ class Placeholders:
         return lexer.quote(self._render(key, anchor))[1:-1]
 
 
+class Decisions:
+    """The tags decided for one set of grants, in two generations.
+
+    `current` is what the tokenizer looks up (one dict lookup per tag). When it is full it
+    becomes the `earlier` generation and starts again empty; a tag found there comes back
+    (`recall`). So the tags every page repeats (a site's scripts, its logo) survive the
+    stream of tags seen once (an image per article), where emptying the only dict would
+    judge them all again.
+    """
+
+    __slots__ = ("current", "earlier")
+
+    def __init__(self) -> None:
+        self.current: dict[bytes, bytes | None] = {}
+        self.earlier: dict[bytes, bytes | None] = {}
+
+    def keep(self, key: bytes, done: bytes | None) -> None:
+        current = self.current
+        if len(current) >= _CACHE_SIZE:
+            self.earlier = current.copy()  # (`current` stays the same dict: it is shared)
+            current.clear()
+        current[key] = done
+
+    def recall(self, key: bytes) -> bytes | None:
+        done = self.earlier.get(key, UNDECIDED)
+        if done is not UNDECIDED:
+            self.keep(key, done)
+        return done
+
+
 class BlockingPolicy:
     """The consent rules of one middleware, and the caches of what they decided."""
 
     def __init__(self, rules: BlockingRules) -> None:
         self.rules = rules
-        self._caches: dict[frozenset[str], dict[bytes, bytes | None]] = {}
+        self._caches: dict[frozenset[str], Decisions] = {}
 
     def handler(
         self,
@@ -172,13 +202,13 @@ class BlockingPolicy:
         """Forget every decided tag."""
         self._caches.clear()
 
-    def cache_for(self, granted: frozenset[str]) -> dict[bytes, bytes | None]:
+    def cache_for(self, granted: frozenset[str]) -> Decisions:
         """The decided tags for ``granted`` (shared by every response with those grants)."""
         cache = self._caches.get(granted)
         if cache is None:
             if len(self._caches) >= _CACHE_SETS:
                 self._caches.clear()
-            cache = self._caches[granted] = {}
+            cache = self._caches[granted] = Decisions()
         return cache
 
 
@@ -217,7 +247,8 @@ class BlockingHandler:
         self._iframes = 0  # iframes seen so far: the n-th one's id is "consent-embed-<n>"
         self._depth = depth
         self._all_granted = set(self._rules.keys) <= granted
-        self.decided = policy.cache_for(granted)
+        self._decisions = policy.cache_for(granted)
+        self.decided = self._decisions.current
 
     # -- the tokenizer's questions --------------------------------------------------------
 
@@ -248,8 +279,10 @@ class BlockingHandler:
         """The start tag of an inline script, decided by the tracker its text loads."""
         category = self._rules.category_of_inline_script(text)
         key = b"\0" + (category or "").encode() + (b"\0svg\0" if foreign else b"\0") + tag
-        done = self.decided.get(key, _MISSING)
-        if done is _MISSING:
+        done = self.decided.get(key, UNDECIDED)
+        if done is UNDECIDED:
+            done = self.recall(key)
+        if done is UNDECIDED:
             name_end = lexer.match(LONG_STEPS[L_NAME], tag, 1).end()
             edits = self._script_edits(tag, name_end, foreign=foreign, text=(category,))
             done = edits.apply(0, len(tag)) if edits else None
@@ -275,11 +308,12 @@ class BlockingHandler:
     # -- decisions --------------------------------------------------------------------------
 
     def remember(self, key: bytes, done: bytes | None) -> None:
-        """Keep a decision in `decided` (bounded: emptied when full)."""
-        cache = self.decided
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        cache[key] = done
+        """Keep a decision in `decided` (bounded: see `Decisions`)."""
+        self._decisions.keep(key, done)
+
+    def recall(self, key: bytes) -> bytes | None:
+        """A decision kept before `decided` last filled up, or `UNDECIDED`."""
+        return self._decisions.recall(key)
 
     def _keys(self, value: str) -> list[str | None]:
         return [self._rules.alias(name) for name in _KEY_SPLIT.split(value.strip()) if name]
@@ -549,9 +583,6 @@ class BlockingHandler:
                         edits.rename(attr, b"src")
                         break
         return edits
-
-
-_MISSING: bytes | None = b"\0missing"
 
 
 def _ignored(attrs: dict[bytes, Attr]) -> bool:

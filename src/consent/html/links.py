@@ -170,3 +170,6 @@ class LinkCleaner:
 
     def remember(self, key: bytes, done: bytes | None) -> None:
         self._inner.remember(key, done)
+
+    def recall(self, key: bytes) -> bytes | None:
+        return self._inner.recall(key)

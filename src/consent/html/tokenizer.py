@@ -80,6 +80,7 @@ __all__ = [
     "NEEDS_TEXT",
     "SCRIPT_LIMIT",
     "TAG_LIMIT",
+    "UNDECIDED",
     "WHITESPACE_LIMIT",
     "Handler",
     "PageInjection",
@@ -95,6 +96,8 @@ CHARSET_REACH = 1024
 
 #: A handler's answer for a script whose inline text decides it (see `Handler.script`).
 NEEDS_TEXT = b"\0needs text"
+#: `Handler.recall`'s answer for a tag it has no decision for.
+UNDECIDED: bytes | None = b"\0undecided"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,11 @@ class Handler(Protocol):
 
     def remember(self, key: bytes, done: bytes | None) -> None:
         """Keep a decision in `decided` (the handler bounds it)."""
+        ...
+
+    def recall(self, key: bytes) -> bytes | None:
+        """A decision no longer in `decided` but kept elsewhere (back in `decided` from
+        now on), or `UNDECIDED`: asked after a miss in `decided`, before judging anew."""
         ...
 
 
@@ -574,10 +582,10 @@ class Tokenizer:
             # A start tag; the search stopped right after its name. A decided tag is a whole
             # tag, so if the bytes up to the first ">" are one, the tag ends there.
             end = buf.find(b">", body) + 1
-            decided = _MISSING
+            decided = UNDECIDED
             if 0 < end - at <= _CACHE_TAG:
-                decided = cached(buf[at:end], _MISSING)
-            if decided is _MISSING:
+                decided = cached(buf[at:end], UNDECIDED)
+            if decided is UNDECIDED:
                 # The tag ends at the first ">" unless a quote may open a value before that
                 # (`tag_end`, unrolled).
                 if end:
@@ -592,7 +600,7 @@ class Tokenizer:
                     if quote >= 0 and buf[quote - 1] in before_quote:
                         end = tag_end(buf, body)
                         if 0 < end - at <= _CACHE_TAG:
-                            decided = cached(buf[at:end], _MISSING)
+                            decided = cached(buf[at:end], UNDECIDED)
                 else:
                     end = -1
                 if end < 0:
@@ -609,7 +617,9 @@ class Tokenizer:
                 pos = end  # a name that only looked interesting: skip the tag
                 continue
             if kind == _KIND_ELEMENT:
-                if decided is _MISSING:
+                if decided is UNDECIDED and end - at <= _CACHE_TAG:
+                    decided = self._handler.recall(buf[at:end])
+                if decided is UNDECIDED:
                     # A tag not seen before: plain HTML here (no foreign content, no select),
                     # and the element changes no state, so the handler judges it right away.
                     if end - at > TAG_LIMIT:
@@ -621,7 +631,7 @@ class Tokenizer:
                     last = end
                 pos = end
             elif kind == _KIND_SCRIPT:
-                if decided is _MISSING:
+                if decided is UNDECIDED:
                     return pos, last, _SCAN_TAG, at, body, end
                 # Its text usually ends in this buffer without "<!--" (which needs the
                 # escaped states): find the end tag right here.
@@ -1089,8 +1099,10 @@ class Tokenizer:
         if name not in self._handler.names:
             return None
         if not foreign and len(tag) <= _CACHE_TAG:
-            decided = self._decided.get(tag, _MISSING)
-            if decided is not _MISSING:
+            decided = self._decided.get(tag, UNDECIDED)
+            if decided is UNDECIDED:
+                decided = self._handler.recall(tag)
+            if decided is not UNDECIDED:
                 return decided
         return self._handler.start_tag(name, tag, body, foreign=foreign)
 
@@ -1107,10 +1119,12 @@ class Tokenizer:
             self._escape = _ESC_NONE
         if not judge:
             return None
-        decided = _MISSING
+        decided = UNDECIDED
         if not foreign and len(tag) <= _CACHE_TAG:
-            decided = self._decided.get(tag, _MISSING)
-        if decided is _MISSING:
+            decided = self._decided.get(tag, UNDECIDED)
+            if decided is UNDECIDED:
+                decided = self._handler.recall(tag)
+        if decided is UNDECIDED:
             decided = self._handler.script(tag, body, foreign=foreign)
         if decided is not NEEDS_TEXT:
             return decided
@@ -1292,8 +1306,10 @@ class Tokenizer:
         whole = tag + buf[start:end]
         cacheable = len(whole) <= _CACHE_SCRIPT and end > start
         if cacheable:
-            decided = self._decided.get(whole, _MISSING)
-            if decided is not _MISSING:
+            decided = self._decided.get(whole, UNDECIDED)
+            if decided is UNDECIDED:
+                decided = self._handler.recall(whole)
+            if decided is not UNDECIDED:
                 return decided
         decided = self._handler.script_text(tag, buf[start:end][:SCRIPT_LIMIT], foreign=False)
         result = None if decided == tag else decided
@@ -1423,9 +1439,6 @@ class Tokenizer:
         if not inject:
             return b""
         return injection.body if placed_head else injection.head + injection.body
-
-
-_MISSING: bytes | None = b"\0missing"
 
 
 @cache

@@ -34,7 +34,7 @@ from consent.body_codec import BodyDecoder, BodyEncoder, CorruptBodyError
 from consent.headers import HeaderList, lowercased
 from consent.html.blocking import BlockingHandler, BlockingPolicy, saved_name
 from consent.html.lexer import Attr, parse_attrs
-from consent.html.tokenizer import NEEDS_TEXT, PageInjection, Tokenizer
+from consent.html.tokenizer import NEEDS_TEXT, UNDECIDED, PageInjection, Tokenizer
 from consent.html_response import (
     HtmlPolicy,
     Treatment,
@@ -140,6 +140,10 @@ class ObservingHandler:
     def remember(self, key: bytes, done: bytes | None) -> None:
         """Nothing is kept: every occurrence must reach the handler to be counted."""
 
+    def recall(self, key: bytes) -> bytes | None:
+        """Nothing was kept (see `remember`)."""
+        return UNDECIDED
+
     def _judged(self, tag: bytes) -> bytes | None:
         return self._inner.decided.get(tag, _UNKNOWN)
 
@@ -226,6 +230,9 @@ class _PassHandler:
 
     def remember(self, key: bytes, done: bytes | None) -> None:
         pass
+
+    def recall(self, key: bytes) -> bytes | None:
+        return UNDECIDED
 
 
 class Listener:
