@@ -1262,6 +1262,12 @@ _ATTR_VALUES = st.sampled_from(
         "/tr",
         "",
         "https://www.facebook.com/tr",
+        "\x01https:www.facebook.com/tr",
+        "ht\ttps:www.facebook.com/tr",
+        "/a.png 1x,https:www.facebook.com/tr 2x",
+        "/a.png 1x, HTTPS:www.facebook.com/tr 2x",
+        "(max-width: 600px) 480px, 960px",
+        "display:none",
     ]
 )
 _QUOTES = st.sampled_from(["", '"', "'"])
@@ -1277,16 +1283,46 @@ def test_tags_passed_unparsed_are_those_a_full_reading_leaves_alone(
 ) -> None:
     # The handler passes a tag without a scheme, "//" or a label unread: judged in full, such
     # a tag must come out unchanged.
-    from consent.html.blocking import _MAY_LEAVE_THE_SITE
+    from consent.html.blocking import may_leave_the_site
     from consent.html.lexer import parse_attrs
 
     rest = "".join(f" {attr}={quote}{value}{quote}" for attr, quote, value in attrs)
     tag = b"<" + name + rest.encode() + b">"
-    if _MAY_LEAVE_THE_SITE.search(tag) is not None:
+    if may_leave_the_site(tag):
         return
     handler = POLICY.handler(frozenset(), placeholder=None)
     body = len(name) + 1
     assert not handler._element_edits(name, tag, body, parse_attrs(tag, body, len(tag) - 1))
+
+
+def test_a_first_party_image_with_sizes_is_passed_unparsed() -> None:
+    from consent.html.blocking import may_leave_the_site
+
+    tag = (
+        b'<img src="/m/a.webp" srcset="/m/a-480.webp 480w, /m/a-960.webp 960w" '
+        b'sizes="(max-width: 600px) 480px, 960px" alt="A" width="960" height="540">'
+    )
+    assert not may_leave_the_site(tag)
+    assert may_leave_the_site(tag.replace(b"/m/a-960", b"https:x.example/a"))
+
+
+def test_a_srcset_url_after_parentheses_in_parentheses_is_found() -> None:
+    # "((,)," closes its parentheses at the first ")": the standard reads a URL after it.
+    page = b'<img srcset="/a.png 1x ((,),https://www.facebook.com/tr 2x">'
+    assert rewrite(page) == (
+        b'<img data-consent="marketing" '
+        b'data-consent-srcset="/a.png 1x ((,),https://www.facebook.com/tr 2x">'
+    )
+
+
+@given(st.text(alphabet="ab ,()\t\n1x/:", max_size=30))
+@settings(max_examples=2000)
+def test_srcset_urls_split_as_the_html_standard_does(value: str) -> None:
+    # (Parentheses do not nest: after "((,)," a URL starts.)
+    from consent.html.blocking import _srcset_urls
+    from tests.fuzz.oracle import srcset_urls
+
+    assert _srcset_urls(value) == [url for url in srcset_urls(value) if url]
 
 
 # --- click identifiers in links (clean_links_for) ------------------------------------------------
