@@ -114,7 +114,15 @@ _SAVED = b"data-consent-"
 def saved_name(name: bytes) -> bytes:
     """Where a neutralised attribute keeps its value: ``data-consent-`` + its name
     (``xlink:href`` as ``data-consent-xlink-href``: a colon is no good in our names)."""
-    return _SAVED + name.replace(b":", b"-")
+    saved = _SAVED_NAMES.get(name)
+    return saved if saved is not None else _SAVED + name.replace(b":", b"-")
+
+
+#: `saved_name` of every attribute that fetches, looked up rather than built per element.
+_SAVED_NAMES = {
+    name: _SAVED + name.replace(b":", b"-")
+    for name in {*_SCRIPT_SOURCES, *_LAZY, *(a for names in FETCHING.values() for a in names)}
+}
 
 
 _CACHE_SIZE = 512  # decided tags per set of granted categories
@@ -367,6 +375,8 @@ class BlockingHandler:
     def _element_edits(self, name: bytes, tag: bytes, body: int, attrs: dict[bytes, Attr]) -> Edits:
         """Edits for any element that fetches through attributes (not scripts)."""
         edits = Edits(tag, body)
+        if name != b"iframe" and name != b"input" and b"data-" not in tag.lower():
+            return self._plain_element_edits(edits, name, attrs)
         if _ignored(attrs):
             return edits
         if name == b"input":
@@ -419,6 +429,20 @@ class BlockingHandler:
             self._label(edits, attrs, keys)
         if name == b"iframe" and live:
             self._iframe_block(edits, attrs, keys)
+        return edits
+
+    def _plain_element_edits(self, edits: Edits, name: bytes, attrs: dict[bytes, Attr]) -> Edits:
+        """`_element_edits` for the usual element: no ``data-`` attribute at all (so no label,
+        saved value or lazy loader's URL), neither an iframe nor an input. The same edits,
+        without looking for what cannot be there."""
+        live = [(a, attrs[a]) for a in FETCHING[name] if a in attrs]
+        live = [(a, attr) for a, attr in live if attr.value.strip(_HTML_SPACE)]
+        keys = self._categories(attrs, [a for a, _ in live])
+        if not keys or self._allowed(keys):
+            return edits
+        for attr_name, attr in live:
+            edits.rename(attr, saved_name(attr_name))
+        self._label(edits, attrs, keys)
         return edits
 
     @staticmethod
