@@ -154,7 +154,8 @@ class BannerRenderer:
         self._template_dir = banner.template_dir
         self._css_url = assets.url("banner.css")
         self._head: BoundedCache[tuple[object, ...], bytes] = BoundedCache(_CACHE_LIMIT)
-        self._body: BoundedCache[tuple[object, ...], bytes] = BoundedCache(_CACHE_LIMIT)
+        # The banner split at its markers (see `_fill_next`).
+        self._body: BoundedCache[tuple[object, ...], list[bytes]] = BoundedCache(_CACHE_LIMIT)
         self._placeholders: BoundedCache[tuple[object, ...], str] = BoundedCache(_CACHE_LIMIT)
         self._srcdocs: BoundedCache[tuple[object, ...], tuple[bytes, ...]]
         self._srcdocs = BoundedCache(_CACHE_LIMIT)
@@ -344,7 +345,7 @@ class BannerRenderer:
                     hidden=True,
                     privacy_choices=consent.model == "opt_out",
                 )
-            cached = self._body.set(key, markup)
+            cached = self._body.set(key, _MARKERS.split(markup))
         return _fill_next(cached, next_path)
 
     def gpc_honored(self, consent: Consent) -> bool:
@@ -380,7 +381,8 @@ class BannerRenderer:
 
     def reopened_banner(self, consent: Consent, locale: str, *, next_path: str) -> bytes:
         """The banner alone, pre-ticked with the visitor's grants (banner.js reopens it)."""
-        return _fill_next(self._render_banner(consent, locale, reopen=True), next_path)
+        markup = self._render_banner(consent, locale, reopen=True)
+        return _fill_next(_MARKERS.split(markup), next_path)
 
     def _render_banner(self, consent: Consent, locale: str, *, reopen: bool) -> bytes:
         return self._render(
@@ -590,11 +592,14 @@ class BannerRenderer:
         return html.encode()
 
 
-def _fill_next(markup: bytes, next_path: str) -> bytes:
+def _fill_next(pieces: list[bytes], next_path: str) -> bytes:
+    """Markup split at its markers (`_MARKERS`) with the page's path put in: a join of the
+    pieces rather than a replace per marker, each of which would copy the whole banner."""
     next_path = safe_next(next_path)
-    return markup.replace(_NEXT_B, _ascii(_html(next_path))).replace(
-        _NEXT_QUERY_B, quote(next_path, safe="/").encode()
-    )
+    values = {_NEXT_B: _ascii(_html(next_path)), _NEXT_QUERY_B: quote(next_path, safe="/").encode()}
+    filled = list(pieces)
+    filled[1::2] = [values[marker] for marker in pieces[1::2]]
+    return b"".join(filled)
 
 
 #: What a fragment keeps as it is (RFC 3986); anything else in an id is percent-encoded.
