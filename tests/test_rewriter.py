@@ -1472,8 +1472,9 @@ def test_no_extra_candidates_without_clean_links_for() -> None:
     assert b"a" not in plain._handler.names
     assert plain._handler is not cleaning._handler
     assert plain._fast is _fast(_BASE_STARTS, frozenset())
-    assert cleaning._fast.search(b"<p><a href=x?y>") is not None
-    assert cleaning._fast.search(b"<p><a href=x>") is None  # no query: no stop either
+    assert plain._sparse is None
+    assert cleaning._candidate(b"<p><a href=x?y>", 0) is not None
+    assert cleaning._candidate(b"<p><a href=x>", 0) is None  # no query: no stop either
     assert plain._fast.search(b"<p><a href=x?y>") is None
 
 
@@ -1683,25 +1684,39 @@ _LINK_SPARSE = frozenset({(b"a", b"?&"), (b"area", b"?&")})
     ).map(b"".join)
 )
 def test_fast_search_stops_at_links_only_with_a_query(text: bytes) -> None:
-    """A link is a candidate when its whole tag (as the tokenizer reads it, quotes and all)
-    holds a "?" or "&", or is unfinished; other candidates are those of the plain search."""
+    """The search stops at every other candidate of the plain search; at every whole link
+    whose tag (as the tokenizer reads it, quotes and all) holds a "?" or "&"; and at a link
+    without one only when another candidate sits inside its tag (`_scan` then tokenizes
+    that stretch exactly, so a link there is never missed)."""
     starts = _BASE_STARTS | {b"a", b"area"}
-    expected = []
+    plain: list[int] = []
+    links: dict[int, tuple[int, bool]] = {}  # where a whole link starts: (its end, has a query)
     for m in _reference_candidates(starts, frozenset()).finditer(text):
         at = m.start()
         if text[at : at + 2] == b"</" and at + 2 == len(text):
             continue  # left to the tail check, as in the plain search
         if text[at + 1 : m.end()].lower() in (b"a", b"area"):
             rest = _TAG_REST.match(text, m.end())
-            if rest is not None and not re.search(rb"[?&]", rest.group()):
-                continue  # a whole link without a query: passed like an ordinary tag
-        expected.append(at)
+            if rest is not None:
+                links[at] = (rest.end(), re.search(rb"[?&]", rest.group()) is not None)
+        else:
+            plain.append(at)
+    cleaner = HtmlRewriter(POLICY, ALL_OPTIONAL, clean_links_for=PAGE_HOST)
+    assert cleaner._handler.sparse == _LINK_SPARSE
     found = []
-    for m in _fast(starts, frozenset(), _LINK_SPARSE).finditer(text):
+    pos = 0
+    while (m := cleaner._candidate(text, pos)) is not None:
         kind = text[m.start() + 1 : m.start() + 2]
         if kind in (b"/", b"!", b"?") or text[m.start() + 1 : m.end()].lower() in starts:
             found.append(m.start())
-    assert found == expected
+        pos = m.end()
+    assert [at for at in found if at in plain] == plain
+    for at, (end, query) in links.items():
+        holds_candidate = any(at < p < end for p in plain)
+        if query and not holds_candidate:
+            assert at in found
+        if not query and not holds_candidate:
+            assert at not in found
 
 
 @pytest.mark.parametrize(

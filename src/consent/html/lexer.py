@@ -24,6 +24,7 @@ __all__ = [
     "in_quoted_value",
     "master",
     "parse_attrs",
+    "sparse",
     "tag_body",
     "tag_end",
 ]
@@ -135,11 +136,7 @@ def caseless(names: Iterable[bytes]) -> bytes:
 
 
 @cache
-def fast(
-    starts: frozenset[bytes],
-    ends: frozenset[bytes],
-    sparse: frozenset[tuple[bytes, bytes]] = frozenset(),
-) -> re.Pattern[bytes]:
+def fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
     """Find the next interesting construct by search alone, without tokenizing what lies between.
 
     Candidates: start tags named like one of ``starts``, interesting end tags, ``<!``, ``<?``,
@@ -154,31 +151,42 @@ def fast(
     the first and second letters of a name are checked by classes and the rest by a trie of
     the remainders: a name such as ``<imdy`` gets through, and `Tokenizer._run` checks the
     name. The match has no groups (the byte after ``<`` tells the kind) and ends right after
-    the name.
-
-    ``sparse`` pairs a name of ``starts`` with bytes its tag must hold to be a candidate (a
-    link matters only with a ``?`` or ``&``). Such names get a branch of their own that reads
-    the whole tag in the lookahead `tag_rest_without`: a tag without those bytes is passed
-    like any ordinary tag, in C, instead of stopping the search. One-letter names (``a``)
-    can only be sparse.
+    the name. Names of one letter (``a``) are searched for by `sparse` only.
     """
-    sparse = frozenset((name, needed) for name, needed in sparse if name in starts)
-    long = starts - {name for name, _ in sparse}
-    assert all(len(name) >= 2 for name in long)
-    delimiter = rb"(?=[\t\n\f\r />])"
-    end = b"/(?:" + (caseless(ends) + delimiter + b"|" if ends else b"") + b"[^A-Za-z])"
-
-    def letters(index: int, names: frozenset[bytes]) -> bytes:
-        found = {bytes([n[index]]) for n in names}
-        return b"[" + b"".join(re.escape(c) for c in sorted(found | {c.upper() for c in found}))
-
-    start = letters(0, long) + b"]" + letters(1, long) + b"]" + caseless({n[2:] for n in long})
-    start += delimiter
-    for needed in sorted({needed for _, needed in sparse}):
-        names = frozenset(name for name, wanted in sparse if wanted == needed)
-        start += b"|" + letters(0, names) + b"]" + caseless({n[1:] for n in names}) + delimiter
-        start += b"(?!" + tag_rest_without(needed) + b")"
+    assert all(len(name) >= 2 for name in starts)
+    end = b"/(?:" + (caseless(ends) + _DELIMITER + b"|" if ends else b"") + b"[^A-Za-z])"
+    start = _letters(0, starts) + b"]" + _letters(1, starts) + b"]"
+    start += caseless({n[2:] for n in starts}) + _DELIMITER
     return re.compile(b"<(?:" + start + b"|" + end + rb"|!|\?)")
+
+
+@cache
+def sparse(wanted: frozenset[tuple[bytes, bytes]]) -> tuple[re.Pattern[bytes], tuple[bytes, ...]]:
+    """The search for start tags that matter only when they hold certain bytes, and those
+    bytes (each one to `bytes.find`: a class search in ``re`` is many times slower).
+
+    ``wanted`` pairs a name with the bytes its tag must hold (a link matters only with a
+    ``?`` or ``&``). The first pattern finds such a tag whose whole tag, read as the
+    tokenizer reads it (`tag_rest_without`), holds one, or that is unfinished. Pages hold
+    many links and few of them carry a query, and reading each one costs; so the tokenizer
+    runs this only over stretches that hold one of the bytes at all.
+    """
+    branches = []
+    for needed in sorted({needed for _, needed in wanted}):
+        names = frozenset(name for name, want in wanted if want == needed)
+        branch = _letters(0, names) + b"]" + caseless({n[1:] for n in names}) + _DELIMITER
+        branches.append(branch + b"(?!" + tag_rest_without(needed) + b")")
+    needed_bytes = tuple(sorted({bytes([c]) for _, needed in wanted for c in needed}))
+    return re.compile(b"<(?:" + b"|".join(branches) + b")"), needed_bytes
+
+
+_DELIMITER = rb"(?=[\t\n\f\r />])"
+
+
+def _letters(index: int, names: frozenset[bytes]) -> bytes:
+    """A class (its "]" left to the caller) of the ``index``-th letters of ``names``."""
+    found = {bytes([n[index]]) for n in names}
+    return b"[" + b"".join(re.escape(c) for c in sorted(found | {c.upper() for c in found}))
 
 
 def tag_rest_without(excluded: bytes, possessive: bool = POSSESSIVE) -> bytes:

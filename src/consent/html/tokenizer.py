@@ -218,9 +218,31 @@ def _patterns(
     ends: frozenset[bytes],
     sparse: frozenset[tuple[bytes, bytes]],
 ) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """The fast candidate search and the exact pattern for plain HTML."""
-    fast = lexer.fast(starts, ends, sparse) if sparse else lexer.fast(starts, ends)
-    return fast, lexer.master(starts, ends)
+    """The fast candidate search (sparse names left to `lexer.sparse`) and the exact
+    pattern for plain HTML (every name in it)."""
+    dense = starts - {name for name, _ in sparse}
+    return lexer.fast(dense, ends), lexer.master(starts, ends)
+
+
+def _sparse_before(
+    sparse: tuple[re.Pattern[bytes], tuple[bytes, ...]],
+    found: re.Match[bytes] | None,
+    buf: bytes,
+    pos: int,
+) -> re.Match[bytes] | None:
+    """A sparse tag (`Handler.sparse`: a link) before the plain search's candidate ``found``,
+    or ``found``.
+
+    Sparse tags are looked for only where the stretch up to ``found`` holds one of their
+    bytes (`lexer.sparse`). One that runs past ``found`` is no loss: ``found`` then sits
+    inside a tag, and `Tokenizer._scan` tokenizes the stretch exactly.
+    """
+    tags, needed = sparse
+    limit = found.start() if found is not None else len(buf)
+    for byte in needed:
+        if buf.find(byte, pos, limit) >= 0:
+            return tags.search(buf, pos, limit) or found
+    return found
 
 
 class _HeldScript:
@@ -285,6 +307,7 @@ class Tokenizer:
         self._apostrophe = -1  # where the next "'" of the current buffer is (see `_scan`)
         self._fast: re.Pattern[bytes]
         self._exact: re.Pattern[bytes]
+        self._sparse: tuple[re.Pattern[bytes], tuple[bytes, ...]] | None
         self._choose_patterns()
 
     @property
@@ -520,6 +543,7 @@ class Tokenizer:
         ``end``) or `_SCAN_TAG` (``buf[at:end]`` is a start tag whose name ends at ``body``).
         """
         search = self._fast.search
+        sparse = self._sparse
         kinds = self._kinds
         judge = self._handler.start_tag
         cached = self._decided.get
@@ -530,6 +554,8 @@ class Tokenizer:
         apostrophe = self._apostrophe
         while True:
             found = search(buf, pos)
+            if sparse is not None:
+                found = _sparse_before(sparse, found, buf, pos)
             if found is None:
                 if final:
                     return len(buf), last, _SCAN_HOLD, 0, 0, 0
@@ -661,6 +687,13 @@ class Tokenizer:
                 pos = close.end() if buf[close.end() - 1] == 0x3E else close.start()
             else:
                 return pos, last, _SCAN_TAG, at, body, end
+
+    def _candidate(self, buf: bytes, pos: int) -> re.Match[bytes] | None:
+        """The fast path's next candidate from ``pos`` (as `_scan` searches)."""
+        found = self._fast.search(buf, pos)
+        if self._sparse is not None:
+            found = _sparse_before(self._sparse, found, buf, pos)
+        return found
 
     @staticmethod
     def _tail(buf: bytes, pos: int) -> int:
@@ -1182,7 +1215,9 @@ class Tokenizer:
             ends.add(b"template")
         if self._select:
             ends.add(b"select")
-        self._fast, self._exact = _patterns(starts, frozenset(ends), self._handler.sparse)
+        sparse = self._handler.sparse
+        self._fast, self._exact = _patterns(starts, frozenset(ends), sparse)
+        self._sparse = lexer.sparse(sparse) if sparse else None
         self._kinds = _kinds(starts, self._handler.names)
 
     # --- long tags -------------------------------------------------------------------------
