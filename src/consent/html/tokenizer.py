@@ -212,16 +212,45 @@ def _terminators(pending: frozenset[bytes]) -> re.Pattern[bytes]:
     return re.compile(b"|".join(parts))
 
 
+@dataclass(frozen=True, slots=True)
+class _Searches:
+    """How the DATA state of plain HTML is searched, for one state of the tokenizer."""
+
+    fast: re.Pattern[bytes]  # the candidate search (sparse names left to `sparse`)
+    exact: re.Pattern[bytes]  # tag by tag, every name in it (`lexer.master`)
+    sparse: tuple[re.Pattern[bytes], tuple[bytes, ...]] | None  # see `lexer.sparse`
+    kinds: dict[bytes, int]  # what `Tokenizer._scan` does with each name (`_kinds`)
+
+
 @cache
-def _patterns(
-    starts: frozenset[bytes],
-    ends: frozenset[bytes],
+def _searches(
+    handled: frozenset[bytes],
     sparse: frozenset[tuple[bytes, bytes]],
-) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """The fast candidate search (sparse names left to `lexer.sparse`) and the exact
-    pattern for plain HTML (every name in it)."""
+    wanted: frozenset[bytes],
+    ends: frozenset[bytes],
+) -> _Searches:
+    """The searches for a handler's names and ``sparse`` ones, while ``wanted`` (``head``,
+    ``body``) are still looked for and ``ends`` (``template``, ``select``) are open."""
+    starts = STATE_STARTS | handled | wanted
     dense = starts - {name for name, _ in sparse}
-    return lexer.fast(dense, ends), lexer.master(starts, ends)
+    return _Searches(
+        fast=lexer.fast(dense, ends),
+        exact=lexer.master(starts, ends),
+        sparse=lexer.sparse(sparse) if sparse else None,
+        kinds=_kinds(starts, handled),
+    )
+
+
+_HEAD_BODY = frozenset({b"head", b"body"})
+_BODY = frozenset({b"body"})
+_NONE: frozenset[bytes] = frozenset()
+_ENDS = {
+    (template, select): frozenset(
+        name for name, is_open in ((b"template", template), (b"select", select)) if is_open
+    )
+    for template in (False, True)
+    for select in (False, True)
+}
 
 
 def _sparse_before(
@@ -299,7 +328,6 @@ class Tokenizer:
         self._injection_pending = _PENDING_NONE
         self._head_placed = False  # head injection emitted (or found already there)
         self._injected = False
-        self._base_starts = STATE_STARTS | handler.names
         self._kinds: dict[bytes, int] = {}
         # A tag past TAG_LIMIT streaming through: where it starts, its safe head, and where
         # that head ends (set by `_start_long_tag`, emitted by `_run`).
@@ -1207,18 +1235,14 @@ class Tokenizer:
 
     def _choose_patterns(self) -> None:
         """The candidate search and exact pattern for the current state of plain HTML."""
-        starts = self._base_starts
+        wanted = _NONE
         if self._want_body and not self._template:
-            starts = starts | ({b"head", b"body"} if self._want_head else {b"body"})
-        ends = set()
-        if self._template:
-            ends.add(b"template")
-        if self._select:
-            ends.add(b"select")
-        sparse = self._handler.sparse
-        self._fast, self._exact = _patterns(starts, frozenset(ends), sparse)
-        self._sparse = lexer.sparse(sparse) if sparse else None
-        self._kinds = _kinds(starts, self._handler.names)
+            wanted = _HEAD_BODY if self._want_head else _BODY
+        ends = _ENDS[bool(self._template), self._select]
+        handler = self._handler
+        searches = _searches(handler.names, handler.sparse, wanted, ends)
+        self._fast, self._exact = searches.fast, searches.exact
+        self._sparse, self._kinds = searches.sparse, searches.kinds
 
     # --- long tags -------------------------------------------------------------------------
 
