@@ -1407,6 +1407,17 @@ LINK_CASES = [
         b'<template><a href="/p?gclid=X"></a></template>',
         b'<template><a href="/p"></a></template>',
     ),
+    # The link's query lies past a candidate inside its own quoted value: found all the same.
+    case(
+        "query after a tag in a value",
+        b'<a title="<img src=x>" href="/p?gclid=X">',
+        b'<a title="<img src=x>" href="/p">',
+    ),
+    case(
+        "query after a '>' in a value",
+        b'<p>x <a title="a>b" href="/p?gclid=X">z</a><img src=/a.png>',
+        b'<p>x <a title="a>b" href="/p">z</a><img src=/a.png>',
+    ),
     case("text in textarea", b'<textarea><a href="/p?gclid=X"></textarea>'),
     case("in a comment", b'<!-- <a href="/p?gclid=X"> -->'),
     case("in script text", b"<script>x = '<a href=\"/p?gclid=X\">';</script>"),
