@@ -274,6 +274,61 @@ def _sparse_before(
     return found
 
 
+_SCRIPT_TOKENS = {_ESC_NONE: SCRIPT_DATA, _ESC_SINGLE: SCRIPT_ESCAPED, _ESC_DOUBLE: SCRIPT_DOUBLE}
+_SCRIPT_END = len(b"</script")
+
+
+class _OtherScript:
+    """Another reading in script data (Chromium's preload scanner after an SVG ``<script>``,
+    a browser with scripting off inside ``<noscript>``): its escape state, kept by reading
+    the bytes it reads.
+
+    Its ``</script`` ends it, unless it is double-escaped (``<!--`` then ``<script``): there a
+    ``</script`` only takes it back to escaped. So whether a ``</script`` among the pending
+    terminators ends that reading depends on every ``<!--``, ``-->`` and ``<script`` before
+    it; taking the first one would follow a reading that is still in script data.
+    """
+
+    __slots__ = ("carry", "escape")
+
+    def __init__(self, escape: int) -> None:
+        self.escape = escape
+        self.carry = b""  # the end of what was read, where a token may have been cut
+
+    def read(self, data: bytes) -> None:
+        """Read script data up to (not into) a ``</script`` the tokenizer looks at."""
+        data = self.carry + data
+        pos = 0
+        size = len(data)
+        while True:
+            m = _SCRIPT_TOKENS[self.escape].search(data, pos)
+            if m is None:
+                break
+            token = m.group()
+            if token[:2] == b"</":  # one no terminator site saw: as `ends_at` would read it
+                self.ends_at()
+            elif token[:4] == b"<!--":
+                if m.end() == size and m.group(2) is None:
+                    pos = m.start()  # "<!--" at the end: is a ">" coming?
+                    break
+                if m.group(2) is None:
+                    self.escape = _ESC_SINGLE
+            elif token == b"-->":
+                self.escape = _ESC_NONE
+            else:  # "<script" in the escaped state
+                self.escape = _ESC_DOUBLE
+            pos = m.end()
+        self.carry = data[max(pos, size - _SCRIPT_END) :]
+
+    def ends_at(self) -> bool:
+        """At a ``</script``: whether it ends the script (else it leaves double-escaping)."""
+        self.carry = b""
+        if self.escape == _ESC_DOUBLE:
+            self.escape = _ESC_SINGLE
+            return False
+        return True
+
+
 class _HeldScript:
     """An inline script's start tag, held back until its text tells us its category."""
 
@@ -316,6 +371,11 @@ class Tokenizer:
         self._pending_re: re.Pattern[bytes] | None = None
         self._pending_text = False  # a CDATA or comment reading is among them
         self._pin = 0
+        # The reading among them that is in script data, and how far into ``buf`` it has
+        # read (-1: from the end of the tag being handled).
+        self._other_script: _OtherScript | None = None
+        self._script_read = 0
+        self._script_ends: dict[int, bool] = {}  # its "</script"s in ``buf`` read so far
         self._held: _HeldScript | None = None
         self._foreign_text = b""  # the text of the SVG script being judged
         self._long_state = L_NAME
@@ -478,19 +538,24 @@ class Tokenizer:
                     out.append(head)
                     last = upto
                 pos = self._long_tag(buf, pos)
+                if self._script_read < 0 and self._state != _LONG_TAG:
+                    self._script_read = pos  # a long foreign <script> start tag ended here
             else:
                 # Another reading may leave its raw text inside ours: from there on it reads
                 # markup, and so must we (see `_switch_readings`).
                 other = None
                 if self._pending_re is not None and state in _SWITCHING:
                     other = self._pending_re.search(buf, pos)
+                escape = self._escape  # (a script's, at ``pos``: `_text_run` reads on)
                 upto, done = self._text_run(state, buf, pos, final)
+                while other is not None and other.start() <= upto and not self._ends(buf, other):
+                    other = self._next_terminator(buf, other.end())
                 if other is not None and other.start() <= upto:
                     if state == _COMMENT and done and other.end() == upto:
                         self._converge(other.group())  # a comment reading ends where ours does
                     elif other.start() < upto or not done:
                         upto, done = other.start(), True
-                        self._switch_readings(state, other.group())
+                        self._switch_readings(state, other.group(), escape, pos)
                     else:
                         self._converge(other.group())  # both end here: one end tag for both
                 held = self._held
@@ -509,6 +574,8 @@ class Tokenizer:
                     break
         hold = min(pos, size)
         out.append(view[last:hold] if out else buf[last:hold])  # all of buf: no copy at all
+        if self._other_script is not None:
+            self._script_reading_moves_on(buf, hold)
         return out, hold
 
     def _text_run(self, state: int, buf: bytes, pos: int, final: bool) -> tuple[int, bool]:
@@ -840,6 +907,8 @@ class Tokenizer:
                 stop = close.start() if close is not None else end + SCRIPT_LIMIT
                 self._foreign_text = buf[end:stop][:SCRIPT_LIMIT]
             replacement = self._start_tag(name, tag, 0, name_end - lt, end - lt, whole=tag)
+            if self._script_read < 0:
+                self._script_read = end  # a script reading starts after this tag
             if replacement is None and tag is not None and self._pending and tag != buf[lt:end]:
                 replacement = tag
             if replacement is not None:
@@ -855,7 +924,7 @@ class Tokenizer:
                 if m is None:
                     return self._markup_unfinished(buf, lt, final), last
                 name = m.group(1).lower()
-                if name in self._pending:
+                if name in self._pending and (name != b"script" or self._ends_at(buf, lt)):
                     self._converge(name)  # the other reading leaves its raw text right here
                 last = self._patched(buf, view, last, lt + 2, m.end(), out, closes=True)
                 self._end_tag(name)
@@ -915,6 +984,8 @@ class Tokenizer:
         pattern = self._pending_re
         if pattern is not None:
             found = pattern.search(buf, lt + 4, end)
+            while found is not None and not self._ends(buf, found):
+                found = pattern.search(buf, found.end(), end)
             if found is not None and found.end() < end:
                 self._converge(found.group())
                 self._add_pending(b"-->")
@@ -942,8 +1013,59 @@ class Tokenizer:
         self._pending = pending
         self._pending_re = _terminators(pending) if pending else None
         self._pending_text = any(item in _TEXT_TERMINATORS for item in pending)
+        if b"script" not in pending:
+            self._other_script = None
 
-    def _switch_readings(self, state: int, terminator: bytes) -> None:
+    def _add_script_reading(self, escape: int, start: int) -> None:
+        """Another reading is in script data from ``buf[start]`` (-1: after the tag being
+        handled), in ``escape`` state. (One already there keeps its own state.)"""
+        if b"script" in self._pending or not self._guarded:
+            return
+        self._add_pending(b"script")
+        self._other_script = _OtherScript(escape)
+        self._script_read = start
+
+    def _ends(self, buf: bytes, found: re.Match[bytes]) -> bool:
+        """Whether a terminator found in ``buf`` ends its reading's text."""
+        return (
+            found.group()[:2] != b"</"
+            or found.group()[2:].lower() != b"script"
+            or (self._ends_at(buf, found.start()))
+        )
+
+    def _ends_at(self, buf: bytes, at: int) -> bool:
+        """Whether the ``</script`` at ``buf[at]`` ends the other reading's script."""
+        other = self._other_script
+        if other is None:
+            return True
+        known = self._script_ends.get(at)
+        if known is not None:
+            return known  # read already (found again by another search)
+        read = self._script_read
+        if 0 <= read < at:
+            other.read(buf[read:at])
+        self._script_read = max(read, at + _SCRIPT_END)
+        ends = self._script_ends[at] = other.ends_at()
+        return ends
+
+    def _script_reading_moves_on(self, buf: bytes, hold: int) -> None:
+        """The next buffer starts at ``buf[hold]``: the script reading reads up to there, and
+        what it knows of the ``</script``s held back moves with them."""
+        assert self._other_script is not None
+        read = self._script_read
+        if read < 0:
+            return  # it starts after a tag that is not over yet
+        if read < hold:
+            self._other_script.read(buf[read:hold])
+        self._script_read = max(0, read - hold)
+        ends = self._script_ends
+        self._script_ends = {at - hold: end for at, end in ends.items() if at >= hold}
+
+    def _next_terminator(self, buf: bytes, pos: int) -> re.Match[bytes] | None:
+        assert self._pending_re is not None
+        return self._pending_re.search(buf, pos)
+
+    def _switch_readings(self, state: int, terminator: bytes, escape: int, start: int) -> None:
         """Another reading leaves its raw text at ``terminator``, inside our raw text.
 
         It reads markup from here while we still read text (an unclosed ``<script>`` in a
@@ -953,7 +1075,7 @@ class Tokenizer:
         """
         self._converge(terminator)
         if state == _SCRIPT:
-            self._add_pending(b"script")
+            self._add_script_reading(escape, start)  # in ``escape`` state at ``buf[start]``
         elif state == _RAWTEXT:
             self._add_pending(self._raw_name)
         elif state == _CDATA:
@@ -1005,6 +1127,8 @@ class Tokenizer:
         pos = start
         for m in pattern.finditer(data, start, end):
             found = m.start()
+            if data[found] == 0x3C and not self._ends(data, m):
+                continue  # a "</script" that keeps the other reading in script: not its end
             if data[found] == 0x3C:  # "</name": its "<"
                 pieces.append(data[pos:found])
                 pieces.append(b"&lt;")
@@ -1174,7 +1298,7 @@ class Tokenizer:
         if foreign:
             # Chromium's preload scanner reads script data after any <script> (it builds no
             # tree), and so does a reading outside SVG ("/>" means nothing in HTML).
-            self._add_pending(b"script")
+            self._add_script_reading(_ESC_NONE, -1)
         else:
             self._state = _SCRIPT
             self._escape = _ESC_NONE
