@@ -891,6 +891,18 @@ def test_long_unquoted_and_single_quoted_tags() -> None:
             assert rewrite(page, chunks=chunks) == expected, (attrs[:10], chunks)
 
 
+@pytest.mark.parametrize("before", [0, 3, TAG_LIMIT + 5])
+def test_a_long_tag_streaming_past_keeps_another_reading_in_its_text(before: int) -> None:
+    """With scripting on, <noscript> ends at a "</noscript" inside a tag of the scripting-off
+    reading: escaped whole however the tag streams past (never cut in two), so no reading
+    finds the pixel after it live."""
+    value = b"a" * before + b"</noscript><img src=" + T + b">" + b"a" * (TAG_LIMIT + 1)
+    page = b'<noscript><p t="' + value + b'">x</noscript>'
+    outs = {chunks: rewrite(page, chunks=chunks) for chunks in (None, 1000, 4096, 777)}
+    assert len(set(outs.values())) == 1
+    assert outs[None] == page.replace(b"</noscript><img", b"&lt;/noscript><img")
+
+
 def test_long_svg_self_closing_tag() -> None:
     big = b"z" * (TAG_LIMIT + 1)
     page = b'<svg d="' + big + b'"/><![CDATA[ <img src=' + T + b"> ]]>"

@@ -537,7 +537,18 @@ class Tokenizer:
                     out.append(view[last:at])
                     out.append(head)
                     last = upto
-                pos = self._long_tag(buf, pos)
+                if not self._pending:
+                    pos = self._long_tag(buf, pos, size)
+                else:
+                    # Another reading may leave its raw text inside this tag: escape its
+                    # terminators as the tag streams past, none cut in two at the end.
+                    start = pos
+                    upto = max(pos, size - self._pending_hold())
+                    stop = size if final else self._before_terminator(buf, pos, upto)
+                    pos = self._long_tag(buf, pos, max(stop, pos))
+                    last = self._patched(buf, view, last, start, pos, out)
+                    if self._state == _LONG_TAG and pos < size:
+                        break  # the rest comes back with more input
                 if self._script_read < 0 and self._state != _LONG_TAG:
                     self._script_read = pos  # a long foreign <script> start tag ended here
             else:
@@ -895,6 +906,8 @@ class Tokenizer:
             name_end = lexer.match(LONG_STEPS[L_NAME], buf, lt + 1).end()
             end = tag_end(buf, name_end)
             if end < 0:
+                if final:  # the page ends in a tag: no reading may leave its text in there
+                    return size, self._patched(buf, view, last, lt + 1, size, out)
                 return self._markup_unfinished(buf, lt, final), last
             tag = self._patch_tag(buf, lt, end)
             name = buf[lt + 1 : name_end].lower()
@@ -922,6 +935,8 @@ class Tokenizer:
             if third and third[0] in LETTERS:
                 m = ANY_END.match(buf, lt)
                 if m is None:
+                    if final:  # as an unfinished start tag
+                        return size, self._patched(buf, view, last, lt + 2, size, out)
                     return self._markup_unfinished(buf, lt, final), last
                 name = m.group(1).lower()
                 if name in self._pending and (name != b"script" or self._ends_at(buf, lt)):
@@ -1274,8 +1289,9 @@ class Tokenizer:
         stack.start_tag(name, self_closing=closing, encoding=encoding)
         if name == b"script":
             return self._script_start(tag, body, foreign=True, judge=judge)
-        if (name in RAW_ELEMENTS or name == b"noscript") and stack.doubtful:
-            # A reading outside foreign content reads raw text instead: watch its end.
+        if name in RAW_ELEMENTS or name == b"noscript":
+            # Raw text to Chromium's preload scanner, which knows no namespaces (and to a
+            # reading outside foreign content where that may have ended): watch its end.
             self._add_pending(name)
         return self._handle(name, tag, body, foreign=True) if judge else None
 
@@ -1401,13 +1417,15 @@ class Tokenizer:
             return self._handler.long_tag(name, head, foreign=foreign)
         return None
 
-    def _long_tag(self, buf: bytes, pos: int) -> int:
-        """Step the tokenizer's tag states over ``buf[pos:]``; on ``>`` apply the tag's effect."""
-        size = len(buf)
+    def _long_tag(self, buf: bytes, pos: int, size: int) -> int:
+        """Step the tokenizer's tag states over ``buf[pos:size]``; on ``>`` apply the tag's
+        effect."""
         state = self._long_state
         slash = self._long_slash
         while True:
-            run = lexer.match(LONG_STEPS[state], buf, pos).end()
+            step = LONG_STEPS[state].match(buf, pos, size)
+            assert step is not None  # (every pattern of LONG_STEPS matches the empty string)
+            run = step.end()
             if state == L_BEFORE and run > pos:
                 slash = buf[run - 1] == 0x2F  # "/" right before ">": a self-closing tag
             pos = run
