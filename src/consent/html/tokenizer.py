@@ -1144,6 +1144,11 @@ class Tokenizer:
             found = m.start()
             if data[found] == 0x3C and not self._ends(data, m):
                 continue  # a "</script" that keeps the other reading in script: not its end
+            if data[found] == 0x3C and closes and tag_end(data, m.end()) == end:
+                # The other reading's end tag ends at our ">" (``<p </noscript>``): both
+                # readings go on from the same byte, and it has left its text. They meet.
+                self._converge(m.group())
+                continue
             if data[found] == 0x3C:  # "</name": its "<"
                 pieces.append(data[pos:found])
                 pieces.append(b"&lt;")
