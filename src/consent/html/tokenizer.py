@@ -531,56 +531,11 @@ class Tokenizer:
                     last = end
                 pos = end
             elif state == _LONG_TAG:
-                if self._long_head is not None:
-                    at, head, upto = self._long_head
-                    self._long_head = None
-                    out.append(view[last:at])
-                    out.append(head)
-                    last = upto
-                if not self._pending:
-                    pos = self._long_tag(buf, pos, size)
-                else:
-                    # Another reading may leave its raw text inside this tag: escape its
-                    # terminators as the tag streams past, none cut in two at the end.
-                    start = pos
-                    upto = max(pos, size - self._pending_hold())
-                    stop = size if final else self._before_terminator(buf, pos, upto)
-                    pos = self._long_tag(buf, pos, max(stop, pos))
-                    last = self._patched(buf, view, last, start, pos, out)
-                    if self._state == _LONG_TAG and pos < size:
-                        break  # the rest comes back with more input
-                if self._script_read < 0 and self._state != _LONG_TAG:
-                    self._script_read = pos  # a long foreign <script> start tag ended here
+                pos, last, more = self._long_tag_run(buf, view, pos, last, out, final)
+                if more:
+                    break
             else:
-                # Another reading may leave its raw text inside ours: from there on it reads
-                # markup, and so must we (see `_switch_readings`).
-                other = None
-                if self._pending_re is not None and state in _SWITCHING:
-                    other = self._pending_re.search(buf, pos)
-                escape = self._escape  # (a script's, at ``pos``: `_text_run` reads on)
-                upto, done = self._text_run(state, buf, pos, final)
-                while other is not None and other.start() <= upto and not self._ends(buf, other):
-                    other = self._next_terminator(buf, other.end())
-                if other is not None and other.start() <= upto:
-                    if state == _COMMENT and done and other.end() == upto:
-                        self._converge(other.group())  # a comment reading ends where ours does
-                    elif other.start() < upto or not done:
-                        upto, done = other.start(), True
-                        self._switch_readings(state, other.group(), escape, pos)
-                    else:
-                        self._converge(other.group())  # both end here: one end tag for both
-                held = self._held
-                if held is not None and state == _SCRIPT:
-                    # Collect the text of an inline script we cannot decide on yet.
-                    held.content += buf[pos:upto]
-                    last = upto
-                    if self._state != _SCRIPT or len(held.content) > SCRIPT_LIMIT:
-                        out.append(self._release_held())
-                elif self._pending and state not in _RAW_LIKE:
-                    if not done and not final:
-                        upto = self._before_terminator(buf, pos, upto)
-                    last = self._patched(buf, view, last, pos, upto, out, closes=done)
-                pos = upto
+                pos, last, done = self._text_state_run(state, buf, view, pos, last, out, final)
                 if not done:
                     break
         hold = min(pos, size)
@@ -588,6 +543,82 @@ class Tokenizer:
         if self._other_script is not None:
             self._script_reading_moves_on(buf, hold)
         return out, hold
+
+    def _long_tag_run(
+        self,
+        buf: bytes,
+        view: memoryview,
+        pos: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int, bool]:
+        """A tag past TAG_LIMIT streaming past: ``(position, last, wait for more input)``."""
+        size = len(buf)
+        if self._long_head is not None:
+            at, head, upto = self._long_head
+            self._long_head = None
+            out.append(view[last:at])
+            out.append(head)
+            last = upto
+        more = False
+        if not self._pending:
+            pos = self._long_tag(buf, pos, size)
+        else:
+            # Another reading may leave its raw text inside this tag: escape its terminators
+            # as the tag streams past, none cut in two at the end.
+            start = pos
+            upto = max(pos, size - self._pending_hold())
+            stop = size if final else self._before_terminator(buf, pos, upto)
+            pos = self._long_tag(buf, pos, max(stop, pos))
+            last = self._patched(buf, view, last, start, pos, out)
+            more = self._state == _LONG_TAG and pos < size  # the rest comes back with more
+        if self._script_read < 0 and self._state != _LONG_TAG:
+            self._script_read = pos  # a long foreign <script> start tag ended here
+        return pos, last, more
+
+    def _text_state_run(
+        self,
+        state: int,
+        buf: bytes,
+        view: memoryview,
+        pos: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int, bool]:
+        """Text of a raw-text, script, comment or CDATA state: ``(position, last, ended)``.
+
+        Another reading may leave its raw text inside ours: from there on it reads markup,
+        and so must we (see `_switch_readings`).
+        """
+        other = None
+        if self._pending_re is not None and state in _SWITCHING:
+            other = self._pending_re.search(buf, pos)
+        escape = self._escape  # (a script's, at ``pos``: `_text_run` reads on)
+        upto, done = self._text_run(state, buf, pos, final)
+        while other is not None and other.start() <= upto and not self._ends(buf, other):
+            other = self._next_terminator(buf, other.end())
+        if other is not None and other.start() <= upto:
+            if state == _COMMENT and done and other.end() == upto:
+                self._converge(other.group())  # a comment reading ends where ours does
+            elif other.start() < upto or not done:
+                upto, done = other.start(), True
+                self._switch_readings(state, other.group(), escape, pos)
+            else:
+                self._converge(other.group())  # both end here: one end tag for both
+        held = self._held
+        if held is not None and state == _SCRIPT:
+            # Collect the text of an inline script we cannot decide on yet.
+            held.content += buf[pos:upto]
+            last = upto
+            if self._state != _SCRIPT or len(held.content) > SCRIPT_LIMIT:
+                out.append(self._release_held())
+        elif self._pending and state not in _RAW_LIKE:
+            if not done and not final:
+                upto = self._before_terminator(buf, pos, upto)
+            last = self._patched(buf, view, last, pos, upto, out, closes=done)
+        return upto, last, done
 
     def _text_run(self, state: int, buf: bytes, pos: int, final: bool) -> tuple[int, bool]:
         """Consume text of a non-markup state from ``pos``; return (where, state ended)."""
@@ -903,47 +934,11 @@ class Tokenizer:
             return (size, last) if final else (-1, last)
         nxt = buf[lt + 1]
         if nxt in LETTERS:
-            name_end = lexer.match(LONG_STEPS[L_NAME], buf, lt + 1).end()
-            end = tag_end(buf, name_end)
-            if end < 0:
-                if final:  # the page ends in a tag: no reading may leave its text in there
-                    return size, self._patched(buf, view, last, lt + 1, size, out)
-                return self._markup_unfinished(buf, lt, final), last
-            tag = self._patch_tag(buf, lt, end)
-            name = buf[lt + 1 : name_end].lower()
-            if name == b"script" and not self._foreign.start_tags_are_html():
-                # An SVG script: its text is markup to the tree builder, but it runs. Judge
-                # it by the bytes up to its end tag (held back until they are here).
-                close = _raw_end(b"script").search(buf, end)
-                if close is None and not final and size - lt <= SCRIPT_LIMIT:
-                    return -1, last
-                stop = close.start() if close is not None else end + SCRIPT_LIMIT
-                self._foreign_text = buf[end:stop][:SCRIPT_LIMIT]
-            replacement = self._start_tag(name, tag, 0, name_end - lt, end - lt, whole=tag)
-            if self._script_read < 0:
-                self._script_read = end  # a script reading starts after this tag
-            if replacement is None and tag is not None and self._pending and tag != buf[lt:end]:
-                replacement = tag
-            if replacement is not None:
-                out.append(view[last:lt])
-                if self._held is None:
-                    out.append(replacement)
-                last = end
-            return end, last
+            return self._markup_start_tag(buf, view, lt, last, out, final)
         if nxt == 0x2F:  # "/"
             third = buf[lt + 2 : lt + 3]
             if third and third[0] in LETTERS:
-                m = ANY_END.match(buf, lt)
-                if m is None:
-                    if final:  # as an unfinished start tag
-                        return size, self._patched(buf, view, last, lt + 2, size, out)
-                    return self._markup_unfinished(buf, lt, final), last
-                name = m.group(1).lower()
-                if name in self._pending and (name != b"script" or self._ends_at(buf, lt)):
-                    self._converge(name)  # the other reading leaves its raw text right here
-                last = self._patched(buf, view, last, lt + 2, m.end(), out, closes=True)
-                self._end_tag(name)
-                return m.end(), last
+                return self._markup_end_tag(buf, view, lt, last, out, final)
             if not third and not final:
                 return -1, last
         elif nxt == 0x21:  # "!"
@@ -979,6 +974,67 @@ class Tokenizer:
             self._state = _BOGUS
             return lt + 2, last
         return gt + 1, self._patched(buf, view, last, lt + 2, gt + 1, out, closes=True)
+
+    def _markup_start_tag(
+        self,
+        buf: bytes,
+        view: memoryview,
+        lt: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int]:
+        """`_markup` at a start tag ``buf[lt:]``: its terminators of other readings escaped."""
+        size = len(buf)
+        name_end = lexer.match(LONG_STEPS[L_NAME], buf, lt + 1).end()
+        end = tag_end(buf, name_end)
+        if end < 0:
+            if final:  # the page ends in a tag: no reading may leave its text in there
+                return size, self._patched(buf, view, last, lt + 1, size, out)
+            return self._markup_unfinished(buf, lt, final), last
+        tag = self._patch_tag(buf, lt, end)
+        name = buf[lt + 1 : name_end].lower()
+        if name == b"script" and not self._foreign.start_tags_are_html():
+            # An SVG script: its text is markup to the tree builder, but it runs. Judge
+            # it by the bytes up to its end tag (held back until they are here).
+            close = _raw_end(b"script").search(buf, end)
+            if close is None and not final and size - lt <= SCRIPT_LIMIT:
+                return -1, last
+            stop = close.start() if close is not None else end + SCRIPT_LIMIT
+            self._foreign_text = buf[end:stop][:SCRIPT_LIMIT]
+        replacement = self._start_tag(name, tag, 0, name_end - lt, end - lt, whole=tag)
+        if self._script_read < 0:
+            self._script_read = end  # a script reading starts after this tag
+        if replacement is None and tag is not None and self._pending and tag != buf[lt:end]:
+            replacement = tag
+        if replacement is not None:
+            out.append(view[last:lt])
+            if self._held is None:
+                out.append(replacement)
+            last = end
+        return end, last
+
+    def _markup_end_tag(
+        self,
+        buf: bytes,
+        view: memoryview,
+        lt: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int]:
+        """`_markup` at an end tag ``buf[lt:]``, where another reading may leave its text."""
+        m = ANY_END.match(buf, lt)
+        if m is None:
+            if final:  # as an unfinished start tag
+                return len(buf), self._patched(buf, view, last, lt + 2, len(buf), out)
+            return self._markup_unfinished(buf, lt, final), last
+        name = m.group(1).lower()
+        if name in self._pending and (name != b"script" or self._ends_at(buf, lt)):
+            self._converge(name)  # the other reading leaves its raw text right here
+        last = self._patched(buf, view, last, lt + 2, m.end(), out, closes=True)
+        self._end_tag(name)
+        return m.end(), last
 
     def _comment(
         self,
