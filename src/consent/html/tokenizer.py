@@ -371,6 +371,7 @@ class Tokenizer:
         self._pending_re: re.Pattern[bytes] | None = None
         self._pending_text = False  # a CDATA or comment reading is among them
         self._pin = 0
+        self._pinned = False
         # The reading among them that is in script data, and how far into ``buf`` it has
         # read (-1: from the end of the tag being handled).
         self._other_script: _OtherScript | None = None
@@ -1072,12 +1073,17 @@ class Tokenizer:
 
     # --- other readings --------------------------------------------------------------------
 
-    def _add_pending(self, terminator: bytes) -> None:
-        """Another reading sees raw text up to ``terminator``: guard our constructs from it."""
+    def _add_pending(self, terminator: bytes, *, pin: bool = True) -> None:
+        """Another reading sees raw text up to ``terminator``: guard our constructs from it.
+
+        ``pin``: that reading builds a tree (not only Chromium's preload scanner, which has
+        none), so what is open now stays open in the tree until every reading meets again.
+        """
         if terminator in self._pending or not self._guarded:
             return
-        if not self._pending:
+        if pin and not self._pinned:
             self._pin = self._foreign.pin()
+            self._pinned = True
         self._set_pending(self._pending | {terminator})
 
     def _set_pending(self, pending: frozenset[bytes]) -> None:
@@ -1163,8 +1169,9 @@ class Tokenizer:
         else:  # "</name" as found, or the name
             key = terminator.lstrip(b"</").lower()
         self._set_pending(self._pending - {key})
-        if not self._pending:
+        if not self._pending and self._pinned:
             self._foreign.unpin(self._pin)
+            self._pinned = False
 
     def _pending_hold(self) -> int:
         """Bytes to hold back at the end of a chunk so no terminator is cut in two."""
@@ -1353,7 +1360,7 @@ class Tokenizer:
         if name in RAW_ELEMENTS or name == b"noscript":
             # Raw text to Chromium's preload scanner, which knows no namespaces (and to a
             # reading outside foreign content where that may have ended): watch its end.
-            self._add_pending(name)
+            self._add_pending(name, pin=stack.doubtful)
         return self._handle(name, tag, body, foreign=True) if judge else None
 
     def _handle(self, name: bytes, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
