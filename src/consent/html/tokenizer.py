@@ -685,11 +685,6 @@ class Tokenizer:
         kinds = self._kinds
         judge = self._handler.start_tag
         cached = self._decided.get
-        before_quote = BEFORE_QUOTE
-        # Where the next "'" is (len(buf): none): most pages use few single quotes outside
-        # scripts, so most "'" searches can be skipped. Kept across calls on one buffer
-        # (`_run` resets it), or a page of many short scans would search it again each time.
-        apostrophe = self._apostrophe
         while True:
             found = search(buf, pos)
             if sparse is not None:
@@ -711,15 +706,7 @@ class Tokenizer:
             gt = buf.rfind(b">", pos, at)
             if gt >= 0:
                 sync = gt + 1
-                quote = buf.rfind(b'"', pos + 1, gt)
-                if quote < 0 or buf[quote - 1] not in before_quote:
-                    if apostrophe <= pos:
-                        apostrophe = buf.find(b"'", pos + 1)
-                        if apostrophe < 0:
-                            apostrophe = len(buf)
-                        self._apostrophe = apostrophe
-                    quote = buf.rfind(b"'", pos + 1, gt) if apostrophe < gt else -1
-                if quote >= 0 and buf[quote - 1] in before_quote and in_quoted_value(buf, pos, gt):
+                if self._may_open_value(buf, pos + 1, gt) and in_quoted_value(buf, pos, gt):
                     return pos, last, _SCAN_EXACT, 0, 0, body
             else:
                 sync = pos
@@ -753,15 +740,7 @@ class Tokenizer:
                 # The tag ends at the first ">" unless a quote may open a value before that
                 # (`tag_end`, unrolled).
                 if end:
-                    quote = buf.rfind(b'"', body + 1, end)
-                    if quote < 0 or buf[quote - 1] not in before_quote:
-                        if apostrophe <= body:
-                            apostrophe = buf.find(b"'", body + 1)
-                            if apostrophe < 0:
-                                apostrophe = len(buf)
-                            self._apostrophe = apostrophe
-                        quote = buf.rfind(b"'", body + 1, end) if apostrophe < end else -1
-                    if quote >= 0 and buf[quote - 1] in before_quote:
+                    if self._may_open_value(buf, body + 1, end):
                         end = tag_end(buf, body)
                         if 0 < end - at <= _CACHE_TAG:
                             decided = cached(buf[at:end], UNDECIDED)
@@ -825,6 +804,24 @@ class Tokenizer:
                 pos = close.end() if buf[close.end() - 1] == 0x3E else close.start()
             else:
                 return pos, last, _SCAN_TAG, at, body, end
+
+    def _may_open_value(self, buf: bytes, start: int, stop: int) -> bool:
+        """Whether the last quote in ``buf[start:stop]`` may open an attribute value: it
+        follows "=" or whitespace (most last quotes close one). If not, a ``>`` at ``stop``
+        ends any tag open before it (`in_quoted_value` proves it when this says maybe).
+
+        Where the next "'" is stays known (`_apostrophe`, ``len(buf)``: none): most pages
+        hold few single quotes outside scripts, so most "'" searches are skipped, and a page
+        of many short scans does not search the buffer again each time.
+        """
+        quote = buf.rfind(b'"', start, stop)
+        if quote < 0 or buf[quote - 1] not in BEFORE_QUOTE:
+            apostrophe = self._apostrophe
+            if apostrophe < start:
+                apostrophe = buf.find(b"'", start)
+                self._apostrophe = apostrophe = apostrophe if apostrophe >= 0 else len(buf)
+            quote = buf.rfind(b"'", start, stop) if apostrophe < stop else -1
+        return quote >= 0 and buf[quote - 1] in BEFORE_QUOTE
 
     def _candidate(self, buf: bytes, pos: int) -> re.Match[bytes] | None:
         """The fast path's next candidate from ``pos`` (as `_scan` searches)."""
