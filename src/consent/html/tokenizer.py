@@ -1003,8 +1003,8 @@ class Tokenizer:
         replacement = self._start_tag(name, tag, 0, name_end - lt, end - lt, whole=tag)
         if self._script_read < 0:
             self._script_read = end  # a script reading starts after this tag
-        if replacement is None and tag is not None and self._pending and tag != buf[lt:end]:
-            replacement = tag
+        if replacement is None and tag != buf[lt:end]:
+            replacement = tag  # escaped for another reading (which may have met ours since)
         if replacement is not None:
             out.append(view[last:lt])
             if self._held is None:
