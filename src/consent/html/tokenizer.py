@@ -230,8 +230,11 @@ def _searches(
     ends: frozenset[bytes],
 ) -> _Searches:
     """The searches for a handler's names and ``sparse`` ones, while ``wanted`` (``head``,
-    ``body``) are still looked for and ``ends`` (``template``, ``select``) are open."""
+    ``body``) are still looked for and ``ends`` (``template``, ``select``) are open (with a
+    select, the table tags that close it in some parsers too)."""
     starts = STATE_STARTS | handled | wanted
+    if b"select" in ends:
+        starts |= _TABLE_TAGS
     dense = starts - {name for name, _ in sparse}
     return _Searches(
         fast=lexer.fast(dense, ends),
@@ -244,10 +247,13 @@ def _searches(
 _HEAD_BODY = frozenset({b"head", b"body"})
 _BODY = frozenset({b"body"})
 _NONE: frozenset[bytes] = frozenset()
+#: Tags that close a <select> in a table in older parsers ("in select in table").
+_TABLE_TAGS = frozenset({b"caption", b"table", b"tbody", b"tfoot", b"thead", b"tr", b"td", b"th"})
 _ENDS = {
     (template, select): frozenset(
         name for name, is_open in ((b"template", template), (b"select", select)) if is_open
     )
+    | (_TABLE_TAGS if select else _NONE)
     for template in (False, True)
     for select in (False, True)
 }
@@ -1321,6 +1327,8 @@ class Tokenizer:
             self._choose_patterns()
         elif name in (b"input", b"keygen", b"textarea") and self._select:
             self._select_all = False  # older parsers close the select here, newer may not
+        elif name in _TABLE_TAGS and self._select:
+            self._select_all = False  # closes the select in a table, in older parsers
         elif stack:
             pass  # <head>, <body> in foreign content: not the page's own
         elif name == b"head":
@@ -1437,6 +1445,8 @@ class Tokenizer:
         elif name == b"select" and self._select:
             self._select = self._select_all = False
             self._choose_patterns()
+        elif name in _TABLE_TAGS and self._select:
+            self._select_all = False  # closes the select in a table, in older parsers
 
     def _choose_patterns(self) -> None:
         """The candidate search and exact pattern for the current state of plain HTML."""
