@@ -160,8 +160,8 @@ _ESC_NONE, _ESC_SINGLE, _ESC_DOUBLE = range(3)
 _PENDING_NONE, _PENDING_HEAD, _PENDING_BODY = range(3)
 # What the fast path does with a start tag, by name.
 _KIND_ORDINARY, _KIND_ELEMENT, _KIND_SCRIPT, _KIND_RAW, _KIND_OTHER = range(5)
-# How `Tokenizer._scan` returns.
-_SCAN_RESUME, _SCAN_HOLD, _SCAN_EXACT, _SCAN_TAG = range(4)
+# How `Tokenizer._scan` returns (`_SCAN_SKIP`: a candidate passed over, within `_scan`).
+_SCAN_RESUME, _SCAN_HOLD, _SCAN_EXACT, _SCAN_TAG, _SCAN_SKIP = range(5)
 
 #: RAWTEXT and RCDATA elements (for our purposes the same: text up to their end tag).
 RAW_ELEMENTS = frozenset(
@@ -720,22 +720,12 @@ class Tokenizer:
             # pattern search.)
             if sync < at and buf.find(b"<", sync, at) >= 0 and TAG_OPEN.search(buf, sync, at):
                 return pos, last, _SCAN_EXACT, 0, 0, body
-            kind = buf[at + 1]
-            if kind in NOT_START:
-                if kind == 0x2F and buf[at + 2] in LETTERS:  # "</name": end tag
-                    tag = ANY_END.match(buf, at)
-                    if tag is not None:
-                        self._end_tag(tag.group(1).lower())  # may switch patterns
-                        return tag.end(), last, _SCAN_RESUME, 0, 0, 0
-                else:
-                    step = self._declaration(buf, at)
-                    if step >= 0:
-                        pos = step
-                        continue
-                step = self._unfinished(buf, at, final)
-                if step < 0:
-                    return at, last, _SCAN_HOLD, 0, 0, 0
-                return step, last, _SCAN_RESUME, 0, 0, 0
+            if buf[at + 1] in NOT_START:
+                step, outcome = self._not_a_start_tag(buf, at, final)
+                if outcome == _SCAN_SKIP:
+                    pos = step
+                    continue
+                return step, last, outcome, 0, 0, 0
             # A start tag; the search stopped right after its name. A decided tag is a whole
             # tag, so if the bytes up to the first ">" are one, the tag ends there.
             end = buf.find(b">", body) + 1
@@ -780,21 +770,11 @@ class Tokenizer:
                     last = end
                 pos = end
             elif kind == _KIND_SCRIPT:
+                after = -1
+                if decided is not UNDECIDED:
+                    decided, after = self._decided_script(buf, at, end, decided)
                 if decided is UNDECIDED:
-                    return pos, last, _SCAN_TAG, at, body, end
-                # Its text usually ends in this buffer without "<!--" (which needs the
-                # escaped states): find the end tag right here.
-                close = SCRIPT_DATA.search(buf, end)
-                if close is None or buf[close.start() + 1] != 0x2F:  # not "</"
-                    return pos, last, _SCAN_TAG, at, body, end  # `_script_data` takes it
-                upto = close.start()
-                # Past "</script>" too: the text after it is usually not markup.
-                after = close.end() if buf[close.end() - 1] == 0x3E else upto
-                if decided is NEEDS_TEXT:
-                    # An inline script decided by its whole text, as `_release_held` would,
-                    # without holding a copy of it; the same script (tag and text) is
-                    # usually on every page of the site.
-                    decided = self._script_by_text(buf[at:end], buf, end, upto)
+                    return pos, last, _SCAN_TAG, at, body, end  # `_script_start` takes it
                 if decided is not None:
                     out.append(view[last:at])
                     out.append(decided)
@@ -810,6 +790,40 @@ class Tokenizer:
                 pos = close.end() if buf[close.end() - 1] == 0x3E else close.start()
             else:
                 return pos, last, _SCAN_TAG, at, body, end
+
+    def _not_a_start_tag(self, buf: bytes, at: int, final: bool) -> tuple[int, int]:
+        """A candidate ``<!``, ``<?`` or ``</``: ``(position, outcome)``, the outcome
+        `_SCAN_SKIP` (go on searching from there), `_SCAN_RESUME` or `_SCAN_HOLD`."""
+        if buf[at + 1] == 0x2F and buf[at + 2] in LETTERS:  # "</name": end tag
+            tag = ANY_END.match(buf, at)
+            if tag is not None:
+                self._end_tag(tag.group(1).lower())  # may switch patterns
+                return tag.end(), _SCAN_RESUME
+        elif (step := self._declaration(buf, at)) >= 0:
+            return step, _SCAN_SKIP
+        step = self._unfinished(buf, at, final)
+        return (at, _SCAN_HOLD) if step < 0 else (step, _SCAN_RESUME)
+
+    def _decided_script(
+        self, buf: bytes, at: int, end: int, decided: bytes | None
+    ) -> tuple[bytes | None, int]:
+        """A script start tag decided before, ``buf[at:end]``: ``(its replacement, where its
+        text ends)``, or `UNDECIDED` when `_script_start` must read its text.
+
+        Its text usually ends in this buffer without ``<!--`` (which needs the escaped
+        states): the end tag is found right here, and the search goes on past it (the text
+        after a ``</script>`` is usually not markup).
+        """
+        close = SCRIPT_DATA.search(buf, end)
+        if close is None or buf[close.start() + 1] != 0x2F:  # not "</"
+            return UNDECIDED, -1
+        upto = close.start()
+        after = close.end() if buf[close.end() - 1] == 0x3E else upto
+        if decided is NEEDS_TEXT:
+            # Decided by its whole text, as `_release_held` would, without holding a copy of
+            # it; the same script (tag and text) is usually on every page of the site.
+            decided = self._script_by_text(buf[at:end], buf, end, upto)
+        return decided, after
 
     def _may_open_value(self, buf: bytes, start: int, stop: int) -> bool:
         """Whether the last quote in ``buf[start:stop]`` may open an attribute value: it
