@@ -187,6 +187,12 @@ class ForeignStack:
             # integration point (its elements are "special": the walk stops there).
             if top.children[-1] == name:
                 top.children.pop()
+            elif any(entry.name == name for entry in entries):
+                # But fewer HTML elements may be open in some reading (implied end tags are
+                # not modelled: <table> closes a <p>, </table> its <tbody>): there the
+                # integration point is current, and this tag closes foreign content.
+                self._floor = len(entries)
+                self.doubted = True
             return
         if name in (b"p", b"br"):
             # Foreign content ends up to the nearest integration point; the HTML rules then
