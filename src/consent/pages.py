@@ -203,17 +203,7 @@ class PagePlan:
                 path = once_paths[key] = next_path + separator + keys
             return path
 
-        def placeholder(key: str, anchor: str) -> str:
-            return banner.placeholder_html(
-                key,
-                locale,
-                next_path=next_path,
-                once_path=once_path(key),
-                anchor=anchor,
-                nonce=nonce,
-            )
-
-        def escaped(key: str, anchor: str) -> bytes:
+        def placeholder(key: str, anchor: str) -> bytes:
             return banner.placeholder_srcdoc(
                 key,
                 locale,
@@ -232,9 +222,7 @@ class PagePlan:
             self._pages.blocking,
             consent.allowed,
             injection=injection,
-            placeholder=Placeholders(
-                placeholder, once=once, anchored=consent.services, escaped=escaped
-            ),
+            placeholder=Placeholders(placeholder, once=once, anchored=consent.services),
             clean_links_for=clean_links_for,
         )
 

@@ -9,10 +9,10 @@ This module only puts them together, for the middleware and for tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from consent.blocking import BlockingRules
-from consent.html.blocking import BlockingPolicy
+from consent.html.blocking import BlockingPolicy, Placeholder
 from consent.html.links import LinkCleaner
 from consent.html.tokenizer import (
     SCRIPT_LIMIT,
@@ -51,7 +51,7 @@ class HtmlRewriter(Tokenizer):
         granted: Iterable[str],
         *,
         injection: PageInjection | None = None,
-        placeholder: Callable[[str], str] | None = None,
+        placeholder: Placeholder | None = None,
         clean_links_for: str | None = None,
     ) -> None:
         if isinstance(policy, BlockingRules):

@@ -24,7 +24,14 @@ from consent.html import lexer
 from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, parse_attrs
 from consent.html.tokenizer import NEEDS_TEXT, UNDECIDED, Tokenizer
 
-__all__ = ["FETCHING", "BlockingHandler", "BlockingPolicy", "Decisions", "Placeholders"]
+__all__ = [
+    "FETCHING",
+    "BlockingHandler",
+    "BlockingPolicy",
+    "Decisions",
+    "Placeholder",
+    "Placeholders",
+]
 
 #: The attributes through which each element fetches (lower-case names). SVG's ``image``,
 #: ``use`` and ``feImage`` fetch through ``href``/``xlink:href``; so does an SVG ``script``.
@@ -135,45 +142,36 @@ _EMBED_ID = "consent-embed-{}"  # a blocked iframe's id when it has none: the n-
 class Placeholders:
     """The placeholders of one response's blocked iframes, and what *Load this once* asked for.
 
-    ``render(key, anchor)`` returns the ``srcdoc`` document of an iframe blocked for ``key``;
-    ``anchor`` is the iframe's id (empty if it has none to link to), for the placeholder's links
-    back to this very embed. ``once`` holds the keys whose iframes load in this response only
-    (the placeholder's no-JS *Load this once* link): iframes only, never scripts, images or
-    anything else of theirs; nothing is granted or stored. The iframes of ``once`` and of
-    ``anchored`` (services allowed one by one, as *Always allow* does) keep that id while
-    they load, so the way back from a placeholder ends at the embed.
-
-    ``escaped(key, anchor)``, when given, returns the same document already escaped for the
-    attribute (see `consent.banner.BannerRenderer.placeholder_srcdoc`: cheaper than escaping
-    a whole document per iframe).
+    ``render(key, anchor)`` returns the ``srcdoc`` value of an iframe blocked for ``key``,
+    already escaped for the attribute (`consent.banner.BannerRenderer.placeholder_srcdoc`:
+    cheaper than escaping a whole document per iframe); ``anchor`` is the iframe's id (empty
+    if it has none to link to), for the placeholder's links back to this very embed.
+    ``once`` holds the keys whose iframes load in this response only (the placeholder's
+    no-JS *Load this once* link): iframes only, never scripts, images or anything else of
+    theirs; nothing is granted or stored. The iframes of ``once`` and of ``anchored``
+    (services allowed one by one, as *Always allow* does) keep that id while they load, so
+    the way back from a placeholder ends at the embed.
 
     A plain ``placeholder(key)`` callable still works (no anchors, nothing loaded once).
     """
 
-    __slots__ = ("_escaped", "_render", "anchored", "once")
+    __slots__ = ("anchored", "document", "once")
 
     def __init__(
         self,
-        render: Callable[[str, str], str],
+        render: Callable[[str, str], bytes],
         *,
         once: Iterable[str] = (),
         anchored: Iterable[str] = (),
-        escaped: Callable[[str, str], bytes] | None = None,
     ) -> None:
-        self._render = render
-        self._escaped = escaped
+        #: ``document(key, anchor)``: the escaped ``srcdoc`` value (see above).
+        self.document = render
         self.once = frozenset(once)
         self.anchored = frozenset(anchored)
 
-    def __call__(self, key: str) -> str:
-        return self._render(key, "")
 
-    def document(self, key: str, anchor: str) -> bytes:
-        """The ``srcdoc`` value (escaped, without quotes) of an iframe blocked for ``key``
-        whose id is ``anchor``."""
-        if self._escaped is not None:
-            return self._escaped(key, anchor)
-        return lexer.quote(self._render(key, anchor))[1:-1]
+#: What renders a blocked iframe's placeholder: a document per key, or `Placeholders`.
+Placeholder = Callable[[str], str] | Placeholders
 
 
 class Decisions:
@@ -217,7 +215,7 @@ class BlockingPolicy:
         self,
         granted: Iterable[str],
         *,
-        placeholder: Callable[[str], str] | None = None,
+        placeholder: Placeholder | None = None,
         depth: int = 0,
     ) -> BlockingHandler:
         """The handler for one response: ``granted`` categories, a blocked iframe's
@@ -255,7 +253,7 @@ class BlockingHandler:
         policy: BlockingPolicy,
         granted: frozenset[str],
         *,
-        placeholder: Callable[[str], str] | None,
+        placeholder: Placeholder | None,
         depth: int,
     ) -> None:
         self._policy = policy
@@ -537,10 +535,13 @@ class BlockingHandler:
             edits.add("data-consent", " ".join(dict.fromkeys(missing)))
 
     def _placeholder_for(self, key: str) -> str:
+        """The document of a plain ``placeholder(key)`` callable, once per key."""
         text = self._placeholders.get(key)
         if text is None:
-            assert self._placeholder is not None
-            text = self._placeholders[key] = self._placeholder(key)
+            render = self._placeholder
+            assert render is not None
+            assert not isinstance(render, Placeholders)  # (those render per iframe)
+            text = self._placeholders[key] = render(key)
         return text
 
     # -- scripts ----------------------------------------------------------------------------
