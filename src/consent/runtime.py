@@ -369,6 +369,23 @@ class ConsentRuntime:
             else:
                 region = value if region is None else region
         secure = self.is_secure(scope)
+        state = self._state_of(scope, cookie_header, gpc, secure, host, (country, region))
+        return RequestView(
+            state, locale_header, if_none_match, accept_encoding, fetch_dest, secure, host
+        )
+
+    def _state_of(
+        self,
+        scope: Scope,
+        cookie_header: bytes,
+        gpc: bool,
+        secure: bool,
+        host: bytes | None,
+        location: tuple[bytes | None, bytes | None],
+    ) -> CookieState:
+        """The judged cookies of a request, from the cache when the same header (on the same
+        host, scheme and jurisdiction) was judged before and has not expired."""
+        country, region = location
         jurisdiction = ""
         if country is not None:
             jurisdiction = self.geolocator.from_headers(country, region)
@@ -386,9 +403,7 @@ class ConsentRuntime:
             state = self._cookie_state(cookie_header, gpc, secure, host_key, jurisdiction)
             if len(cookie_header) <= _CACHEABLE_COOKIE_HEADER:
                 self._cookie_states.set(key, state)
-        return RequestView(
-            state, locale_header, if_none_match, accept_encoding, fetch_dest, secure, host
-        )
+        return state
 
     def _cookie_state(
         self, cookie_header: bytes, gpc: bool, secure: bool, host: bytes, jurisdiction: str = ""

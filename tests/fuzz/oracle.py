@@ -779,24 +779,28 @@ def speculative_fetches(text: str, trackers: Trackers, scanner: Scanner) -> list
             svg += 1
         if any(templates):
             continue
-        specs = list(_SCANNED.get(name, ()))
-        if name == "image" and svg:
-            specs += ["href", "xlink:href"]
-        if name == "input" and attrs.get("type", "").lower() == "image":
-            specs.append("src")
-        if name == "script" and runs_as_script(attrs):
-            specs += ["href", "xlink:href"] if svg else ["src"]
-        for spec in specs:
+        element = f"<{name}> token" + (" after <svg>" if svg else "")
+        for spec in _scanned_attributes(name, attrs, after_svg=bool(svg)):
             attribute = spec.rstrip("*")
             value = attrs.get(attribute)
-            if value is None:
-                continue
-            for url in _urls(spec, value):
+            for url in _urls(spec, value) if value is not None else ():
                 category = trackers.category(url)
                 if category is not None:
-                    element = f"<{name}> token" + (" after <svg>" if svg else "")
                     found.append(Fetch(scanner.name, element, attribute, url, category))
     return found
+
+
+def _scanned_attributes(name: str, attrs: dict[str, str], *, after_svg: bool) -> list[str]:
+    """The attributes the preload scanner fetches from on a ``name`` start tag (``*``: a
+    srcset), given whether an ``<svg>`` start tag is still open in its reading."""
+    specs = list(_SCANNED.get(name, ()))
+    if name == "image" and after_svg:
+        specs += ["href", "xlink:href"]
+    if name == "input" and attrs.get("type", "").lower() == "image":
+        specs.append("src")
+    if name == "script" and runs_as_script(attrs):
+        specs += ["href", "xlink:href"] if after_svg else ["src"]
+    return specs
 
 
 # --- the document is unchanged apart from the contract's edits ------------------------------------
@@ -1065,25 +1069,7 @@ def _compare_attributes(a: ET.Element, b: ET.Element, ctx: _Context, here: str) 
         else:
             raise DifferenceError(f"{here}: {name}={value!r} renames nothing of {a.attrib}")
     if "srcdoc" in after and name_of(a.tag)[1] == "iframe":  # SVG too: fail closed is fine
-        if "srcdoc" not in before:
-            keys = labels.split()
-            if ctx.placeholder is not None and after["srcdoc"] in {
-                ctx.placeholder(k) for k in keys
-            }:
-                del after["srcdoc"]
-                edits.append("placeholder")
-        elif before["srcdoc"] != after["srcdoc"] and ctx.depth < 3:
-            inner = ctx.deeper()
-            try:
-                _compare(
-                    parse(before["srcdoc"], ctx.reading),
-                    parse(after["srcdoc"], ctx.reading),
-                    inner,
-                    "",
-                )
-            except DifferenceError as error:
-                raise DifferenceError(f"{here} srcdoc: {error}") from None
-            after["srcdoc"] = before["srcdoc"]
+        _compare_srcdoc(before, after, labels, edits, ctx, here)
     if before != after:
         changed = sorted(
             set(before.items()).symmetric_difference(after.items()), key=lambda kv: kv[0]
@@ -1095,3 +1081,32 @@ def _compare_attributes(a: ET.Element, b: ET.Element, ctx: _Context, here: str) 
         raise DifferenceError(
             f"{here}: neutralised without a tracker ({', '.join(edits)}): {a.attrib}"
         )
+
+
+def _compare_srcdoc(
+    before: dict[str, str],
+    after: dict[str, str],
+    labels: str,
+    edits: list[str],
+    ctx: _Context,
+    here: str,
+) -> None:
+    """An iframe's ``srcdoc``: our placeholder (an edit), or the same document rewritten
+    (compared as a document of its own, a few levels deep); ``after`` gets the original."""
+    if "srcdoc" not in before:
+        keys = labels.split()
+        if ctx.placeholder is not None and after["srcdoc"] in {ctx.placeholder(k) for k in keys}:
+            del after["srcdoc"]
+            edits.append("placeholder")
+    elif before["srcdoc"] != after["srcdoc"] and ctx.depth < 3:
+        inner = ctx.deeper()
+        try:
+            _compare(
+                parse(before["srcdoc"], ctx.reading),
+                parse(after["srcdoc"], ctx.reading),
+                inner,
+                "",
+            )
+        except DifferenceError as error:
+            raise DifferenceError(f"{here} srcdoc: {error}") from None
+        after["srcdoc"] = before["srcdoc"]

@@ -468,88 +468,109 @@ class Tokenizer:
     def _run(self, buf: bytes, final: bool) -> tuple[list[bytes | memoryview], int]:
         """Process ``buf``; return the output pieces and where the held-back tail starts.
 
-        Unchanged stretches are views of ``buf``: copying them into slices first would copy
-        the page twice (the pieces, then their join) and allocate as much again.
+        Each state has its own step; a step returns ``(position, last, wait)``, ``wait``
+        meaning ``buf[position:]`` waits for more input. Unchanged stretches are views of
+        ``buf``: copying them into slices first would copy the page twice (the pieces, then
+        their join) and allocate as much again.
         """
         out: list[bytes | memoryview] = []
         view = memoryview(buf)
         self._apostrophe = -1  # see `_scan`
+        self._exact_until = 0
         last = 0  # buf[last:pos] is processed but not yet appended to out
         pos = 0
-        exact_until = 0  # below this position the fast path found a hazard: tokenize exactly
         size = len(buf)
         while pos < size or (final and self._injection_pending):
             state = self._state
-            if state == _DATA:
-                if self._injection_pending:
-                    verdict = self._resolve_injection(buf, pos, final)
-                    if verdict is None:
-                        break
-                    inject, at = verdict  # buf[pos:at]: space, comments, <meta> tags
-                    inserted = self._injection_bytes(inject)
-                    if inserted:
-                        out.append(view[last:at])
-                        out.append(inserted)
-                        last = at
-                    pos = at
-                    continue
-                if self._foreign or self._pending:
-                    step, last = self._markup(buf, view, pos, last, out, final)
-                    if step < 0:
-                        break
-                    pos = step
-                    continue
-                if pos < exact_until or not self.fast_path or self._select:
-                    # (Inside <select> every candidate matters to its bookkeeping.)
-                    # Exact tokenizing: skip uninteresting markup tag by tag, in C.
-                    m = lexer.match(self._exact, buf, pos)
-                    at = m.end("skip")
-                    if m.start("s") >= 0:
-                        name, body, end = m.group("s").lower(), m.start("b"), m.end()
-                    elif m.start("e") >= 0:
-                        self._end_tag(m.group("e").lower())
-                        pos = m.end()
-                        continue
-                    else:
-                        if at >= size:
-                            pos = size
-                            break
-                        step = self._unfinished(buf, at, final)
-                        if step < 0:
-                            pos = at
-                            break
-                        pos = step
-                        continue
+            if state != _DATA:
+                if state == _LONG_TAG:
+                    pos, last, wait = self._long_tag_run(buf, view, pos, last, out, final)
                 else:
-                    pos, last, outcome, at, body, end = self._scan(buf, view, pos, last, out, final)
-                    if outcome == _SCAN_HOLD:
-                        break
-                    if outcome == _SCAN_EXACT:
-                        exact_until = end
-                        continue
-                    if outcome == _SCAN_RESUME:
-                        continue
-                    name = buf[at + 1 : body].lower()
-                replacement = self._start_tag(name, buf, at, body, end)
-                if replacement is not None:
-                    out.append(view[last:at])
-                    if self._held is None:
-                        out.append(replacement)
-                    last = end
-                pos = end
-            elif state == _LONG_TAG:
-                pos, last, more = self._long_tag_run(buf, view, pos, last, out, final)
-                if more:
-                    break
+                    pos, last, wait = self._text_state_run(state, buf, view, pos, last, out, final)
+            elif self._injection_pending:
+                pos, last, wait = self._injection_run(buf, view, pos, last, out, final)
+            elif self._foreign or self._pending:
+                step, last = self._markup(buf, view, pos, last, out, final)
+                pos, wait = (pos, True) if step < 0 else (step, False)
             else:
-                pos, last, done = self._text_state_run(state, buf, view, pos, last, out, final)
-                if not done:
-                    break
+                pos, last, wait = self._data_run(buf, view, pos, last, out, final)
+            if wait:
+                break
         hold = min(pos, size)
         out.append(view[last:hold] if out else buf[last:hold])  # all of buf: no copy at all
         if self._other_script is not None:
             self._script_reading_moves_on(buf, hold)
         return out, hold
+
+    def _injection_run(
+        self,
+        buf: bytes,
+        view: memoryview,
+        pos: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int, bool]:
+        """Right after ``<head>`` or ``<body>``: insert our markup (or wait to know where)."""
+        verdict = self._resolve_injection(buf, pos, final)
+        if verdict is None:
+            return pos, last, True
+        inject, at = verdict  # buf[pos:at]: space, comments, <meta> tags
+        inserted = self._injection_bytes(inject)
+        if inserted:
+            out.append(view[last:at])
+            out.append(inserted)
+            last = at
+        return at, last, False
+
+    def _data_run(
+        self,
+        buf: bytes,
+        view: memoryview,
+        pos: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int, bool]:
+        """The DATA state in HTML content, up to the next tag the handler must see.
+
+        The fast path (`_scan`) finds candidates by search; below `_exact_until` (where it
+        found a hazard), inside ``<select>`` (every candidate matters to its bookkeeping)
+        and when tests switch it off, `_exact_step` tokenizes tag by tag.
+        """
+        if pos < self._exact_until or not self.fast_path or self._select:
+            pos, outcome, at, body, end = self._exact_step(buf, pos, final)
+        else:
+            pos, last, outcome, at, body, end = self._scan(buf, view, pos, last, out, final)
+            if outcome == _SCAN_EXACT:
+                self._exact_until = end
+                return pos, last, False
+        if outcome != _SCAN_TAG:
+            return pos, last, outcome == _SCAN_HOLD
+        replacement = self._start_tag(buf[at + 1 : body].lower(), buf, at, body, end)
+        if replacement is not None:
+            out.append(view[last:at])
+            if self._held is None:
+                out.append(replacement)
+            last = end
+        return end, last, False
+
+    def _exact_step(self, buf: bytes, pos: int, final: bool) -> tuple[int, int, int, int, int]:
+        """Skip uninteresting markup tag by tag, in C, to the next interesting tag:
+        ``(position, outcome, at, body, end)`` as `_scan` returns them."""
+        m = lexer.match(self._exact, buf, pos)
+        at = m.end("skip")
+        if m.start("s") >= 0:
+            return pos, _SCAN_TAG, at, m.start("b"), m.end()
+        if m.start("e") >= 0:
+            self._end_tag(m.group("e").lower())
+            return m.end(), _SCAN_RESUME, 0, 0, 0
+        if at >= len(buf):
+            return len(buf), _SCAN_HOLD, 0, 0, 0
+        step = self._unfinished(buf, at, final)
+        if step < 0:
+            return at, _SCAN_HOLD, 0, 0, 0
+        return step, _SCAN_RESUME, 0, 0, 0
 
     def _long_tag_run(
         self,
@@ -560,7 +581,7 @@ class Tokenizer:
         out: list[bytes | memoryview],
         final: bool,
     ) -> tuple[int, int, bool]:
-        """A tag past TAG_LIMIT streaming past: ``(position, last, wait for more input)``."""
+        """A tag past TAG_LIMIT streaming past: ``(position, last, wait)``."""
         size = len(buf)
         if self._long_head is not None:
             at, head, upto = self._long_head
@@ -594,7 +615,8 @@ class Tokenizer:
         out: list[bytes | memoryview],
         final: bool,
     ) -> tuple[int, int, bool]:
-        """Text of a raw-text, script, comment or CDATA state: ``(position, last, ended)``.
+        """Text of a raw-text, script, comment or CDATA state: ``(position, last, wait)``,
+        waiting while the state goes on past the end of ``buf``.
 
         Another reading may leave its raw text inside ours: from there on it reads markup,
         and so must we (see `_switch_readings`).
@@ -625,7 +647,7 @@ class Tokenizer:
             if not done and not final:
                 upto = self._before_terminator(buf, pos, upto)
             last = self._patched(buf, view, last, pos, upto, out, closes=done)
-        return upto, last, done
+        return upto, last, not done
 
     def _text_run(self, state: int, buf: bytes, pos: int, final: bool) -> tuple[int, bool]:
         """Consume text of a non-markup state from ``pos``; return (where, state ended)."""
@@ -688,9 +710,6 @@ class Tokenizer:
         """
         search = self._fast.search
         sparse = self._sparse
-        kinds = self._kinds
-        judge = self._handler.start_tag
-        cached = self._decided.get
         while True:
             found = search(buf, pos)
             if sparse is not None:
@@ -721,75 +740,102 @@ class Tokenizer:
             if sync < at and buf.find(b"<", sync, at) >= 0 and TAG_OPEN.search(buf, sync, at):
                 return pos, last, _SCAN_EXACT, 0, 0, body
             if buf[at + 1] in NOT_START:
-                step, outcome = self._not_a_start_tag(buf, at, final)
-                if outcome == _SCAN_SKIP:
-                    pos = step
-                    continue
-                return step, last, outcome, 0, 0, 0
-            # A start tag; the search stopped right after its name. A decided tag is a whole
-            # tag, so if the bytes up to the first ">" are one, the tag ends there.
-            end = buf.find(b">", body) + 1
-            decided = UNDECIDED
-            if 0 < end - at <= _CACHE_TAG:
-                decided = cached(buf[at:end], UNDECIDED)
-            if decided is UNDECIDED:
-                # The tag ends at the first ">" unless a quote may open a value before that
-                # (`tag_end`, unrolled).
-                if end:
-                    if self._may_open_value(buf, body + 1, end):
-                        end = tag_end(buf, body)
-                        if 0 < end - at <= _CACHE_TAG:
-                            decided = cached(buf[at:end], UNDECIDED)
-                else:
-                    end = -1
-                if end < 0:
-                    step = self._unfinished(buf, at, final)
-                    if step < 0:
-                        return at, last, _SCAN_HOLD, 0, 0, 0
-                    return step, last, _SCAN_RESUME, 0, 0, 0
-            name = buf[at + 1 : body]
-            kind = kinds.get(name, -1)
-            if kind < 0:
-                name = name.lower()
-                kind = kinds.get(name, _KIND_ORDINARY)
-            if kind == _KIND_ORDINARY:
-                pos = end  # a name that only looked interesting: skip the tag
-                continue
-            if kind == _KIND_ELEMENT:
-                if decided is UNDECIDED and end - at <= _CACHE_TAG:
-                    decided = self._handler.recall(buf[at:end])
-                if decided is UNDECIDED:
-                    # A tag not seen before: plain HTML here (no foreign content, no select),
-                    # and the element changes no state, so the handler judges it right away.
-                    if end - at > TAG_LIMIT:
-                        return pos, last, _SCAN_TAG, at, body, end
-                    decided = judge(name, buf[at:end], body - at, foreign=False)
-                if decided is not None:
-                    out.append(view[last:at])
-                    out.append(decided)
-                    last = end
-                pos = end
-            elif kind == _KIND_SCRIPT:
-                after = -1
-                if decided is not UNDECIDED:
-                    decided, after = self._decided_script(buf, at, end, decided)
-                if decided is UNDECIDED:
-                    return pos, last, _SCAN_TAG, at, body, end  # `_script_start` takes it
-                if decided is not None:
-                    out.append(view[last:at])
-                    out.append(decided)
-                    last = end
-                pos = after
-            elif kind == _KIND_RAW:  # no handler asked for it: skip its text
-                if self._select:
-                    return pos, last, _SCAN_TAG, at, body, end
-                close = _raw_end(name).search(buf, end)
-                if close is None:
-                    self._enter_raw(name)
-                    return end, last, _SCAN_RESUME, 0, 0, 0
-                pos = close.end() if buf[close.end() - 1] == 0x3E else close.start()
+                pos, outcome = self._not_a_start_tag(buf, at, final)
+                end = 0
             else:
-                return pos, last, _SCAN_TAG, at, body, end
+                candidate = self._start_candidate(buf, view, at, body, last, out, final)
+                pos, last, outcome, end = candidate
+            if outcome != _SCAN_SKIP:
+                return pos, last, outcome, at, body, end
+
+    def _start_candidate(
+        self,
+        buf: bytes,
+        view: memoryview,
+        at: int,
+        body: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int, int, int]:
+        """A start tag the fast path found at ``at`` (its name ends at ``body``), proved to be
+        markup: ``(pos, last, outcome, end)``.
+
+        Ordinary and decided tags are done here (`_SCAN_SKIP`: search on from ``pos``); a
+        tag that changes the state or was not seen before goes to `_start_tag` (`_SCAN_TAG`,
+        the tag ending at ``end``).
+        """
+        end, decided = self._tag_end(buf, at, body)
+        if end < 0:
+            step = self._unfinished(buf, at, final)
+            return (at, last, _SCAN_HOLD, 0) if step < 0 else (step, last, _SCAN_RESUME, 0)
+        name = buf[at + 1 : body]
+        kind = self._kinds.get(name, -1)
+        if kind < 0:
+            name = name.lower()
+            kind = self._kinds.get(name, _KIND_ORDINARY)
+        after = end
+        if kind == _KIND_ORDINARY:
+            return end, last, _SCAN_SKIP, end  # a name that only looked interesting
+        if kind == _KIND_ELEMENT:
+            if decided is UNDECIDED:
+                decided = self._judge(name, buf, at, body, end)
+        elif kind == _KIND_SCRIPT:
+            if decided is not UNDECIDED:
+                decided, after = self._decided_script(buf, at, end, decided)
+        elif kind == _KIND_RAW and not self._select:  # no handler asked for it: skip its text
+            step, outcome = self._skip_raw_text(name, buf, end)
+            return step, last, outcome, end
+        else:
+            decided = UNDECIDED  # it changes the tokenizer's state
+        if decided is UNDECIDED:
+            return at, last, _SCAN_TAG, end  # `_start_tag` takes it
+        if decided is not None:
+            out.append(view[last:at])
+            out.append(decided)
+            last = end
+        return after, last, _SCAN_SKIP, end
+
+    def _tag_end(self, buf: bytes, at: int, body: int) -> tuple[int, bytes | None]:
+        """Where the start tag at ``at`` ends (-1: not in ``buf``), and what was decided for
+        it before (`UNDECIDED`: nothing yet).
+
+        A decided tag is a whole tag, so if the bytes up to the first ">" are one, the tag
+        ends there; else it ends at that ">" unless a quote may open a value before it
+        (`tag_end`, unrolled).
+        """
+        end = buf.find(b">", body) + 1
+        if not end:
+            return -1, UNDECIDED
+        decided = UNDECIDED
+        if end - at <= _CACHE_TAG:
+            decided = self._decided.get(buf[at:end], UNDECIDED)
+        if decided is UNDECIDED and self._may_open_value(buf, body + 1, end):
+            end = tag_end(buf, body)
+            if 0 < end - at <= _CACHE_TAG:
+                decided = self._decided.get(buf[at:end], UNDECIDED)
+        return end, decided
+
+    def _judge(self, name: bytes, buf: bytes, at: int, body: int, end: int) -> bytes | None:
+        """The handler's decision on an element not in the decision cache: plain HTML here
+        (no foreign content, no select), and the element changes no state, so the handler
+        judges it right away. `UNDECIDED` for a tag past TAG_LIMIT (`_start_tag` takes it)."""
+        if end - at <= _CACHE_TAG:
+            decided = self._handler.recall(buf[at:end])
+            if decided is not UNDECIDED:
+                return decided
+        if end - at > TAG_LIMIT:
+            return UNDECIDED
+        return self._handler.start_tag(name, buf[at:end], body - at, foreign=False)
+
+    def _skip_raw_text(self, name: bytes, buf: bytes, end: int) -> tuple[int, int]:
+        """Skip a raw-text element no handler asked for, its start tag ending at ``end``:
+        ``(position, outcome)``; when its text goes on past ``buf``, enter its state."""
+        close = _raw_end(name).search(buf, end)
+        if close is None:
+            self._enter_raw(name)
+            return end, _SCAN_RESUME
+        return (close.end() if buf[close.end() - 1] == 0x3E else close.start()), _SCAN_SKIP
 
     def _not_a_start_tag(self, buf: bytes, at: int, final: bool) -> tuple[int, int]:
         """A candidate ``<!``, ``<?`` or ``</``: ``(position, outcome)``, the outcome
@@ -960,35 +1006,60 @@ class Tokenizer:
             if not third and not final:
                 return -1, last
         elif nxt == 0x21:  # "!"
-            if not final and b"<!--".startswith(buf[lt : lt + 4]) and size - lt < 4:
-                return -1, last  # "<!" or "<!-" might still become "<!--"
-            if buf.startswith(b"<!--", lt):
-                m = COMMENT_FULL.match(buf, lt)
-                if m is None:
-                    if not final and size - lt < 6:
-                        return -1, last
-                    self._state = _COMMENT
-                    return lt + 4, last
-                return self._comment(buf, view, lt, m.end(), last, out)
-            head = buf[lt : lt + len(_CDATA_OPEN)]
-            if _CDATA_OPEN.startswith(head) and len(head) < len(_CDATA_OPEN):
-                return (size, last) if final else (-1, last)
-            if head == _CDATA_OPEN and not self._foreign.current_node_is_html():
-                if not self._guarded:
-                    self._state = _CDATA  # text up to "]]>" for the tree builder
-                    return lt + len(_CDATA_OPEN), last
-                # The tree builder reads text up to "]]>", but Chromium's preload scanner reads
-                # a comment that ends at the first ">" and fetches what follows (and foreign
-                # content may have ended already). Read the bogus comment; keep the CDATA
-                # reading's "]]>" from ending inside our constructs.
-                self._add_pending(b"]]>")
+            return self._markup_declaration(buf, view, lt, last, out, final)
         elif nxt != 0x3F:  # not "?": a "<" in text
             return lt + 1, last
-        # A bogus comment: "<!...>", "<?...>", "</ ...>".
+        return self._bogus_comment(buf, view, lt, last, out, final)
+
+    def _markup_declaration(
+        self,
+        buf: bytes,
+        view: memoryview,
+        lt: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int]:
+        """``<!`` in markup: a comment, CDATA (in foreign content) or a bogus comment."""
+        size = len(buf)
+        if not final and b"<!--".startswith(buf[lt : lt + 4]) and size - lt < 4:
+            return -1, last  # "<!" or "<!-" might still become "<!--"
+        if buf.startswith(b"<!--", lt):
+            m = COMMENT_FULL.match(buf, lt)
+            if m is None:
+                if not final and size - lt < 6:
+                    return -1, last
+                self._state = _COMMENT
+                return lt + 4, last
+            return self._comment(buf, view, lt, m.end(), last, out)
+        head = buf[lt : lt + len(_CDATA_OPEN)]
+        if _CDATA_OPEN.startswith(head) and len(head) < len(_CDATA_OPEN):
+            return (size, last) if final else (-1, last)
+        if head == _CDATA_OPEN and not self._foreign.current_node_is_html():
+            if not self._guarded:
+                self._state = _CDATA  # text up to "]]>" for the tree builder
+                return lt + len(_CDATA_OPEN), last
+            # The tree builder reads text up to "]]>", but Chromium's preload scanner reads
+            # a comment that ends at the first ">" and fetches what follows (and foreign
+            # content may have ended already). Read the bogus comment; keep the CDATA
+            # reading's "]]>" from ending inside our constructs.
+            self._add_pending(b"]]>")
+        return self._bogus_comment(buf, view, lt, last, out, final)
+
+    def _bogus_comment(
+        self,
+        buf: bytes,
+        view: memoryview,
+        lt: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int]:
+        """A bogus comment in markup: ``<!...>``, ``<?...>``, ``</ ...>``."""
         gt = buf.find(b">", lt + 2)
         if gt < 0:
             if final:
-                return size, last
+                return len(buf), last
             self._state = _BOGUS
             return lt + 2, last
         return gt + 1, self._patched(buf, view, last, lt + 2, gt + 1, out, closes=True)
