@@ -377,18 +377,10 @@ class BlockingHandler:
             return self._plain_element_edits(edits, name, attrs)
         if _ignored(attrs):
             return edits
-        if name == b"input":
-            kind = attrs.get(b"type")
-            if kind is None or kind.value.strip(_HTML_SPACE).lower() != "image":
-                return edits
-        if name == b"iframe" and b"srcdoc" in attrs and b"data-consent-src" not in attrs:
-            # srcdoc wins: the browser never loads src. The document may hold trackers of its
-            # own: rewritten like a page (without a banner), whatever src says. (Beside a
-            # saved src, srcdoc is our placeholder: see `_restore`.)
-            rewritten = self._rewrite_srcdoc(attrs[b"srcdoc"].value)
-            if rewritten is not None:
-                edits.replace(attrs[b"srcdoc"], "srcdoc", rewritten)
+        if name == b"input" and not _is_image_input(attrs):
             return edits
+        if name == b"iframe" and b"srcdoc" in attrs and b"data-consent-src" not in attrs:
+            return self._srcdoc_edits(edits, attrs[b"srcdoc"])
         fetching = FETCHING[name]
         if name in _LAZY_ELEMENTS and _is_lazy(attrs):
             fetching = fetching + _LAZY
@@ -409,11 +401,41 @@ class BlockingHandler:
                 self._anchor(edits, attrs)  # allowed from its placeholder: the way back
             return edits
         if name == b"iframe" and self._once and self._allowed_once(keys):
-            # *Load this once*: this response only; the id brings the visitor back to it.
-            if saved:
-                self._restore(edits, name, attrs, saved)
-            self._anchor(edits, attrs)
-            return edits
+            return self._load_once(edits, attrs, saved)
+        self._block_element(edits, name, attrs, keys, live, saved)
+        return edits
+
+    def _srcdoc_edits(self, edits: Edits, srcdoc: Attr) -> Edits:
+        """`_element_edits` for an iframe with a document of its own: srcdoc wins, the browser
+        never loads src. The document may hold trackers of its own: rewritten like a page
+        (without a banner), whatever src says. (Beside a saved src, srcdoc is our placeholder:
+        see `_restore`.)"""
+        rewritten = self._rewrite_srcdoc(srcdoc.value)
+        if rewritten is not None:
+            edits.replace(srcdoc, "srcdoc", rewritten)
+        return edits
+
+    def _load_once(
+        self, edits: Edits, attrs: dict[bytes, Attr], saved: list[tuple[bytes, Attr]]
+    ) -> Edits:
+        """*Load this once* for a blocked iframe: it loads in this response only, and its id
+        brings the visitor back to it."""
+        if saved:
+            self._restore(edits, b"iframe", attrs, saved)
+        self._anchor(edits, attrs)
+        return edits
+
+    def _block_element(
+        self,
+        edits: Edits,
+        name: bytes,
+        attrs: dict[bytes, Attr],
+        keys: list[str | None],
+        live: list[tuple[bytes, Attr]],
+        saved: list[tuple[bytes, Attr]],
+    ) -> None:
+        """Neutralise an element not granted: its live fetching attributes saved under our
+        names (where banner.js restores them), other tools' saved ones renamed to ours."""
         for attr_name, attr in live:
             target = saved_name(attr_name)
             if target in attrs:
@@ -427,7 +449,6 @@ class BlockingHandler:
             self._label(edits, attrs, keys)
         if name == b"iframe" and live:
             self._iframe_block(edits, attrs, keys)
-        return edits
 
     def _plain_element_edits(self, edits: Edits, name: bytes, attrs: dict[bytes, Attr]) -> Edits:
         """`_element_edits` for the usual element: no ``data-`` attribute at all (so no label,
@@ -568,12 +589,11 @@ class BlockingHandler:
             lang = language.value.strip(_HTML_SPACE).lower() if language else ""
             kind = ""
             runs = not lang or "text/" + lang in JS_TYPES
-        sources = _SCRIPT_SOURCES
         keys = self._marker(attrs)
         if runs:
             if keys is None:
-                if any(a in attrs for a in sources):
-                    keys = self._categories(attrs, sources)
+                if any(a in attrs for a in _SCRIPT_SOURCES):
+                    keys = self._categories(attrs, _SCRIPT_SOURCES)
                     if not keys:
                         return edits
                 else:
@@ -582,57 +602,82 @@ class BlockingHandler:
                     if text[0] is None:
                         return edits
                     keys = [text[0]]
+            if not self._allowed(keys):
+                self._block_script(edits, attrs, type_attr, keys)
+            return edits
+        if kind == "text/plain" and keys is not None:
             if self._allowed(keys):
-                return edits
-            # Block: the browser does not run (or fetch) a script of type text/plain.
-            if type_attr is None:
-                edits.add("type", "text/plain")
+                self._restore_script(edits, attrs, type_attr)
             else:
-                edits.replace(type_attr, "type", "text/plain")
-            self._label(edits, attrs, keys)
-            if type_attr is not None and b"data-consent-type" not in attrs:
-                edits.add("data-consent-type", type_attr.raw)
-            for name in sources[1:]:  # src is harmless once the type is text/plain
-                attr = attrs.get(name)
-                if attr is not None and saved_name(name) not in attrs:
-                    edits.rename(attr, saved_name(name))
-            return edits
-        if kind == "text/plain" and keys is not None and not self._allowed(keys):
-            # Pre-blocked (by us, Cookiebot or vanilla-cookieconsent) and still not granted:
-            # label it with our keys and name, so banner.js can run it once it is granted.
-            self._label(edits, attrs, keys)
-            if not foreign and b"src" not in attrs and b"data-consent-src" not in attrs:
-                for name in _SCRIPT_SAVED_SRC[1:]:
-                    attr = attrs.get(name)
-                    if attr is not None:
-                        edits.rename(attr, b"data-consent-src")
-                        break
-            return edits
-        if kind == "text/plain" and keys is not None and self._allowed(keys):
-            # Pre-blocked and now granted: hand it back to the browser to run natively.
-            saved = attrs.get(b"data-consent-type")
-            if saved is not None and type_attr is not None:
-                edits.replace(type_attr, "type", saved.raw)
-                edits.remove(saved)
-            elif type_attr is not None:
-                edits.remove(type_attr)
-            for name in sources[1:]:
-                attr = attrs.get(saved_name(name))
-                if attr is not None:
-                    edits.rename(attr, name)
-            if b"src" not in attrs:
-                for name in _SCRIPT_SAVED_SRC:
-                    attr = attrs.get(name)
-                    if attr is not None:
-                        edits.rename(attr, b"src")
-                        break
+                self._relabel_script(edits, attrs, keys, foreign=foreign)
         return edits
+
+    def _block_script(
+        self,
+        edits: Edits,
+        attrs: dict[bytes, Attr],
+        type_attr: Attr | None,
+        keys: list[str | None],
+    ) -> None:
+        """Block a script that would run: the browser does not run (or fetch) a script of
+        type text/plain. Its own type is kept for banner.js to give back."""
+        if type_attr is None:
+            edits.add("type", "text/plain")
+        else:
+            edits.replace(type_attr, "type", "text/plain")
+        self._label(edits, attrs, keys)
+        if type_attr is not None and b"data-consent-type" not in attrs:
+            edits.add("data-consent-type", type_attr.raw)
+        for name in _SCRIPT_SOURCES[1:]:  # src is harmless once the type is text/plain
+            attr = attrs.get(name)
+            if attr is not None and saved_name(name) not in attrs:
+                edits.rename(attr, saved_name(name))
+
+    def _relabel_script(
+        self, edits: Edits, attrs: dict[bytes, Attr], keys: list[str | None], *, foreign: bool
+    ) -> None:
+        """A script pre-blocked (by us, Cookiebot or vanilla-cookieconsent) and still not
+        granted: labelled with our keys and name, so banner.js can run it once granted."""
+        self._label(edits, attrs, keys)
+        if not foreign and b"src" not in attrs and b"data-consent-src" not in attrs:
+            for name in _SCRIPT_SAVED_SRC[1:]:
+                attr = attrs.get(name)
+                if attr is not None:
+                    edits.rename(attr, b"data-consent-src")
+                    break
+
+    @staticmethod
+    def _restore_script(edits: Edits, attrs: dict[bytes, Attr], type_attr: Attr | None) -> None:
+        """A script pre-blocked and now granted: handed back to the browser to run natively
+        (its saved type and URLs given back)."""
+        saved = attrs.get(b"data-consent-type")
+        if saved is not None and type_attr is not None:
+            edits.replace(type_attr, "type", saved.raw)
+            edits.remove(saved)
+        elif type_attr is not None:
+            edits.remove(type_attr)
+        for name in _SCRIPT_SOURCES[1:]:
+            attr = attrs.get(saved_name(name))
+            if attr is not None:
+                edits.rename(attr, name)
+        if b"src" not in attrs:
+            for name in _SCRIPT_SAVED_SRC:
+                attr = attrs.get(name)
+                if attr is not None:
+                    edits.rename(attr, b"src")
+                    break
 
 
 def _ignored(attrs: dict[bytes, Attr]) -> bool:
     """Cookiebot's ``data-cookieconsent="ignore"``: the operator vouches for the element."""
     cookiebot = attrs.get(b"data-cookieconsent")
     return cookiebot is not None and cookiebot.value.strip(_HTML_SPACE).lower() == _IGNORE
+
+
+def _is_image_input(attrs: dict[bytes, Attr]) -> bool:
+    """Whether an ``<input>`` is ``type="image"``: the only input that fetches (its src)."""
+    kind = attrs.get(b"type")
+    return kind is not None and kind.value.strip(_HTML_SPACE).lower() == "image"
 
 
 def _is_lazy(attrs: dict[bytes, Attr]) -> bool:
