@@ -214,9 +214,8 @@ class ConsentMiddleware:
             except RecordDataError as exc:
                 logger.info("GPC opt-out not stored: its record cannot be made (%s)", exc)
                 return
-        responder.extra_headers.append(
-            self.runtime.consent_cookie_header(stored, secure=view.secure)
-        )
+        header = self.runtime.consent_cookie_header(stored, secure=view.secure)
+        responder.extra_headers = (*responder.extra_headers, header)
 
     def _scope_for_app(
         self,

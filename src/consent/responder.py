@@ -120,7 +120,7 @@ class Responder:
         # this one), or the browser would store the app's own.
         self.revalidated: str | None = None
         # Headers of ours every response start gets (the cookie storing a GPC opt-out).
-        self.extra_headers: list[tuple[bytes, bytes]] = []
+        self.extra_headers: tuple[tuple[bytes, bytes], ...] = ()
         self._page: PagePlan | None = None
         self._mode = _PASS
         # Set on the way, for pages only:

@@ -368,8 +368,10 @@ class ConsentRuntime:
                 country = value if country is None else country
             else:
                 region = value if region is None else region
-        secure = self.is_secure(scope)
-        state = self._state_of(scope, cookie_header, gpc, secure, host, (country, region))
+        secure = self._cookie_secure
+        if secure is None:
+            secure = scope.get("scheme") in _SECURE_SCHEMES
+        state = self._state_of(scope, cookie_header, gpc, secure, host, country, region)
         return RequestView(
             state, locale_header, if_none_match, accept_encoding, fetch_dest, secure, host
         )
@@ -381,11 +383,11 @@ class ConsentRuntime:
         gpc: bool,
         secure: bool,
         host: bytes | None,
-        location: tuple[bytes | None, bytes | None],
+        country: bytes | None,
+        region: bytes | None,
     ) -> CookieState:
         """The judged cookies of a request, from the cache when the same header (on the same
         host, scheme and jurisdiction) was judged before and has not expired."""
-        country, region = location
         jurisdiction = ""
         if country is not None:
             jurisdiction = self.geolocator.from_headers(country, region)

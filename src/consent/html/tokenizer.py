@@ -400,6 +400,7 @@ class Tokenizer:
         # that head ends (set by `_start_long_tag`, emitted by `_run`).
         self._long_head: tuple[int, bytes, int] | None = None
         self._apostrophe = -1  # where the next "'" of the current buffer is (see `_scan`)
+        self._exact_until = 0  # below this position of it, tokenize exactly (`_data_run`)
         self._fast: re.Pattern[bytes]
         self._exact: re.Pattern[bytes]
         self._sparse: tuple[re.Pattern[bytes], tuple[bytes, ...]] | None
