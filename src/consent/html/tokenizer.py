@@ -280,6 +280,18 @@ def _sparse_before(
     return found
 
 
+#: A start or end tag's "<", its "/" and its name, as the tokenizer reads a name.
+_FOREIGN_TAG = re.compile(rb"<(/?)([A-Za-z][^\t\n\f\r />]*)")
+
+
+#: Start tags that do more in foreign content than open an element (and go to the handler):
+#: breakouts, ``font`` (with some attributes), ``annotation-xml`` (by its encoding), scripts,
+#: and raw-text names (Chromium's preload scanner reads them in any namespace).
+_FOREIGN_SPECIAL = BREAKOUT | RAW_ELEMENTS | {b"font", b"annotation-xml", b"script", b"noscript"}
+#: End tags that `Tokenizer._end_tag` counts beside the stack of foreign elements.
+_END_BOOKKEEPING = _TABLE_TAGS | {b"template", b"select"}
+
+
 _SCRIPT_TOKENS = {_ESC_NONE: SCRIPT_DATA, _ESC_SINGLE: SCRIPT_ESCAPED, _ESC_DOUBLE: SCRIPT_DOUBLE}
 _SCRIPT_END = len(b"</script")
 
@@ -491,6 +503,10 @@ class Tokenizer:
             elif self._injection_pending:
                 pos, last, wait = self._injection_run(buf, view, pos, last, out, final)
             elif self._foreign or self._pending:
+                skipped, last = self._foreign_skip(buf, view, pos, last, out)
+                if skipped > pos:
+                    pos = skipped
+                    continue
                 step, last = self._markup(buf, view, pos, last, out, final)
                 pos, wait = (pos, True) if step < 0 else (step, False)
             else:
@@ -964,6 +980,53 @@ class Tokenizer:
 
     # --- markup, tag by tag (foreign content, or another reading pending) --------------------
 
+    def _foreign_skip(
+        self, buf: bytes, view: memoryview, pos: int, last: int, out: list[bytes | memoryview]
+    ) -> tuple[int, int]:
+        """Read ordinary SVG/MathML markup (an icon, a formula) from ``pos`` in a tight loop;
+        return ``(where `_markup` must take over, last)``.
+
+        Only while ours is the one reading (no terminator of another to watch) and start
+        tags are foreign. Then a start tag that breaks nothing out, starts no raw text and
+        is no script (not in `_FOREIGN_SPECIAL`) opens an element of the stack and goes to the
+        handler if it asked for it; text between tags needs nothing. Anything else, or
+        anything unfinished in ``buf``, is left to `_markup`, construct by construct.
+        """
+        stack = self._foreign
+        if self._pending or not stack or stack.start_tags_are_html():
+            return pos, last
+        handler = self._handler
+        while True:
+            lt = buf.find(b"<", pos)
+            tag = _FOREIGN_TAG.match(buf, lt) if lt >= 0 else None
+            if tag is None:
+                return (pos if lt < 0 else lt), last
+            name = tag.group(2).lower()
+            if tag.group(1):  # an end tag
+                whole = ANY_END.match(buf, lt)
+                if whole is None:
+                    return lt, last
+                if name in _END_BOOKKEEPING:
+                    self._end_tag(name)
+                else:
+                    stack.end_tag(name)
+                pos = whole.end()
+            else:
+                end = tag_end(buf, tag.end()) if name not in _FOREIGN_SPECIAL else -1
+                if end < 0 or end - lt > TAG_LIMIT:
+                    return lt, last
+                closing = buf[end - 2] == 0x2F and is_self_closing(buf, tag.end(), end - 1)
+                stack.start_tag(name, self_closing=closing)
+                if name in handler.names:
+                    done = handler.start_tag(name, buf[lt:end], tag.end() - lt, foreign=True)
+                    if done is not None:
+                        out.append(view[last:lt])
+                        out.append(done)
+                        last = end
+                pos = end
+            if not stack or stack.start_tags_are_html():
+                return pos, last
+
     def _markup(
         self,
         buf: bytes,
@@ -1389,7 +1452,6 @@ class Tokenizer:
                     stack.push_doubtful(name)  # older parsers ignore it inside <select>
                 else:
                     stack.start_tag(name, self_closing=False)
-                self._choose_patterns()
         else:
             self._html_start_tag(name, tag, body)
         return replacement
@@ -1437,8 +1499,6 @@ class Tokenizer:
             breakout = b"color" in attrs or b"face" in attrs or b"size" in attrs
         if breakout:
             stack.break_out(name, self_closing=closing)
-            if not stack:
-                self._choose_patterns()  # foreign content has ended: plain HTML again
             # Handled as HTML from here, in an integration point or outside.
             return self._handle(name, tag, body, foreign=False) if judge else None
         encoding = None
@@ -1523,8 +1583,6 @@ class Tokenizer:
     def _end_tag(self, name: bytes) -> None:
         if self._foreign:
             self._foreign.end_tag(name)
-            if not self._foreign:
-                self._choose_patterns()
         if name == b"template":
             self._template = max(0, self._template - 1)
             self._choose_patterns()
