@@ -21,21 +21,24 @@ What is measured, side by side in one run, in-process through ASGI (no server, l
 (d) a naive ``BaseHTTPMiddleware`` that buffers the body and pastes a banner before
     ``</body>`` with ``str.replace`` (blocks nothing), as in ``bench_html.py``.
 
-Three shapes: a ~100 KB article page sent whole in one body message (as ``HTMLResponse`` sends
-it), the same pages in 4 KB chunks (``StreamingResponse``), and a ~4 KB page in one message
-for the fixed cost per HTML response. Pages are generated from ``bench_rewriter.article_page``
-with varied text, titles, image paths, tracker ids, tracker and first-party scripts, iframes
-and pixels, in varied order, on a pool of made-up sites: no two pages are byte-identical, and
-every round generates new ones, so no contender ever sees a page twice (warm-up pages are
-separate too). Each round runs every contender on the round's pages, the order rotated from
-round to round; figures are medians over rounds of the mean time per request. "Added" is a
-contender's time minus the bare app's in the same round. The reference is one ``re`` scan
-(``<(script|iframe|img)\\b[^>]*>``) of each page's bytes, as in ``bench_rewriter.py``.
+Four shapes: a ~100 KB article page sent whole in one body message (as ``HTMLResponse`` sends
+it), the same pages in 4 KB chunks (``StreamingResponse``), a ~4 KB page in one message for
+the fixed cost per HTML response, and a ~20 KB page with an inline SVG sprite of 40 icons and
+about 30 icons that use it (navigation, related links, share buttons: how many sites ship
+their icons), where every SVG tag is markup a rewriter must read. Pages are generated from
+``bench_rewriter.article_page`` with varied text, titles, image paths, tracker ids, tracker
+and first-party scripts, iframes and pixels, in varied order, on a pool of made-up sites: no
+two pages are byte-identical, and every round generates new ones, so no contender ever sees
+a page twice (warm-up pages are separate too). Each round runs every contender on the round's
+pages, the order rotated from round to round; figures are medians over rounds of the mean
+time per request. "Added" is a contender's time minus the bare app's in the same round. The
+reference is one ``re`` scan (``<(script|iframe|img)\\b[^>]*>``) of each page's bytes, as in
+``bench_rewriter.py``.
 
 Budgets: our added cost at most lol-html's (moonshot: half), within 2x of one ``re`` scan,
 below the naive middleware's; fixed cost per 4 KB HTML response at most 15 us.
 
-Fair play: (c) must do the same job, so on the warm-up pages, in all three shapes, the pages
+Fair play: (c) must do the same job, so on the warm-up pages, in every shape, the pages
 (b) and (c) send are compared: the blocked elements per tag and category (printed), and the
 whole page once the attributes of script, iframe and img tags are put in one order and quoting
 (anything else that differs is reported as UNFAIR), plus one banner, one set of head tags and
@@ -95,7 +98,10 @@ SHAPES = {
     "whole": "~100 KB page, whole body in one message (HTMLResponse)",
     "chunks": "~100 KB page in 4 KB messages (StreamingResponse)",
     "small": "~4 KB page in one message: fixed cost per HTML response",
+    "icons": "~20 KB page with an SVG sprite and inline icons, in one message",
 }
+ICON_BASE_SIZE = 8 * 1024  # the page around the icons
+SPRITE_SYMBOLS = 40
 BARE, OURS, LOL, NAIVE = (
     "bare app",
     "ConsentMiddleware",
@@ -291,22 +297,71 @@ def make_pages(count: int, target: int, seed: int) -> list[bytes]:
     return pages
 
 
+def _symbol(rnd: random.Random, name: str) -> str:
+    """One icon of a sprite: a path, sometimes a group or a circle beside it."""
+    path = " ".join(
+        f"M{rnd.randint(0, 24)} {rnd.randint(0, 24)}l{rnd.randint(-9, 9)} {rnd.randint(-9, 9)}"
+        for _ in range(rnd.randint(4, 10))
+    )
+    inner = f'<path d="{path}"/>'
+    if rnd.random() < 0.3:
+        inner = f'<g fill="none" stroke="currentColor">{inner}<circle cx="12" cy="12" r="4"/></g>'
+    return f'<symbol id="icon-{name}" viewBox="0 0 24 24">{inner}</symbol>'
+
+
+def _icon(name: str) -> str:
+    return f'<svg class="icon" aria-hidden="true"><use href="#icon-{name}"></use></svg>'
+
+
+def make_icon_pages(count: int, seed: int) -> list[bytes]:
+    """``count`` distinct pages as many sites send them: a small article page with an inline
+    SVG sprite first in ``<body>`` and an icon in each navigation link, related link and
+    share button (a common build of icon sets)."""
+    rnd = random.Random(seed)
+    sites = [_site(rnd) for _ in range(max(1, count // 12))]
+    pages = []
+    for _ in range(count):
+        page = make_page(rnd, rnd.choice(sites), ICON_BASE_SIZE, rnd.randint(0, 2)).decode()
+        names = [f"{rnd.choice(WORDS)}-{k}" for k in range(SPRITE_SYMBOLS)]
+        sprite = '<svg xmlns="http://www.w3.org/2000/svg" style="display:none">'
+        sprite += "".join(_symbol(rnd, name) for name in names) + "</svg>"
+        body = re.search(r"<body[^>]*>", page)
+        assert body is not None
+        page = page[: body.end()] + "\n" + sprite + page[body.end() :]
+        for item in ('<li class="nav-item">', "<li>"):
+            pieces = page.split(item)
+            page = pieces[0] + "".join(
+                item + _icon(rnd.choice(names)) + piece for piece in pieces[1:]
+            )
+        share = "".join(
+            f'<a class="share" href="/share/{kind}">{_icon(rnd.choice(names))}</a>'
+            for kind in ("mail", "print", "copy", "social")
+        )
+        page = page.replace("</h1>", "</h1>\n" + share, 1)
+        pages.append(page.encode())
+    assert len(set(pages)) == count, "pages must be distinct"
+    return pages
+
+
 # --- the host app -----------------------------------------------------------------------------
 
 
 class PagesApp:
-    """The host app: ``/whole/<i>`` and ``/small/<i>`` send a page in one message
-    (``HTMLResponse``), ``/chunks/<i>`` streams it in 4 KB messages (``StreamingResponse``)."""
+    """The host app: ``/whole/<i>``, ``/small/<i>`` and ``/icons/<i>`` send a page in one
+    message (``HTMLResponse``), ``/chunks/<i>`` streams it in 4 KB messages
+    (``StreamingResponse``)."""
 
     def __init__(self) -> None:
         self.pages: list[bytes] = []
         self.chunked: list[list[bytes]] = []
         self.small: list[bytes] = []
+        self.icons: list[bytes] = []
 
-    def load(self, pages: list[bytes], small: list[bytes]) -> None:
+    def load(self, pages: list[bytes], small: list[bytes], icons: list[bytes]) -> None:
         self.pages = pages
         self.chunked = [[p[i : i + CHUNK] for i in range(0, len(p), CHUNK)] for p in pages]
         self.small = small
+        self.icons = icons
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         _, shape, index = scope["path"].split("/")
@@ -317,6 +372,8 @@ class PagesApp:
             )
         elif shape == "small":
             response = HTMLResponse(self.small[int(index)])
+        elif shape == "icons":
+            response = HTMLResponse(self.icons[int(index)])
         else:
             response = HTMLResponse(self.pages[int(index)])
         await response(scope, receive, send)
@@ -690,7 +747,7 @@ async def check_fair(apps: dict[str, ASGIApp], injection: Injection, count: int)
     problems: list[str] = []
     totals: dict[str, Counter[str]] = {OURS: Counter(), LOL: Counter()}
     for i in range(count):
-        for shape in ("whole", "chunks", "small"):
+        for shape in SHAPES:
             found, pages = {}, {}
             for name in (OURS, LOL):
                 headers, body = await response(apps[name], f"/{shape}/{i}")
@@ -714,8 +771,8 @@ async def check_fair(apps: dict[str, ASGIApp], injection: Injection, count: int)
                 print(f"             blocked by {LOL}: {_counts(found[LOL])}")
     same = "the same pages out" if not problems else f"{len(problems)} PROBLEMS"
     print(
-        f"{count} warm-up pages x 3 shapes: {OURS} blocked {sum(totals[OURS].values())} "
-        f"elements, {LOL} {sum(totals[LOL].values())}; {same}"
+        f"{count} warm-up pages x {len(SHAPES)} shapes: {OURS} blocked "
+        f"{sum(totals[OURS].values())} elements, {LOL} {sum(totals[LOL].values())}; {same}"
     )
     return problems
 
@@ -732,6 +789,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="interleaved rounds (7)")
     args = parser.parse_args()
     pages, rounds, small = (20, 1, 200) if args.quick else (300, 7, 2000)
+    icons = small // 2
     pages = args.pages or pages
     rounds = args.rounds or rounds
     warm = min(pages, 20)
@@ -755,11 +813,15 @@ def main() -> None:
     names = list(apps)
     shapes = SHAPES
     samples = {shape: {name: [] for name in names} for shape in shapes}
-    scans: dict[str, list[float]] = {"whole": [], "small": []}
+    scans: dict[str, list[float]] = {"whole": [], "small": [], "icons": []}
 
     async def run() -> list[str]:
         # Warm-up on pages of their own (caches, lazily compiled patterns), then the checks.
-        host.load(make_pages(warm, PAGE_SIZE, seed=0), make_pages(warm, SMALL_PAGE_SIZE, seed=1))
+        host.load(
+            make_pages(warm, PAGE_SIZE, seed=0),
+            make_pages(warm, SMALL_PAGE_SIZE, seed=1),
+            make_icon_pages(warm, seed=2),
+        )
         for app in apps.values():
             for shape in shapes:
                 for i in range(warm):
@@ -768,22 +830,25 @@ def main() -> None:
         for r in range(rounds):
             big_pages = make_pages(pages, PAGE_SIZE, seed=1000 + r)
             small_pages = make_pages(small, SMALL_PAGE_SIZE, seed=2000 + r)
-            host.load(big_pages, small_pages)
+            icon_pages = make_icon_pages(icons, seed=3000 + r)
+            host.load(big_pages, small_pages, icon_pages)
             order = names[r % len(names) :] + names[: r % len(names)]
             for shape in shapes:
-                count = small if shape == "small" else pages
+                count = {"small": small, "icons": icons}.get(shape, pages)
                 paths = [f"/{shape}/{i}" for i in range(count)]
                 for name in order:
                     samples[shape][name].append(await timed(apps[name], paths))
             scans["whole"].append(re_scan(big_pages))
             scans["small"].append(re_scan(small_pages))
+            scans["icons"].append(re_scan(icon_pages))
             if r == 0:
-                sizes = [len(p) for p in big_pages], [len(p) for p in small_pages]
+                sizes = [[len(p) for p in batch] for batch in (big_pages, small_pages, icon_pages)]
                 print(
                     f"pages per round: {pages} of {min(sizes[0]) / 1024:.0f}-"
                     f"{max(sizes[0]) / 1024:.0f} KB (mean {statistics.mean(sizes[0]) / 1024:.1f}"
-                    f" KB), {small} of {min(sizes[1]) / 1024:.1f}-{max(sizes[1]) / 1024:.1f} KB; "
-                    f"{rounds} round(s), every page distinct"
+                    f" KB), {small} of {min(sizes[1]) / 1024:.1f}-{max(sizes[1]) / 1024:.1f} KB, "
+                    f"{icons} with icons of {min(sizes[2]) / 1024:.1f}-"
+                    f"{max(sizes[2]) / 1024:.1f} KB; {rounds} round(s), every page distinct"
                 )
         return problems
 
@@ -813,7 +878,7 @@ def report(
                 each = [(t - b) * scale for t, b in zip(values, samples[shape][BARE], strict=True)]
                 line += f" {added(shape, name) * scale:>9.3f} {min(each):>10.3f} - {max(each):.3f}"
             print(line)
-        scan = statistics.median(scans["small" if shape == "small" else "whole"])
+        scan = statistics.median(scans[shape if shape in scans else "whole"])
         print(f"  {'one re scan of the page':<26} {scan * scale:>11.3f} (no ASGI)")
         ours = added(shape, OURS)
         if shape == "small":
