@@ -1,9 +1,11 @@
 """The rewriter stays linear in every input shape (SPEC section 9): time at 1x, 4x and 16x.
 
 Each shape is a document that stresses one part of the pipeline: deep SVG nesting, unclosed
-``<svg>`` in links (the tree's bookkeeping), many ``<noscript>`` (two readings at once),
-nested ``<template>``, ``<select>``, MathML integration points, many tags, comments and
-attributes, one long attribute, and a tag longer than ``TAG_LIMIT`` streamed in 4 KB chunks.
+``<svg>`` in links (the tree's bookkeeping), icon sprites, inline icons and SVG groups never
+closed (what the SVG fast path reads in C, and what it must give up on), many
+``<noscript>`` (two readings at once), nested ``<template>``, ``<select>``, MathML
+integration points, many tags, comments and attributes, one long attribute, and a tag
+longer than ``TAG_LIMIT`` streamed in 4 KB chunks.
 Every shape ends in (or holds) a tracker so the guarding stays on. Each size is rewritten
 once with the decision caches cleared, as one buffer and in 4 KB chunks.
 
@@ -33,6 +35,12 @@ SUPERLINEAR = 6.0  # growth from 4x to 16x the input past which a shape is flagg
 SHAPES: dict[str, Callable[[int], bytes]] = {
     "nested svg": lambda n: b"<svg>" + b"<g>" * n + GTM + b"</g>" * n + b"</svg>",
     "unclosed svg in links": lambda n: b"<a href=/><svg><path/></a>" * n + GTM,
+    # read in C (`lexer.foreign_runs`), and what a run must give up on
+    "an icon sprite": lambda n: (
+        b"<svg>" + b'<symbol id="i"><g fill="none"><path d="M1 2"/></g></symbol>' * n + GTM
+    ),
+    "inline icons": lambda n: b'<p><svg class="icon"><use href="#i"></use></svg>' * n + GTM,
+    "svg groups never closed": lambda n: b'<svg><g><path d="M1"/>' + b'<g><path d="M1"/>' * n + GTM,
     "nested divs": lambda n: b"<div>" * n + GTM + b"</div>" * n,
     "many tags": lambda n: b"<p>x</p><img src=/a.png>" * n + GTM,
     "many noscripts": lambda n: (b"<noscript><img src=" + PIXEL + b"></noscript>") * n,

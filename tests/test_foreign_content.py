@@ -9,13 +9,16 @@ html5lib's tree: the tracker is blocked, the page around it reads as it did.
 from __future__ import annotations
 
 import logging
+import random
+import re
 
 import pytest
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from tests._html import find, is_blocked, normalise, parse, rewrite, rewrite_with
+from consent.rewriter import HtmlRewriter
+from tests._html import POLICY, find, is_blocked, normalise, parse, rewrite, rewrite_with
 from tests.conftest import ClientFactory
 
 YOUTUBE = "https://www.youtube.com/embed/x"
@@ -90,3 +93,96 @@ def test_the_operator_hears_of_it_once(
     said = [r.getMessage() for r in caplog.records if "not closed" in r.getMessage()]
     assert len(said) == 1
     assert said[0].startswith("/one: an <svg> or <math> element is not closed")
+
+
+# --- icons and sprites: ordinary SVG is read in C, and still judged -----------------------------
+
+SPRITE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" style="display:none">'
+    '<symbol id="i-home" viewBox="0 0 24 24"><g fill="none"><path d="M3 12l9-9 9 9"/></g></symbol>'
+    '<symbol id="i-mail" viewBox="0 0 24 24"><path d="M4 4h16v16H4z"/><circle r="4"/></symbol>'
+    "</svg>"
+)
+ICONS = (
+    '<nav><a href="/"><svg class="icon" aria-hidden="true"><use href="#i-home"></use></svg>Home'
+    "</a><a href=/mail><svg class=icon><use xlink:href='#i-mail'/></svg>Mail</a></nav>"
+)
+
+
+def test_icons_and_sprites_pass_as_they_are() -> None:
+    page = f"<!doctype html><body>{SPRITE}{ICONS}<p>after</p>".encode()
+    out, rewriter = rewrite_with(page)
+    assert out == page
+    assert not rewriter.doubted
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        f'<svg><g><image href="{PIXEL}"/></g></svg>',
+        '<svg class="icon"><use href="//www.facebook.com/tr#a"></use></svg>',
+        f'<svg><symbol id="a"><image href="{PIXEL}" /></symbol></svg>',
+        f'<svg><g><g><feImage href="{PIXEL}"></feImage></g></g></svg>',
+        f'<svg><use href="#i-home"></use><image HREF="{PIXEL}"></image></svg>',
+    ],
+)
+def test_a_tracker_among_icons_is_still_blocked(svg: str) -> None:
+    page = f"<!doctype html><body>{SPRITE}{ICONS}{svg}<p>after</p>".encode()
+    out = rewrite(page)
+    assert re.search(rb"""[\s"'](?i:href)=["']?[^"'>]*facebook""", out) is None
+    assert b'data-consent-href="' in out
+    assert svg.encode() not in out  # it changed
+    assert f"{SPRITE}{ICONS}".encode() in out  # the icons did not
+
+
+def test_a_labelled_icon_is_judged_by_its_label() -> None:
+    svg = '<svg><use data-consent="marketing" href="#i-home"></use></svg>'
+    page = f"<!doctype html><body>{SPRITE}{svg}".encode()
+    assert b'data-consent-href="#i-home"' in rewrite(page)
+    assert rewrite(page, {"marketing"}) == page
+
+
+def _svg_document(rnd: random.Random) -> bytes:
+    """A page of SVG as it comes: icons, sprites, odd nesting, unquoted values, trackers."""
+    names = ["g", "path", "symbol", "use", "image", "a", "circle", "foreignObject", "desc", "p"]
+    names += ["script", "style", "font", "br", "svg", "math", "mi", "G", "Use", "feImage"]
+    values = ['"#i"', "'/a.png'", f'"{PIXEL}"', '"//www.facebook.com/tr"', "a/", '"a/"']
+    values += ['"data-x"', '"x:y"', '"a&amp;b"', '"/x/\n"', '""', '"M1 2"', "'>'", "icon"]
+    attributes = ["href", "xlink:href", "src", "d", "class", "data-src", "color", "DATA-X"]
+
+    def tag(depth: int) -> str:
+        if rnd.random() < 0.15:
+            return rnd.choice(["text", "a < b", "&amp;", "<!-- c -->", "<![CDATA[ x ]]>", "</p>"])
+        name = rnd.choice(names)
+        attrs = "".join(
+            rnd.choice(" \n") + f"{rnd.choice(attributes)}={rnd.choice(values)}"
+            for _ in range(rnd.randint(0, 2))
+        )
+        end = rnd.choice([">", ">", "/>", " />", "/ >"])
+        if end != ">" or depth > 3:
+            return f"<{name}{attrs}{end}"
+        inner = "".join(tag(depth + 1) for _ in range(rnd.randint(0, 3)))
+        close = rnd.choice([f"</{name}>", f"</{name.upper()} >", "", f"</{rnd.choice(names)}>"])
+        return f"<{name}{attrs}>{inner}{close}"
+
+    parts = [
+        rnd.choice(["<svg>", '<svg class="icon">', "<svg class=icon>", "<svg/>", "<math>"])
+        + "".join(tag(1) for _ in range(rnd.randint(0, 4)))
+        + rnd.choice(["</svg>", "</svg>", "</SVG >", ""])
+        for _ in range(rnd.randint(1, 5))
+    ]
+    parts.append(f'<img src="{PIXEL}"><p>after</p>')
+    return ("<!doctype html><body>" + "".join(parts)).encode()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reading_svg_in_c_changes_nothing(seed: int) -> None:
+    # The fast path reads icons and runs of ordinary SVG by pattern; tag by tag must agree.
+    rnd = random.Random(seed)
+    for _ in range(150):
+        page = _svg_document(rnd)
+        fast = rewrite(page)
+        exact = HtmlRewriter(POLICY, frozenset())
+        exact.fast_path = False
+        assert exact.feed(page) + exact.close() == fast, page
+        assert rewrite(page, chunks=5) == fast, page

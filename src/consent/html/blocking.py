@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 from consent.blocking import BlockingRules
 from consent.html import lexer
-from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, parse_attrs
+from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, Inert, parse_attrs
 from consent.html.tokenizer import NEEDS_TEXT, UNDECIDED, Tokenizer
 
 __all__ = [
@@ -67,6 +67,12 @@ _LAZY_ELEMENTS = frozenset({b"img", b"source", b"iframe", b"video", b"audio", b"
 #: ``sizes="(max-width: 600px)"``, is no scheme.
 _SCHEME_AT_URL_START = re.compile(rb"[\x00-\x20\"'=,][A-Za-z][A-Za-z0-9+.\-\t\n\r]*:")
 _SLASH_SPACE = re.compile(rb"/[\t\n\r]")
+
+
+#: Tags `may_leave_the_site` passes for certain, as the tokenizer can find them in C: no "\\",
+#: "&" or ":" anywhere (stricter than a scheme), no "//", "/" before a tab or newline, or
+#: "data-" (see `lexer.Inert`).
+INERT = Inert(without=b"\\&:", never=(b"//", b"/\t", b"/\n", b"/\r", b"data-"))
 
 
 def may_leave_the_site(tag: bytes) -> bool:
@@ -242,6 +248,9 @@ class BlockingHandler:
 
     names = frozenset(FETCHING)
     sparse: frozenset[tuple[bytes, bytes]] = frozenset()
+    #: Tags without a URL that may leave the site, nor a label: `start_tag` leaves them as
+    #: they are (an iframe is special to the tokenizer: it never gets here unasked).
+    inert: Inert | None = INERT
 
     @property
     def blocks_nothing(self) -> bool:

@@ -14,13 +14,15 @@ import re
 import sys
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "ANY_END",
     "Attr",
     "Edits",
+    "Inert",
     "fast",
+    "foreign_runs",
     "in_quoted_value",
     "master",
     "parse_attrs",
@@ -181,6 +183,106 @@ def sparse(wanted: frozenset[tuple[bytes, bytes]]) -> tuple[re.Pattern[bytes], t
 
 
 _DELIMITER = rb"(?=[\t\n\f\r />])"
+
+
+class Inert(NamedTuple):
+    """What makes a start tag one a handler leaves as it is, in any context: none of the
+    bytes ``without`` in it, none of the strings ``never`` (ASCII letters in any case), and
+    (for `quoted_attributes`) every attribute value quoted."""
+
+    without: bytes
+    never: tuple[bytes, ...]
+
+
+def _class_escape(data: bytes) -> bytes:
+    """``data``'s bytes for a ``[...]`` class (letters and digits as they are)."""
+    return b"".join(re.escape(bytes([c])) for c in data)
+
+
+def _none_of(never: tuple[bytes, ...]) -> bytes:
+    """A lookahead: none of ``never`` (any case) before the next ``>``. Each byte is looked
+    at once (a lazy scan would try every string at every byte)."""
+    rests: dict[bytes, list[bytes]] = {}
+    for item in never:
+        rests.setdefault(item[:1].lower(), []).append(item[1:])
+    firsts = b"".join(_class_escape(f + f.upper() if f.isalpha() else f) for f in rests)
+    steps = [b"[^>" + firsts + b"]++"]
+    for first, tails in rests.items():
+        head = b"[" + first + first.upper() + b"]" if first.isalpha() else re.escape(first)
+        steps.append(head + b"(?!" + caseless(tails) + b")")
+    return b"(?=(?:" + b"|".join(steps) + b")*+>)"
+
+
+@cache
+def quoted_attributes(inert: Inert | None = None) -> bytes:
+    """A start tag's attributes, after its name and up to its ``>``, with every value quoted:
+    then a "/" right before the ``>`` makes the tag self-closing (in an unquoted value it
+    would be part of the value). With ``inert``, only tags it describes (names and values
+    also hold no ``<`` or ``>``, so the tag ends at the first ``>``)."""
+    if inert is None:
+        name = rb"[^\t\n\f\r />][^\t\n\f\r />=]*+"
+        value = rb"(?:\"[^\"]*+\"|'[^']*+')"
+        ahead = b""
+    else:
+        excluded = _class_escape(inert.without + b"<>\"'")
+        name = rb"[^\t\n\f\r />=" + excluded + rb"][^\t\n\f\r />=" + excluded + rb"]*+"
+        value = rb"(?:\"[^" + excluded + rb"]*+\"|'[^" + excluded + rb"]*+')"
+        ahead = _none_of(inert.never) if inert.never else b""
+    return (
+        ahead
+        + rb"(?:[\t\n\f\r /]++|"
+        + name
+        + rb"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"
+        + value
+        + rb"|(?![\t\n\f\r ]*+=)))*+"
+    )
+
+
+@cache
+def foreign_runs(
+    stops: frozenset[bytes], guarded: frozenset[bytes], inert: Inert | None
+) -> tuple[re.Pattern[bytes], re.Pattern[bytes]] | None:
+    """Markup inside SVG/MathML that leaves the stack of open foreign elements as it found
+    it, and a whole ``<svg>`` element made of it; None before Python 3.11.
+
+    The run: text, and elements (three deep) that close themselves or are closed by their
+    own end tag after text and such elements, every value quoted (`quoted_attributes`),
+    named none of ``stops`` (lower case); a tag named one of ``guarded`` (the handler's)
+    only when ``inert`` describes it. A self-closing foreign element never stays open, and
+    an element whose own end tag follows its text and children is closed by it, whatever
+    else is open: so a match changes nothing a tokenizer must know, and ``re`` reads an
+    icon sprite's ``<symbol>``, ``<path/>`` and ``</symbol>`` in C. Unquoted values,
+    unfinished tags and anything else (comments, CDATA, other end tags) end it. The
+    island: ``<svg>``, such a run, ``</svg>``: in plain HTML it opens foreign content and
+    closes it again.
+    """
+    if not POSSESSIVE:
+        return None  # (without possessive quantifiers a failed match could backtrack far)
+    name = rb"[A-Za-z][^\t\n\f\r />]*+"
+    ordinary = b"(?!" + caseless(stops | guarded) + _DELIMITER + b")"
+    if inert is not None and guarded:
+        # A guarded name passes when its attributes are inert (checked ahead, then read as
+        # any quoted attributes: inert ones are among them).
+        check = b"(?=" + caseless(guarded) + _DELIMITER + quoted_attributes(inert) + b">)"
+        ordinary = b"(?:" + check + b"|" + ordinary + b")"
+    attributes = quoted_attributes()
+    text = rb"[^<]++"
+
+    def element(group: bytes, start: bytes, inner: bytes) -> bytes:
+        """A start tag that closes itself, or one followed by ``inner`` and its end tag."""
+        opened = b"<" + start + b"(?P<" + group + b">" + name + b")" + attributes
+        end = rb"</(?i:(?P=" + group + b"))" + _DELIMITER + TAG_BODY + rb">"
+        return opened + rb"(?:(?<=/)>|(?<!/)>(?:" + inner + b")*+" + end + b")"
+
+    deep = element(b"deep", ordinary, text)
+    inner = element(b"inner", ordinary, text + b"|" + deep)
+    content = text + b"|" + element(b"outer", ordinary, text + b"|" + inner)
+    # The root: any values, but no "/" before its ">" (it does not close itself).
+    island = (
+        rb"<(?=[sS][vV][gG]" + _DELIMITER + rb")" + name + TAG_BODY + rb"(?<!/)>"
+        rb"(?:" + content + rb")*+</[sS][vV][gG]" + _DELIMITER + TAG_BODY + rb">"
+    )
+    return re.compile(b"(?:" + content + b")*+"), re.compile(island)
 
 
 def _letters(index: int, names: frozenset[bytes]) -> bytes:

@@ -19,7 +19,7 @@ import re
 from html.entities import html5
 
 from consent.click_ids import NAME_HINT, clean_link
-from consent.html.lexer import parse_attrs
+from consent.html.lexer import Inert, parse_attrs
 from consent.html.tokenizer import Handler
 
 __all__ = ["LINK_ELEMENTS", "LinkCleaner", "unescape_attribute"]
@@ -101,7 +101,7 @@ def _attribute_value(value: str, quote: bytes) -> bytes:
 class LinkCleaner:
     """A `consent.html.tokenizer.Handler` that cleans links, then defers to ``inner``."""
 
-    __slots__ = ("_host", "_inner", "_inner_names", "decided", "names", "sparse")
+    __slots__ = ("_host", "_inner", "_inner_names", "decided", "inert", "names", "sparse")
 
     def __init__(self, inner: Handler, page_host: str) -> None:
         self._inner = inner
@@ -112,6 +112,9 @@ class LinkCleaner:
         links = LINK_ELEMENTS - inner.names
         self.sparse = inner.sparse | {(name, QUERY_BYTES) for name in links}
         self.decided = inner.decided
+        # A link is cleaned only when it holds a "?" or "&" (`start_tag`).
+        inert = inner.inert
+        self.inert = None if inert is None else Inert(inert.without + b"?&", inert.never)
 
     @property
     def blocks_nothing(self) -> bool:

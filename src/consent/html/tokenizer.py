@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from consent.html import lexer
 from consent.html.lexer import (
@@ -67,7 +67,9 @@ from consent.html.lexer import (
     SPACE_CHARS,
     SPACES,
     TAG_OPEN,
+    TAG_REST,
     TAIL_OPEN,
+    Inert,
     in_quoted_value,
     is_self_closing,
     parse_attrs,
@@ -120,6 +122,9 @@ class Handler(Protocol):
     sparse: frozenset[tuple[bytes, bytes]]
     #: Start tags decided before, by their exact bytes: the replacement, or None.
     decided: dict[bytes, bytes | None]
+    #: Start tags of its names it leaves as they are in any context, and without asking
+    #: (`lexer.Inert`): inside SVG/MathML they pass unseen. None: every one is asked about.
+    inert: Inert | None
 
     @property
     def blocks_nothing(self) -> bool:
@@ -288,6 +293,38 @@ _FOREIGN_TAG = re.compile(rb"<(/?)([A-Za-z][^\t\n\f\r />]*)")
 #: breakouts, ``font`` (with some attributes), ``annotation-xml`` (by its encoding), scripts,
 #: and raw-text names (Chromium's preload scanner reads them in any namespace).
 _FOREIGN_SPECIAL = BREAKOUT | RAW_ELEMENTS | {b"font", b"annotation-xml", b"script", b"noscript"}
+#: Start tags that change how foreign content goes on: roots, integration points (and the
+#: elements that only count inside one).
+_FOREIGN_SHIFTS = frozenset(
+    b"svg math annotation-xml foreignobject desc title mi mo mn ms mtext mglyph malignmark".split()
+)
+
+
+class _ForeignRuns(NamedTuple):
+    """`lexer.foreign_runs` for one handler."""
+
+    run: re.Pattern[bytes] | None  # markup that leaves the stack of foreign elements as it is
+    island: re.Pattern[bytes] | None  # a whole <svg> of it
+    stops: frozenset[bytes]  # start tags no run begins with
+
+
+@cache
+def _foreign_runs(handled: frozenset[bytes], inert: Inert | None) -> _ForeignRuns:
+    """The runs for a handler's names: they go to the handler, unless ``inert`` describes
+    the tag (the handler would leave it as it is)."""
+    stops = _FOREIGN_SPECIAL | _FOREIGN_SHIFTS
+    guarded = handled - stops
+    patterns = lexer.foreign_runs(stops, guarded, inert)
+    if inert is None:
+        stops |= guarded
+    if patterns is None:
+        return _ForeignRuns(None, None, stops)
+    return _ForeignRuns(*patterns, stops)
+
+
+#: How far an ``<svg>`` island is looked for: an icon is short, and a failed look at a long
+#: sprite must not cost as much as reading it.
+_ISLAND_REACH = 4096
 #: End tags that `Tokenizer._end_tag` counts beside the stack of foreign elements.
 _END_BOOKKEEPING = _TABLE_TAGS | {b"template", b"select"}
 
@@ -803,6 +840,8 @@ class Tokenizer:
         elif kind == _KIND_RAW and not self._select:  # no handler asked for it: skip its text
             step, outcome = self._skip_raw_text(name, buf, end)
             return step, last, outcome, end
+        elif name == b"svg" and (island := self._island(buf, at)) > 0:
+            return island, last, _SCAN_SKIP, end  # an icon: in and out of SVG, nothing to do
         else:
             decided = UNDECIDED  # it changes the tokenizer's state
         if decided is UNDECIDED:
@@ -844,6 +883,18 @@ class Tokenizer:
         if end - at > TAG_LIMIT:
             return UNDECIDED
         return self._handler.start_tag(name, buf[at:end], body - at, foreign=False)
+
+    def _island(self, buf: bytes, at: int) -> int:
+        """Where an ``<svg>`` at ``at`` (in plain HTML) ends when it holds only markup that
+        needs nothing (`lexer.foreign_runs`: an icon's paths, a ``<use>`` of a symbol on the
+        page): then it opens and closes foreign content and changes nothing else. -1: not
+        such an element (`_start_tag` takes it)."""
+        handler = self._handler
+        island = _foreign_runs(handler.names, handler.inert).island
+        if island is None or b"svg" in handler.names:
+            return -1
+        found = island.match(buf, at, at + _ISLAND_REACH)  # (a sprite is read run by run)
+        return -1 if found is None else found.end()
 
     def _skip_raw_text(self, name: bytes, buf: bytes, end: int) -> tuple[int, int]:
         """Skip a raw-text element no handler asked for, its start tag ending at ``end``:
@@ -987,15 +1038,13 @@ class Tokenizer:
         return ``(where `_markup` must take over, last)``.
 
         Only while ours is the one reading (no terminator of another to watch) and start
-        tags are foreign. Then a start tag that breaks nothing out, starts no raw text and
-        is no script (not in `_FOREIGN_SPECIAL`) opens an element of the stack and goes to the
-        handler if it asked for it; text between tags needs nothing. Anything else, or
+        tags are foreign: then text needs nothing, an end tag only closes elements of the
+        stack, and most start tags only open one (`_foreign_start`). Anything else, or
         anything unfinished in ``buf``, is left to `_markup`, construct by construct.
         """
         stack = self._foreign
-        if self._pending or not stack or stack.start_tags_are_html():
+        if self._pending or not self.fast_path or not stack.in_foreign_markup():
             return pos, last
-        handler = self._handler
         while True:
             lt = buf.find(b"<", pos)
             tag = _FOREIGN_TAG.match(buf, lt) if lt >= 0 else None
@@ -1004,28 +1053,55 @@ class Tokenizer:
             name = tag.group(2).lower()
             if tag.group(1):  # an end tag
                 whole = ANY_END.match(buf, lt)
-                if whole is None:
-                    return lt, last
-                if name in _END_BOOKKEEPING:
-                    self._end_tag(name)
-                else:
+                step = -1 if whole is None else whole.end()
+                if step > 0 and name in _END_BOOKKEEPING:
+                    self._end_tag(name)  # (it also counts templates and selects)
+                elif step > 0:
                     stack.end_tag(name)
-                pos = whole.end()
             else:
-                end = tag_end(buf, tag.end()) if name not in _FOREIGN_SPECIAL else -1
-                if end < 0 or end - lt > TAG_LIMIT:
-                    return lt, last
-                closing = buf[end - 2] == 0x2F and is_self_closing(buf, tag.end(), end - 1)
-                stack.start_tag(name, self_closing=closing)
-                if name in handler.names:
-                    done = handler.start_tag(name, buf[lt:end], tag.end() - lt, foreign=True)
-                    if done is not None:
-                        out.append(view[last:lt])
-                        out.append(done)
-                        last = end
-                pos = end
-            if not stack or stack.start_tags_are_html():
+                step, last = self._foreign_start(buf, view, tag, name, last, out)
+            if step < 0:
+                return lt, last
+            pos = step
+            if not stack.in_foreign_markup():
                 return pos, last
+
+    def _foreign_start(
+        self,
+        buf: bytes,
+        view: memoryview,
+        tag: re.Match[bytes],
+        name: bytes,
+        last: int,
+        out: list[bytes | memoryview],
+    ) -> tuple[int, int]:
+        """A start tag in `_foreign_skip`: ``(where its markup ends, last)``, -1 when it is
+        one for `_markup` (`_FOREIGN_SPECIAL`, too long, unfinished).
+
+        Markup that leaves the stack as it is (`lexer.foreign_run`: a sprite's
+        ``<symbol>``, its paths and its end tag) is read in C; else the tag opens an element
+        of the stack and goes to the handler if it asked for it.
+        """
+        handler = self._handler
+        lt = tag.start()
+        run, _, stops = _foreign_runs(handler.names, handler.inert)
+        if run is not None and name not in stops:
+            found = run.match(buf, lt)
+            if found is not None and found.end() > lt:
+                return found.end(), last
+        rest = TAG_REST.match(buf, tag.end()) if name not in _FOREIGN_SPECIAL else None
+        if rest is None or rest.end() - lt > TAG_LIMIT:
+            return -1, last
+        end = rest.end()
+        closing = buf[end - 2] == 0x2F and is_self_closing(buf, tag.end(), end - 1)
+        self._foreign.start_tag(name, self_closing=closing)
+        if name in handler.names:
+            done = handler.start_tag(name, buf[lt:end], tag.end() - lt, foreign=True)
+            if done is not None:
+                out.append(view[last:lt])
+                out.append(done)
+                last = end
+        return end, last
 
     def _markup(
         self,

@@ -24,7 +24,7 @@ content", 13.2.6 tree construction dispatcher, 13.2.4.3 "The stack of open eleme
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["BREAKOUT", "VOID", "ForeignStack"]
 
@@ -58,8 +58,9 @@ class _Entry:
     integration: bool = False  # its start tags (and text) are parsed as HTML
     text_point: bool = False  # a MathML text integration point (mi, mo, ...)
     #: HTML elements opened inside an integration point, innermost last (may be too many:
-    #: implied end tags are not modelled, which only keeps the point open for longer).
-    children: list[bytes] = field(default_factory=list)
+    #: implied end tags are not modelled, which only keeps the point open for longer). An
+    #: empty tuple until the first: most foreign elements never hold one.
+    children: list[bytes] | tuple[()] = ()
 
 
 class ForeignStack:
@@ -121,6 +122,12 @@ class ForeignStack:
         """
         entries = self._entries
         return not entries or entries[-1].integration
+
+    def in_foreign_markup(self) -> bool:
+        """Whether some reading is inside SVG or MathML and start tags are foreign there (the
+        current element is no integration point)."""
+        entries = self._entries
+        return bool(entries) and not entries[-1].integration
 
     def current_node_is_html(self) -> bool:
         """Whether the current node is an HTML element (then ``<![CDATA[`` is a bogus comment)."""
@@ -186,7 +193,7 @@ class ForeignStack:
             # The current node is HTML: the HTML rules apply, and they never close an
             # integration point (its elements are "special": the walk stops there).
             if top.children[-1] == name:
-                top.children.pop()
+                top.children.pop()  # (a list: only a list is ever non-empty)
             elif any(entry.name == name for entry in entries):
                 # But fewer HTML elements may be open in some reading (implied end tags are
                 # not modelled: <table> closes a <p>, </table> its <tbody>): there the
@@ -229,6 +236,8 @@ class ForeignStack:
             if not self_closing:
                 self._entries.append(_Entry(name, SVG if name == b"svg" else MATH))
         elif name not in VOID:
+            if not top.children:
+                top.children = []
             top.children.append(name)  # "<div/>" is not self-closing in HTML
 
     def _break_out(self) -> None:
