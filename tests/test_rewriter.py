@@ -1307,6 +1307,40 @@ def test_tags_passed_unparsed_are_those_a_full_reading_leaves_alone(
     assert not handler._element_edits(name, tag, body, parse_attrs(tag, body, len(tag) - 1))
 
 
+_NOISE = b"\t\n /=\"'ad-t:&\\?#x<>"
+_TAG_BYTES = st.binary(max_size=40).map(lambda raw: bytes(_NOISE[c % len(_NOISE)] for c in raw))
+
+
+@given(
+    st.sampled_from([b"img", b"source", b"use", b"link", b"a", b"image"]),
+    st.lists(st.tuples(_ATTR_NAMES, _QUOTES, _ATTR_VALUES), max_size=3),
+    _TAG_BYTES,
+)
+@settings(max_examples=2000)
+def test_tags_read_as_inert_are_tags_the_handlers_leave_alone(
+    name: bytes, attrs: list[tuple[str, str, str]], noise: bytes
+) -> None:
+    # The tokenizer skips a tag its handler calls inert (`Handler.inert`) without asking: so
+    # every such tag must be one the handler would pass unread, the link cleaner included.
+    from consent.html.blocking import INERT, may_leave_the_site
+    from consent.html.links import LinkCleaner
+    from consent.html.tokenizer import _inert_tag
+
+    rest = "".join(f" {attr}={quote}{value}{quote}" for attr, quote, value in attrs)
+    tag = b"<" + name + rest.encode() + noise + b">"
+    body = len(name) + 1
+    handler = POLICY.handler(frozenset(), placeholder=None)
+    cleaner = LinkCleaner(handler, "news.example")
+    assert handler.inert is INERT
+    for judge in (handler, cleaner):
+        pattern = _inert_tag(judge.inert)
+        assert pattern is not None
+        if pattern.fullmatch(tag, body, len(tag)) is None:
+            continue
+        assert not may_leave_the_site(tag), tag
+        assert judge.start_tag(name, tag, body, foreign=False) is None, tag
+
+
 def test_a_first_party_image_with_sizes_is_passed_unparsed() -> None:
     from consent.html.blocking import may_leave_the_site
 

@@ -322,6 +322,14 @@ def _foreign_runs(handled: frozenset[bytes], inert: Inert | None) -> _ForeignRun
     return _ForeignRuns(*patterns, stops)
 
 
+@cache
+def _inert_tag(inert: Inert | None) -> re.Pattern[bytes] | None:
+    """A start tag's attributes, after its name, that ``inert`` describes (with its ``>``)."""
+    if inert is None or not lexer.POSSESSIVE:
+        return None
+    return re.compile(lexer.quoted_attributes(inert) + b">")
+
+
 #: How far an ``<svg>`` island is looked for: an icon is short, and a failed look at a long
 #: sprite must not cost as much as reading it.
 _ISLAND_REACH = 4096
@@ -404,6 +412,7 @@ class Tokenizer:
     def __init__(self, handler: Handler, *, injection: PageInjection | None = None) -> None:
         self._handler = handler
         self._decided = handler.decided
+        self._inert_tag = _inert_tag(handler.inert)
         # Whether ambiguous readings must be guarded (not when nothing is ever blocked).
         self._guarded = not handler.blocks_nothing
         self._injection = injection
@@ -875,7 +884,14 @@ class Tokenizer:
     def _judge(self, name: bytes, buf: bytes, at: int, body: int, end: int) -> bytes | None:
         """The handler's decision on an element not in the decision cache: plain HTML here
         (no foreign content, no select), and the element changes no state, so the handler
-        judges it right away. `UNDECIDED` for a tag past TAG_LIMIT (`_start_tag` takes it)."""
+        judges it right away. `UNDECIDED` for a tag past TAG_LIMIT (`_start_tag` takes it).
+
+        A tag the handler leaves alone (`Handler.inert`: an image from the site itself) is
+        told by one pattern, and not kept: it would only push decisions that repeat out of
+        the cache."""
+        inert = self._inert_tag
+        if inert is not None and inert.fullmatch(buf, body, end) is not None:
+            return None
         if end - at <= _CACHE_TAG:
             decided = self._handler.recall(buf[at:end])
             if decided is not UNDECIDED:
