@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import cache
 from html.entities import html5
 
 from consent.click_ids import NAME_HINT, clean_link
@@ -98,6 +99,12 @@ def _attribute_value(value: str, quote: bytes) -> bytes:
     return quote + text.encode("ascii", "surrogateescape") + quote
 
 
+@cache
+def _without_queries(inert: Inert | None) -> Inert | None:
+    """``inert`` for a link cleaner: a link is cleaned only when it holds a "?" or "&"."""
+    return None if inert is None else Inert(inert.without + b"?&", inert.never)
+
+
 class LinkCleaner:
     """A `consent.html.tokenizer.Handler` that cleans links, then defers to ``inner``."""
 
@@ -112,9 +119,7 @@ class LinkCleaner:
         links = LINK_ELEMENTS - inner.names
         self.sparse = inner.sparse | {(name, QUERY_BYTES) for name in links}
         self.decided = inner.decided
-        # A link is cleaned only when it holds a "?" or "&" (`start_tag`).
-        inert = inner.inert
-        self.inert = None if inert is None else Inert(inert.without + b"?&", inert.never)
+        self.inert = _without_queries(inner.inert)
 
     @property
     def blocks_nothing(self) -> bool:
