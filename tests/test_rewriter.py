@@ -1839,6 +1839,7 @@ def test_tag_without_query_bytes_reads_as_the_tag_pattern(text: bytes) -> None:
 _REF_PIECES = [
     *("&", "amp", "amp;", ";", "=", "a", "1", "#", "#38", "#x26;", "#103", "x", "region"),
     *("copy", "not", "notin;", "noti", "lt", "AMP", "eacute", "lowbar;", "#0;", "#xD800;"),
+    *("#1", "#x80;", "#13", "#xFDD0;", "#x8D", "#x110000;"),  # kept, mapped, replaced
 ]
 
 

@@ -63,7 +63,9 @@ def unescape_attribute(value: str) -> str:
 
 def _resolve(match: re.Match[str]) -> str:
     ref = match.group(1)
-    if ref[0] == "#" or ref in html5:
+    if ref[0] == "#":
+        return _numeric_reference(ref)
+    if ref in html5:
         return html.unescape(match.group())
     for end in range(len(ref) - 1, 1, -1):  # the longest legacy name, as html.unescape
         if ref[:end] in html5:
@@ -72,6 +74,22 @@ def _resolve(match: re.Match[str]) -> str:
                 return match.group()
             return html5[ref[:end]] + ref[end:]
     return match.group()
+
+
+def _numeric_reference(ref: str) -> str:
+    """``#38``, ``#x26;`` as HTML reads them: unlike `html.unescape`, control characters
+    and noncharacters are kept (a parse error, not a deletion); NUL, surrogates and numbers
+    past Unicode are U+FFFD, and 0x80-0x9F are read as windows-1252 where it has a letter."""
+    digits = ref[1:].rstrip(";")
+    number = int(digits[1:], 16) if digits[:1] in ("x", "X") else int(digits)
+    if number == 0 or number > 0x10FFFF or 0xD800 <= number <= 0xDFFF:
+        return "\ufffd"
+    if 0x80 <= number <= 0x9F:
+        try:
+            return bytes([number]).decode("cp1252")
+        except UnicodeDecodeError:
+            return chr(number)  # (0x81, 0x8D, 0x8F, 0x90, 0x9D: no letter there)
+    return chr(number)
 
 
 def _attribute_value(value: str, quote: bytes) -> bytes:
