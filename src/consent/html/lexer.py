@@ -270,7 +270,8 @@ def foreign_runs(
 
     def element(group: bytes, start: bytes, inner: bytes) -> bytes:
         """A start tag that closes itself, or one followed by ``inner`` and its end tag."""
-        opened = b"<" + start + b"(?P<" + group + b">" + name + b")" + attributes
+        # (A letter first: an end tag fails here, before the lookaheads on the name.)
+        opened = b"<(?=[A-Za-z])" + start + b"(?P<" + group + b">" + name + b")" + attributes
         end = rb"</(?i:(?P=" + group + b"))" + _DELIMITER + TAG_BODY + rb">"
         return opened + rb"(?:(?<=/)>|(?<!/)>(?:" + inner + b")*+" + end + b")"
 

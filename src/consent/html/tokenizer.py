@@ -828,15 +828,17 @@ class Tokenizer:
         tag that changes the state or was not seen before goes to `_start_tag` (`_SCAN_TAG`,
         the tag ending at ``end``).
         """
-        end, decided = self._tag_end(buf, at, body)
-        if end < 0:
-            step = self._unfinished(buf, at, final)
-            return (at, last, _SCAN_HOLD, 0) if step < 0 else (step, last, _SCAN_RESUME, 0)
         name = buf[at + 1 : body]
         kind = self._kinds.get(name, -1)
         if kind < 0:
             name = name.lower()
             kind = self._kinds.get(name, _KIND_ORDINARY)
+        if name == b"svg" and (island := self._island(buf, at)) > 0:
+            return island, last, _SCAN_SKIP, island  # an icon: in and out of SVG, no more
+        end, decided = self._tag_end(buf, at, body)
+        if end < 0:
+            step = self._unfinished(buf, at, final)
+            return (at, last, _SCAN_HOLD, 0) if step < 0 else (step, last, _SCAN_RESUME, 0)
         after = end
         if kind == _KIND_ORDINARY:
             return end, last, _SCAN_SKIP, end  # a name that only looked interesting
@@ -849,8 +851,6 @@ class Tokenizer:
         elif kind == _KIND_RAW and not self._select:  # no handler asked for it: skip its text
             step, outcome = self._skip_raw_text(name, buf, end)
             return step, last, outcome, end
-        elif name == b"svg" and (island := self._island(buf, at)) > 0:
-            return island, last, _SCAN_SKIP, end  # an icon: in and out of SVG, nothing to do
         else:
             decided = UNDECIDED  # it changes the tokenizer's state
         if decided is UNDECIDED:
