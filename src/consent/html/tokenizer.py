@@ -44,6 +44,13 @@ from functools import cache
 from typing import NamedTuple, Protocol
 
 from consent.html import lexer
+from consent.html.injection import (
+    CHARSET_REACH,
+    WHITESPACE_LIMIT,
+    PageInjection,
+    charset_end,
+    ours_next,
+)
 from consent.html.lexer import (
     ANY_END,
     BEFORE_QUOTE,
@@ -65,7 +72,6 @@ from consent.html.lexer import (
     SCRIPT_ESCAPED,
     SCRIPT_HOLD,
     SPACE_CHARS,
-    SPACES,
     TAG_OPEN,
     TAG_REST,
     TAIL_OPEN,
@@ -91,25 +97,11 @@ __all__ = [
 
 TAG_LIMIT = 64 * 1024
 SCRIPT_LIMIT = 256 * 1024
-WHITESPACE_LIMIT = 64 * 1024
-
-#: Browsers look for an encoding declaration in the first 1,024 bytes of a page.
-CHARSET_REACH = 1024
 
 #: A handler's answer for a script whose inline text decides it (see `Handler.script`).
 NEEDS_TEXT = b"\0needs text"
 #: `Handler.recall`'s answer for a tag it has no decision for.
 UNDECIDED: bytes | None = b"\0undecided"
-
-
-@dataclass(frozen=True, slots=True)
-class PageInjection:
-    """Markup inserted into full documents (never into fragments)."""
-
-    # first thing inside <head> (after a <meta charset> that opens it): Consent Mode must
-    # run before any Google tag
-    head: bytes = b""
-    body: bytes = b""  # right after the <body ...> start tag: the banner, in the first paint
 
 
 class Handler(Protocol):
@@ -191,7 +183,6 @@ _SWITCHING = _RAW_LIKE | {_COMMENT}
 _CACHE_TAG = 512  # longer start tags are not cached
 _CACHE_SCRIPT = 2048  # longer inline scripts (tag and text) are not cached
 _CDATA_OPEN = b"<![CDATA["
-_META = re.compile(rb"<(?i:meta)(?=[\t\n\f\r />])")
 
 
 @cache
@@ -1854,88 +1845,18 @@ class Tokenizer:
             if after is None:
                 return None
             at = after
-        present = self._ours_next(buf, at, final)
+        present = ours_next(buf, at, final, TAG_LIMIT)
         if present is None:
             return None
         return not present, at
 
     def _after_charset(self, buf: bytes, pos: int, final: bool) -> int | None:
-        """Where the head injection goes: right after ``<meta charset>`` (or its
-        ``http-equiv="content-type"`` form) when only whitespace, comments and other
-        ``<meta>`` tags without ``http-equiv`` come before it; else ``pos``. None: more
-        input is needed to tell.
-
-        Without a charset in the Content-Type header, browsers take the encoding from a
-        declaration in the first 1,024 bytes (`CHARSET_REACH`) and guess otherwise: our head
-        tags (a kilobyte or more) in front of ``<meta charset>`` could push it out. Nothing
-        skipped can run a script, set a base URL or a policy, so Consent Mode still comes
-        first. No ``<meta charset>`` of our own: the injection is ASCII and the response's
-        encoding is not ours to declare (a page declaring another one would then have two).
-        """
+        """Where the head injection goes (`injection.charset_end`), or None to wait. Only in
+        plain HTML with one reading: skipped bytes bypass the handler and the guards of
+        other readings."""
         if self._foreign or self._pending or self._select or b"meta" in self._handler.names:
-            return pos  # (skipped bytes bypass the handler and the guards of other readings)
-        size = len(buf)
-        reach = pos + CHARSET_REACH  # a declaration past it is past byte 1,024 anyway
-        at = pos
-        while True:
-            at = lexer.match(SPACES, buf, at).end()
-            if at >= reach or (at < size and buf[at] != 0x3C):  # "<"
-                return pos
-            if size - at < 6 and not final:  # "<meta" + a delimiter, or "<!--"
-                return None
-            if buf.startswith(b"<!--", at):
-                comment = COMMENT_FULL.match(buf, at)
-                if comment is None:  # unfinished
-                    return pos if final or size >= reach else None
-                at = comment.end()
-                continue
-            if _META.match(buf, at) is None:
-                return pos
-            end = tag_end(buf, at + 5)
-            if end < 0:  # unfinished
-                return pos if final or size >= reach else None
-            if end > reach:
-                return pos
-            attrs = parse_attrs(buf, at + 5, end - 1)
-            equiv = attrs.get(b"http-equiv")
-            if b"charset" in attrs:
-                return end
-            if equiv is not None:
-                content = attrs.get(b"content")
-                if (
-                    equiv.value.strip().lower() == "content-type"
-                    and content is not None
-                    and "charset" in content.value.lower()
-                ):
-                    return end
-                return pos  # a policy, a refresh, ...: our tags stay before it
-            at = end
-
-    def _ours_next(self, buf: bytes, pos: int, final: bool) -> bool | None:
-        """Whether the next element is ours (an ``id`` starting with ``consent-``); None:
-        more input is needed to tell."""
-        size = len(buf)
-        first = lexer.match(SPACES, buf, pos).end()
-        present = False
-        if first - pos > WHITESPACE_LIMIT:
-            pass  # too far to look: inject
-        elif first >= size:
-            if not final:
-                return None
-        elif buf[first] == 0x3C:  # "<"
-            if buf[first + 1 : first + 2].isalpha():  # a start tag
-                body = lexer.match(LONG_STEPS[L_NAME], buf, first + 1).end()
-                end = tag_end(buf, body)
-                if end < 0:
-                    if not final and size - first <= TAG_LIMIT:
-                        return None
-                # Most first elements have no "id" at all: skip parsing their attributes.
-                elif end - first <= TAG_LIMIT and lexer.ID_NAME.search(buf, body, end):
-                    ident = parse_attrs(buf, body, end - 1).get(b"id")
-                    present = ident is not None and ident.value.startswith("consent-")
-            elif first + 1 == size and not final:
-                return None  # "<" at the end: a start tag may follow
-        return present
+            return pos
+        return charset_end(buf, pos, final)
 
     def _injection_bytes(self, inject: bool) -> bytes:
         """Settle the pending injection point; return the bytes to insert there."""
