@@ -368,9 +368,7 @@ class ConsentRuntime:
                 country = value if country is None else country
             else:
                 region = value if region is None else region
-        secure = self._cookie_secure
-        if secure is None:
-            secure = scope.get("scheme") in _SECURE_SCHEMES
+        secure = self.is_secure(scope)
         state = self._state_of(scope, cookie_header, gpc, secure, host, country, region)
         return RequestView(
             state, locale_header, if_none_match, accept_encoding, fetch_dest, secure, host

@@ -324,8 +324,6 @@ def _inert_tag(inert: Inert | None) -> re.Pattern[bytes] | None:
 #: How far an ``<svg>`` island is looked for: an icon is short, and a failed look at a long
 #: sprite must not cost as much as reading it.
 _ISLAND_REACH = 4096
-#: End tags that `Tokenizer._end_tag` counts beside the stack of foreign elements.
-_END_BOOKKEEPING = _TABLE_TAGS | {b"template", b"select"}
 
 
 _SCRIPT_TOKENS = {_ESC_NONE: SCRIPT_DATA, _ESC_SINGLE: SCRIPT_ESCAPED, _ESC_DOUBLE: SCRIPT_DOUBLE}
@@ -1050,7 +1048,7 @@ class Tokenizer:
         anything unfinished in ``buf``, is left to `_markup`, construct by construct.
         """
         stack = self._foreign
-        if self._pending or not self.fast_path or not stack.in_foreign_markup():
+        if self._pending or not self.fast_path or stack.start_tags_are_html():
             return pos, last
         while True:
             lt = buf.find(b"<", pos)
@@ -1061,16 +1059,14 @@ class Tokenizer:
             if tag.group(1):  # an end tag
                 whole = ANY_END.match(buf, lt)
                 step = -1 if whole is None else whole.end()
-                if step > 0 and name in _END_BOOKKEEPING:
-                    self._end_tag(name)  # (it also counts templates and selects)
-                elif step > 0:
-                    stack.end_tag(name)
+                if step > 0:
+                    self._end_tag(name)
             else:
                 step, last = self._foreign_start(buf, view, tag, name, last, out)
             if step < 0:
                 return lt, last
             pos = step
-            if not stack.in_foreign_markup():
+            if stack.start_tags_are_html():
                 return pos, last
 
     def _foreign_start(

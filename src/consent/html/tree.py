@@ -123,12 +123,6 @@ class ForeignStack:
         entries = self._entries
         return not entries or entries[-1].integration
 
-    def in_foreign_markup(self) -> bool:
-        """Whether some reading is inside SVG or MathML and start tags are foreign there (the
-        current element is no integration point)."""
-        entries = self._entries
-        return bool(entries) and not entries[-1].integration
-
     def current_node_is_html(self) -> bool:
         """Whether the current node is an HTML element (then ``<![CDATA[`` is a bogus comment)."""
         entries = self._entries
