@@ -774,6 +774,19 @@ INJECTION_CASES = [
         b"<head>" + HEAD + b"</head><body>" + BODY + b"<p>",
     ),
     case(
+        "already injected, written without quotes",
+        b"<head><script ID=consent-gcm></script></head><body><div id=consent-banner>",
+    ),
+    case(
+        "an unquoted id that is not ours",
+        b"<head><script id=app></script></head><body><div data-x=1 id=main>",
+        b"<head>"
+        + HEAD
+        + b"<script id=app></script></head><body>"
+        + BODY
+        + b"<div data-x=1 id=main>",
+    ),
+    case(
         "an element with another id",
         b'<head><script id="app"></script></head><body> <div id="consent">',
         b"<head>"

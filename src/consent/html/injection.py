@@ -22,6 +22,9 @@ CHARSET_REACH = 1024
 WHITESPACE_LIMIT = 64 * 1024
 
 _META = re.compile(rb"<(?i:meta)(?=[\t\n\f\r />])")
+#: The usual first element after ``<head>``/``<body>``: a start tag without quotes, so it
+#: ends at its first ">" (group 1: its attributes).
+_SIMPLE_FIRST = re.compile(rb"[\t\n\f\r ]*<[A-Za-z][^\t\n\f\r />]*([^>\"']*)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,9 @@ def ours_next(buf: bytes, pos: int, final: bool, tag_limit: int) -> bool | None:
     """Whether the next element from ``pos`` is ours (an ``id`` starting with
     ``consent-``: the page went through a rewriter already); None: more input is needed to
     tell. A start tag longer than ``tag_limit`` is not read."""
+    simple = _SIMPLE_FIRST.match(buf, pos)
+    if simple is not None and not lexer.ID_NAME.search(buf, simple.start(1), simple.end()):
+        return False  # (a <meta>, a <title>, a <div class=x>: no id at all, one search)
     size = len(buf)
     first = lexer.match(SPACES, buf, pos).end()
     if first - pos > WHITESPACE_LIMIT:

@@ -156,7 +156,7 @@ _ESC_NONE, _ESC_SINGLE, _ESC_DOUBLE = range(3)
 # Injection progress.
 _PENDING_NONE, _PENDING_HEAD, _PENDING_BODY = range(3)
 # What the fast path does with a start tag, by name.
-_KIND_ORDINARY, _KIND_ELEMENT, _KIND_SCRIPT, _KIND_RAW, _KIND_OTHER = range(5)
+_KIND_ORDINARY, _KIND_ELEMENT, _KIND_SCRIPT, _KIND_RAW, _KIND_OTHER, _KIND_INJECTION = range(6)
 # How `Tokenizer._scan` returns (`_SCAN_SKIP`: a candidate passed over, within `_scan`).
 _SCAN_RESUME, _SCAN_HOLD, _SCAN_EXACT, _SCAN_TAG, _SCAN_SKIP = range(5)
 
@@ -840,6 +840,8 @@ class Tokenizer:
         elif kind == _KIND_RAW and not self._select:  # no handler asked for it: skip its text
             step, outcome = self._skip_raw_text(name, buf, end)
             return step, last, outcome, end
+        elif kind == _KIND_INJECTION and end - at <= TAG_LIMIT and not self._template:
+            return self._injection_point(name, buf, view, end, last, out, final)
         else:
             decided = UNDECIDED  # it changes the tokenizer's state
         if decided is UNDECIDED:
@@ -849,6 +851,40 @@ class Tokenizer:
             out.append(decided)
             last = end
         return after, last, _SCAN_SKIP, end
+
+    def _injection_point(
+        self,
+        name: bytes,
+        buf: bytes,
+        view: memoryview,
+        end: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int, int, int]:
+        """``<head>`` or ``<body>`` (ending at ``end``) found by the fast path: what
+        `_html_start_tag` and then `_injection_run` do with it, in one step (every page has
+        them): ``(pos, last, outcome, end)`` as `_start_candidate` returns them."""
+        if name == b"head":
+            if not self._want_head:
+                return end, last, _SCAN_SKIP, end
+            self._want_head = False
+            self._injection_pending = _PENDING_HEAD
+        else:
+            if not self._want_body:
+                return end, last, _SCAN_SKIP, end
+            self._want_head = self._want_body = False
+            self._injection_pending = _PENDING_BODY
+        verdict = self._resolve_injection(buf, end, final)
+        if verdict is None:
+            return end, last, _SCAN_RESUME, end  # `_injection_run` waits for more input
+        inject, at = verdict
+        inserted = self._injection_bytes(inject)
+        if inserted:
+            out.append(view[last:at])
+            out.append(inserted)
+            last = at
+        return at, last, _SCAN_SKIP, end
 
     def _tag_end(self, buf: bytes, at: int, body: int) -> tuple[int, bytes | None]:
         """Where the start tag at ``at`` ends (-1: not in ``buf``), and what was decided for
@@ -1859,7 +1895,6 @@ class Tokenizer:
         injection = self._injection
         assert injection is not None
         pending, self._injection_pending = self._injection_pending, _PENDING_NONE
-        self._choose_patterns()
         placed_head = self._head_placed
         self._head_placed = True
         if pending == _PENDING_HEAD:
@@ -1879,6 +1914,8 @@ def _kinds(starts: frozenset[bytes], handled: frozenset[bytes]) -> dict[bytes, i
             kind = _KIND_SCRIPT
         elif name in RAW_ELEMENTS and name not in handled:
             kind = _KIND_RAW  # (an iframe is judged every time: `_start_tag` takes it)
+        elif name in (b"head", b"body") and name not in handled:
+            kind = _KIND_INJECTION  # (a candidate while our markup still has to go in)
         elif name in STATE_STARTS or name in (b"head", b"body", b"image"):
             kind = _KIND_OTHER
         elif name in handled:
