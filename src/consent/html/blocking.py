@@ -216,6 +216,9 @@ class BlockingPolicy:
     def __init__(self, rules: BlockingRules) -> None:
         self.rules = rules
         self._caches: dict[frozenset[str], Decisions] = {}
+        # A visitor's grants with the required categories added: the same set (its hash
+        # kept) for every response with those grants.
+        self._with_required: dict[frozenset[str], frozenset[str]] = {}
 
     def handler(
         self,
@@ -226,8 +229,13 @@ class BlockingPolicy:
     ) -> BlockingHandler:
         """The handler for one response: ``granted`` categories, a blocked iframe's
         placeholder document (``placeholder(key)``), ``depth`` of srcdoc nesting."""
-        granted = frozenset(granted) | self.rules.required
-        return BlockingHandler(self, granted, placeholder=placeholder, depth=depth)
+        given = frozenset(granted)
+        allowed = self._with_required.get(given)
+        if allowed is None:
+            if len(self._with_required) >= _CACHE_SETS:
+                self._with_required.clear()
+            allowed = self._with_required[given] = given | self.rules.required
+        return BlockingHandler(self, allowed, placeholder=placeholder, depth=depth)
 
     def clear(self) -> None:
         """Forget every decided tag."""
@@ -280,7 +288,7 @@ class BlockingHandler:
             self._anchors = depth == 0
         self._iframes = 0  # iframes seen so far: the n-th one's id is "consent-embed-<n>"
         self._depth = depth
-        self._all_granted = set(self._rules.keys) <= granted
+        self._all_granted = granted.issuperset(self._rules.keys)
         self._decisions = policy.cache_for(granted)
         self.decided = self._decisions.current
 

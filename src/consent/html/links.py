@@ -123,6 +123,17 @@ def _without_queries(inert: Inert | None) -> Inert | None:
     return None if inert is None else Inert(inert.without + b"?&", inert.never)
 
 
+@cache
+def _with_links(
+    names: frozenset[bytes], sparse: frozenset[tuple[bytes, bytes]]
+) -> tuple[frozenset[bytes], frozenset[tuple[bytes, bytes]]]:
+    """A link cleaner's ``names`` and ``sparse`` over its inner handler's: the same sets for
+    every response (the tokenizer's patterns are cached by them). Links without a query
+    pass unseen: the tokenizer does not stop at them."""
+    links = LINK_ELEMENTS - names
+    return names | LINK_ELEMENTS, sparse | {(name, QUERY_BYTES) for name in links}
+
+
 class LinkCleaner:
     """A `consent.html.tokenizer.Handler` that cleans links, then defers to ``inner``."""
 
@@ -132,10 +143,7 @@ class LinkCleaner:
         self._inner = inner
         self._inner_names = inner.names
         self._host = page_host
-        self.names = inner.names | LINK_ELEMENTS
-        # Links without a query pass unseen: the tokenizer does not stop at them.
-        links = LINK_ELEMENTS - inner.names
-        self.sparse = inner.sparse | {(name, QUERY_BYTES) for name in links}
+        self.names, self.sparse = _with_links(inner.names, inner.sparse)
         self.decided = inner.decided
         self.inert = _without_queries(inner.inert)
 
