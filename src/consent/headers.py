@@ -12,6 +12,7 @@ list once, after which plain equality is enough.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 __all__ = ["HeaderList", "first", "lowercased", "merge_vary", "remove", "replace"]
 
@@ -47,17 +48,30 @@ def merge_vary(headers: HeaderList, tokens: Sequence[str]) -> None:
 
     Several ``Vary`` headers are folded into one; ``*`` already varies on everything.
     """
+    existing = [value for key, value in headers if key.lower() == b"vary"]
+    if not existing:  # the usual page: one header to add
+        headers.append((b"vary", _joined(tuple(tokens))))
+        return
     merged: list[str] = []
     seen: set[str] = set()
-    for key, value in headers:
-        if key.lower() == b"vary":
-            for token in value.decode("latin-1").split(","):
-                _add_token(token.strip(), merged, seen)
+    for value in existing:
+        for token in value.decode("latin-1").split(","):
+            _add_token(token.strip(), merged, seen)
     if "*" in seen:
         return
     for token in tokens:
         _add_token(token, merged, seen)
     replace(headers, b"vary", ", ".join(merged).encode("latin-1"))
+
+
+@cache
+def _joined(tokens: tuple[str, ...]) -> bytes:
+    """``tokens`` as one ``Vary`` value, each once (a middleware adds the same ones)."""
+    merged: list[str] = []
+    seen: set[str] = set()
+    for token in tokens:
+        _add_token(token, merged, seen)
+    return ", ".join(merged).encode("latin-1")
 
 
 def _add_token(token: str, merged: list[str], seen: set[str]) -> None:

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from consent.body_codec import DECODABLE
 from consent.headers import HeaderList, merge_vary, replace
@@ -28,6 +29,7 @@ from consent.headers import HeaderList, merge_vary, replace
 __all__ = [
     "LOG_UNSUPPORTED_ENCODING",
     "HtmlPolicy",
+    "PageVariant",
     "Treatment",
     "consent_etag",
     "csp_nonce",
@@ -108,17 +110,29 @@ class HtmlPolicy:
             logger.warning(LOG_UNSUPPORTED_ENCODING, coding)
 
 
-def prepare_headers(headers: HeaderList, *, vary: Sequence[str], variant: str) -> None:
+class PageVariant(Protocol):
+    """What a rewritten page depends on (`consent.pages.PagePlan`)."""
+
+    @property
+    def vary(self) -> Sequence[str]:
+        """The request headers the rewritten page depends on."""
+
+    @property
+    def variant(self) -> str:
+        """The consent variant the rewritten body is specific to (asked for an ETag only)."""
+
+
+def prepare_headers(headers: HeaderList, page: PageVariant) -> None:
     """Headers of a rewritten page (names in lowercase), changed in place.
 
-    ``Vary`` gains ``vary``; the ``ETag`` becomes specific to the consent ``variant``;
+    ``Vary`` gains ``page.vary``; the ``ETag`` becomes specific to ``page.variant``;
     headers describing the app's own bytes (length, digests, ranges) go.
     """
-    merge_vary(headers, vary)
+    merge_vary(headers, page.vary)
     headers[:] = [(name, value) for name, value in headers if name not in _STALE_AFTER_REWRITE]
     for index, (name, value) in enumerate(headers):
         if name == b"etag":
-            etag = consent_etag(value.decode("latin-1"), variant).encode("latin-1")
+            etag = consent_etag(value.decode("latin-1"), page.variant).encode("latin-1")
             headers[index] = (name, etag)
 
 

@@ -213,7 +213,7 @@ class Responder:
         """``message`` with the headers of a rewritten page (a HEAD answer, a 304)."""
         page = self.page()
         lowered = lowercased(headers)
-        prepare_headers(lowered, vary=page.vary, variant=page.variant)
+        prepare_headers(lowered, page)
         return {**message, "headers": lowered}
 
     # -- body -------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ class Responder:
         page = self.page()
         headers: HeaderList = start["headers"]
         nonce = csp_nonce(headers)
-        prepare_headers(headers, vary=page.vary, variant=page.variant)
+        prepare_headers(headers, page)
         self._start = start
         self._rewriter = page.rewriter(nonce)
         self._mode = _REWRITING

@@ -446,7 +446,7 @@ class _ListeningSend:
         the ETag of the page with the banner."""
         lowered = lowercased(headers)
         plan = self._listener.pages.plan(self._view, self._scope)
-        prepare_headers(lowered, vary=plan.vary, variant=plan.variant)
+        prepare_headers(lowered, plan)
         return {**message, "headers": lowered}
 
     async def _begin_banner(self, message: Message) -> None:
@@ -463,7 +463,7 @@ class _ListeningSend:
             ),
         )
         self._banner = Tokenizer(_PassHandler(), injection=injection)
-        prepare_headers(headers, vary=plan.vary, variant=plan.variant)
+        prepare_headers(headers, plan)
         self._mode = _BANNER
         if not message.get("more_body", False):
             # The whole page in one message: one answer with its exact length.
