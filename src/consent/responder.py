@@ -14,6 +14,7 @@ and a long body yields to the event loop between slices so other requests run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from anyio.lowlevel import checkpoint
 from starlette.types import Message, Scope, Send
@@ -51,7 +52,9 @@ def sort_cookies(
     kept: list[tuple[bytes, bytes]] | None = None
     html = False
     for header in headers:
-        name = header[0].lower()
+        name = header[0]
+        if not name.islower():  # (most apps send lowercase names: no copy then)
+            name = name.lower()
         if name == b"set-cookie":
             if not cookies.keep_cookie(header[1]):
                 if kept is None:
@@ -68,6 +71,10 @@ def sort_cookies(
     return kept, html
 
 
+async def _nothing() -> None:
+    """Nothing to send (a page's start held back, or a message after its end)."""
+
+
 # Responder modes: pass everything through, hold a page's start for its first body,
 # rewrite the page, the page has ended.
 _PASS, _HELD, _REWRITING, _DONE = range(4)
@@ -79,6 +86,17 @@ class Responder:
     The page plan (language, ETag variant, rewriter) is made on first use: most
     responses are not pages and never need it.
     """
+
+    # Set on the way, for pages only (declared here: most responses never need them).
+    _held: tuple[Message, str]  # an HTML start and its coding (_HELD)
+    _rewriter: HtmlRewriter  # (_REWRITING)
+    _decoder: BodyDecoder
+    _encoder: BodyEncoder
+    _start: Message  # the rewritten start (sent with the first bytes)
+    _started: bool
+    _plain_stream: bool
+    _pending: list[bytes]  # rewritten body held while its length may be exact
+    _decoded: int
 
     __slots__ = (
         "_decoded",
@@ -123,40 +141,34 @@ class Responder:
         self.extra_headers: tuple[tuple[bytes, bytes], ...] = ()
         self._page: PagePlan | None = None
         self._mode = _PASS
-        # Set on the way, for pages only:
-        self._held: tuple[Message, str]  # an HTML start and its coding (_HELD)
-        self._rewriter: HtmlRewriter  # (_REWRITING)
-        self._decoder: BodyDecoder
-        self._encoder: BodyEncoder
-        self._start: Message  # the rewritten start (sent with the first bytes)
-        self._started: bool
-        self._plain_stream: bool
-        self._pending: list[bytes]  # rewritten body held while its length may be exact
-        self._decoded: int
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        """ASGI ``send``. Returns what to await: the next ``send`` itself for a message that
+        passes, so most messages of most responses cost no coroutine of ours."""
         kind = message["type"]
         if kind == "http.response.body":
             mode = self._mode
             if mode == _PASS:
-                await self.send(message)
-            elif mode == _REWRITING:
-                await self._rewrite(message)
-            elif mode == _HELD:
-                await self._begin_rewrite(message)
-            # _DONE: anything the app still sends after the end of the page is dropped
-        elif kind == "http.response.start":
+                return self.send(message)
+            if mode == _REWRITING:
+                return self._rewrite(message)
+            if mode == _HELD:
+                return self._begin_rewrite(message)
+            return _nothing()  # _DONE: what the app still sends after the page is dropped
+        if kind == "http.response.start":
             start = self._on_start(message)
-            if start is not None:
-                await self.send(start)
-        else:
-            if self._mode == _HELD:
-                # e.g. http.response.pathsend: a body we cannot see. The middleware takes the
-                # extension away from pages it rewrites, so only a misbehaving app gets here.
-                logger.warning(LOG_UNSEEN_BODY, kind)
-                self._mode = _PASS
-                await self.send(self._held[0])
-            await self.send(message)
+            return _nothing() if start is None else self.send(start)
+        return self._other(message)
+
+    async def _other(self, message: Message) -> None:
+        """A message that is neither a start nor a body."""
+        if self._mode == _HELD:
+            # e.g. http.response.pathsend: a body we cannot see. The middleware takes the
+            # extension away from pages it rewrites, so only a misbehaving app gets here.
+            logger.warning(LOG_UNSEEN_BODY, message["type"])
+            self._mode = _PASS
+            await self.send(self._held[0])
+        await self.send(message)
 
     # -- start ------------------------------------------------------------------------------
 
