@@ -1418,6 +1418,10 @@ LINK_CASES = [
     case("only the identifier", b'<a href="?gclid=X">', b'<a href="?">'),
     case("entities", b'<a href="/p?a=1&amp;gclid=X&amp;b=2">', b'<a href="/p?a=1&amp;b=2">'),
     case("numeric reference", b'<a href="/p?&#103;clid=X&#38;q=1">', b'<a href="/p?q=1">'),
+    # "?" itself spelled by a reference; a page where no other "?" is near.
+    case("query mark by number", b'<p>&amp; <a href="/p&#63;gclid=X">', b'<p>&amp; <a href="/p">'),
+    case("query mark in hex", b'<a href="/p&#X3f;fbclid=X&amp;q">', b'<a href="/p?q">'),
+    case("query mark by name", b"<a href=/p&quest;msclkid=X>&copy;", b"<a href=/p>&copy;"),
     case("named reference", b'<a href="/p?&lowbar;hsenc=X&amp;q">', b'<a href="/p?q">'),
     case("percent-encoded", b'<a href="/p?%67clid=X&amp;q">', b'<a href="/p?q">'),
     case("tab in the name", b'<a href="/p?gc\tlid=X&amp;q">', b'<a href="/p?q">'),
@@ -1617,8 +1621,12 @@ def _hrefs(draw: st.DrawFn) -> str:
     query = "&".join(name + value for name, value in params)
     url = draw(_LINK_TARGETS) + ("?" + query if params or draw(st.booleans()) else "")
     url += draw(st.sampled_from(["", "#f", "#x?gclid=1"]))
-    spell = draw(st.sampled_from(["plain", "amp", "numeric", "percent", "tab", "lowbar"]))
-    if spell == "amp":
+    spell = draw(
+        st.sampled_from(["plain", "amp", "numeric", "percent", "tab", "lowbar", "question"])
+    )
+    if spell == "question":
+        url = url.replace("?", draw(st.sampled_from(["&#63;", "&#x3F;", "&#0063;", "&quest;"])))
+    elif spell == "amp":
         url = url.replace("&", "&amp;")
     elif spell == "numeric":
         url = url.replace("g", "&#103;").replace("&c", "&#38;c")
@@ -1743,24 +1751,29 @@ def test_generated_pages_keep_no_click_id_in_any_reading(doc: st.DataObject) -> 
         assert not _links_with_click_ids(out), out
 
 
-_LINK_SPARSE = frozenset({(b"a", b"?&"), (b"area", b"?&")})
+_QUERY_STRINGS = (b"?", b"&#", b"&quest;")
+_LINK_SPARSE = frozenset({(b"a", _QUERY_STRINGS), (b"area", _QUERY_STRINGS)})
 
 
 @settings(max_examples=500)
 @given(
     st.lists(
-        st.sampled_from([*TAG_ALPHABET, b"<A", b"<area", b"<ab", b"?", b"&", b"x", b">"]),
+        st.sampled_from(
+            [*TAG_ALPHABET, b"<A", b"<area", b"<ab", b"?", b"&", b"&#", b"&quest;", b"x", b">"]
+        ),
         max_size=30,
     ).map(b"".join)
 )
 def test_fast_search_stops_at_links_only_with_a_query(text: bytes) -> None:
     """The search stops at every other candidate of the plain search; at every whole link
-    whose tag (as the tokenizer reads it, quotes and all) holds a "?" or "&"; and at a link
-    without one only when another candidate sits inside its tag (`_scan` then tokenizes
-    that stretch exactly, so a link there is never missed)."""
+    whose tag (as the tokenizer reads it, quotes and all) holds a "?", "&#" or "&quest;"
+    (a query, literal or by reference); and at a link without "?" and "&" only when another
+    candidate sits inside its tag (`_scan` then tokenizes that stretch exactly, so a link
+    there is never missed). A link with a lone "&" (``&amp;`` spells no query) may be
+    passed over."""
     starts = _BASE_STARTS | {b"a", b"area"}
     plain: list[int] = []
-    links: dict[int, tuple[int, bool]] = {}  # where a whole link starts: (its end, has a query)
+    links: dict[int, tuple[int, bool, bool]] = {}  # a whole link: (end, has a query, has ?/&)
     for m in _reference_candidates(starts, frozenset()).finditer(text):
         at = m.start()
         if text[at : at + 2] == b"</" and at + 2 == len(text):
@@ -1768,7 +1781,9 @@ def test_fast_search_stops_at_links_only_with_a_query(text: bytes) -> None:
         if text[at + 1 : m.end()].lower() in (b"a", b"area"):
             rest = _TAG_REST.match(text, m.end())
             if rest is not None:
-                links[at] = (rest.end(), re.search(rb"[?&]", rest.group()) is not None)
+                tag = rest.group()
+                query = any(string in tag for string in _QUERY_STRINGS)
+                links[at] = (rest.end(), query, re.search(rb"[?&]", tag) is not None)
         else:
             plain.append(at)
     cleaner = HtmlRewriter(POLICY, ALL_OPTIONAL, clean_links_for=PAGE_HOST)
@@ -1781,11 +1796,11 @@ def test_fast_search_stops_at_links_only_with_a_query(text: bytes) -> None:
             found.append(m.start())
         pos = m.end()
     assert [at for at in found if at in plain] == plain
-    for at, (end, query) in links.items():
+    for at, (end, query, marked) in links.items():
         holds_candidate = any(at < p < end for p in plain)
         if query and not holds_candidate:
             assert at in found
-        if not query and not holds_candidate:
+        if not marked and not holds_candidate:
             assert at not in found
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 from consent.blocking import BlockingRules
 from consent.html import lexer
-from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, Inert, parse_attrs
+from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, Inert, SparseTags, parse_attrs
 from consent.html.tokenizer import NEEDS_TEXT, UNDECIDED, Tokenizer
 
 __all__ = [
@@ -255,7 +255,7 @@ class BlockingHandler:
     """Judges the start tags of one response (a `consent.html.tokenizer.Handler`)."""
 
     names = frozenset(FETCHING)
-    sparse: frozenset[tuple[bytes, bytes]] = frozenset()
+    sparse: SparseTags = frozenset()
     #: Tags without a URL that may leave the site, nor a label: `start_tag` leaves them as
     #: they are (an iframe is special to the tokenizer: it never gets here unasked).
     inert: Inert | None = INERT

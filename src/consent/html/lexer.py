@@ -21,6 +21,7 @@ __all__ = [
     "Attr",
     "Edits",
     "Inert",
+    "SparseTags",
     "fast",
     "foreign_runs",
     "in_quoted_value",
@@ -162,24 +163,30 @@ def fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
     return re.compile(b"<(?:" + start + b"|" + end + rb"|!|\?)")
 
 
-@cache
-def sparse(wanted: frozenset[tuple[bytes, bytes]]) -> tuple[re.Pattern[bytes], tuple[bytes, ...]]:
-    """The search for start tags that matter only when they hold certain bytes, and those
-    bytes (each one to `bytes.find`: a class search in ``re`` is many times slower).
+#: Start tags that matter only when they hold one of some strings: ``(name, strings)``.
+SparseTags = frozenset[tuple[bytes, tuple[bytes, ...]]]
 
-    ``wanted`` pairs a name with the bytes its tag must hold (a link matters only with a
-    ``?`` or ``&``). The first pattern finds such a tag whose whole tag, read as the
-    tokenizer reads it (`tag_rest_without`), holds one, or that is unfinished. Pages hold
-    many links and few of them carry a query, and reading each one costs; so the tokenizer
-    runs this only over stretches that hold one of the bytes at all.
+
+@cache
+def sparse(wanted: SparseTags) -> tuple[re.Pattern[bytes], tuple[bytes, ...]]:
+    """The search for start tags that matter only when they hold one of some strings, and
+    those strings (each one to `bytes.find`: a class search in ``re`` is many times slower).
+
+    ``wanted`` pairs a name with the strings one of which its tag must hold (a link matters
+    only with a query: a ``?``, literal or as a character reference). The pattern finds such
+    a tag whose whole tag, read as the tokenizer reads it (`tag_rest_without`), holds the
+    first byte of one, or that is unfinished. Pages hold many links and few of them carry a
+    query, and reading each one costs; so the tokenizer runs this only over stretches that
+    hold one of the strings at all (``&`` alone would not do: ``&amp;`` is in most text).
     """
     branches = []
-    for needed in sorted({needed for _, needed in wanted}):
-        names = frozenset(name for name, want in wanted if want == needed)
+    for strings in sorted({strings for _, strings in wanted}):
+        names = frozenset(name for name, want in wanted if want == strings)
         branch = _letters(0, names) + b"]" + caseless({n[1:] for n in names}) + _DELIMITER
-        branches.append(branch + b"(?!" + tag_rest_without(needed) + b")")
-    needed_bytes = tuple(sorted({bytes([c]) for _, needed in wanted for c in needed}))
-    return re.compile(b"<(?:" + b"|".join(branches) + b")"), needed_bytes
+        first = bytes(sorted({string[0] for string in strings}))
+        branches.append(branch + b"(?!" + tag_rest_without(first) + b")")
+    needles = tuple(sorted({string for _, strings in wanted for string in strings}))
+    return re.compile(b"<(?:" + b"|".join(branches) + b")"), needles
 
 
 _DELIMITER = rb"(?=[\t\n\f\r />])"

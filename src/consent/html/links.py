@@ -3,7 +3,7 @@
 `LinkCleaner` asks the tokenizer for ``<a>`` and ``<area>`` besides what the handler it
 wraps asks for, and rewrites their ``href`` (and SVG's ``xlink:href``) through
 `consent.click_ids.clean_link`. Pages hold many links and few carry a query, which needs a
-``?`` or ``&`` (literal, or starting a character reference): links without one are not
+``?``, literal or as a character reference (`QUERY_STRINGS`): links without one are not
 even stopped at (`Handler.sparse`: the tokenizer's search reads such a tag whole and moves
 on, in C). A link that holds one is first checked for the bytes a click identifier needs
 (its name, a percent-encoded letter or ``_``, a character reference that may spell one, a
@@ -20,14 +20,15 @@ from functools import cache
 from html.entities import html5
 
 from consent.click_ids import NAME_HINT, clean_link
-from consent.html.lexer import Inert, parse_attrs
+from consent.html.lexer import Inert, SparseTags, parse_attrs
 from consent.html.tokenizer import Handler
 
 __all__ = ["LINK_ELEMENTS", "LinkCleaner", "unescape_attribute"]
 
 LINK_ELEMENTS = frozenset({b"a", b"area"})
-#: What a link needs to carry a query, literally or by a character reference.
-QUERY_BYTES = b"?&"
+#: What a link's tag holds when it carries a query: a "?", or a character reference that may
+#: be one (``&#63;``, ``&#x3F;``, ``&quest;``; no other reference spells it).
+QUERY_STRINGS = (b"?", b"&#", b"&quest;")
 _LINK_ATTRS = (b"href", b"xlink:href")
 #: Named character references that spell a letter, "_" or "%" (``&lowbar;``, ``&percnt;``...).
 _SPELLING_REFS = sorted(
@@ -124,14 +125,12 @@ def _without_queries(inert: Inert | None) -> Inert | None:
 
 
 @cache
-def _with_links(
-    names: frozenset[bytes], sparse: frozenset[tuple[bytes, bytes]]
-) -> tuple[frozenset[bytes], frozenset[tuple[bytes, bytes]]]:
+def _with_links(names: frozenset[bytes], sparse: SparseTags) -> tuple[frozenset[bytes], SparseTags]:
     """A link cleaner's ``names`` and ``sparse`` over its inner handler's: the same sets for
     every response (the tokenizer's patterns are cached by them). Links without a query
     pass unseen: the tokenizer does not stop at them."""
     links = LINK_ELEMENTS - names
-    return names | LINK_ELEMENTS, sparse | {(name, QUERY_BYTES) for name in links}
+    return names | LINK_ELEMENTS, sparse | {(name, QUERY_STRINGS) for name in links}
 
 
 class LinkCleaner:

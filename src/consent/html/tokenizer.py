@@ -76,6 +76,7 @@ from consent.html.lexer import (
     TAG_REST,
     TAIL_OPEN,
     Inert,
+    SparseTags,
     in_quoted_value,
     is_self_closing,
     parse_attrs,
@@ -109,9 +110,9 @@ class Handler(Protocol):
 
     #: Start tags (lower-case names) handed to `start_tag`, besides ``script``.
     names: frozenset[bytes]
-    #: ``(name, bytes)``: a start tag ``name`` matters only when it holds one of ``bytes``;
-    #: plain HTML passes the others unseen (see `consent.html.lexer.fast`).
-    sparse: frozenset[tuple[bytes, bytes]]
+    #: ``(name, strings)``: a start tag ``name`` matters only when it holds one of
+    #: ``strings``; plain HTML passes the others unseen (see `consent.html.lexer.sparse`).
+    sparse: SparseTags
     #: Start tags decided before, by their exact bytes: the replacement, or None.
     decided: dict[bytes, bytes | None]
     #: Start tags of its names it leaves as they are in any context, and without asking
@@ -221,7 +222,7 @@ class _Searches:
 @cache
 def _searches(
     handled: frozenset[bytes],
-    sparse: frozenset[tuple[bytes, bytes]],
+    sparse: SparseTags,
     wanted: frozenset[bytes],
     ends: frozenset[bytes],
 ) -> _Searches:
@@ -265,13 +266,13 @@ def _sparse_before(
     or ``found``.
 
     Sparse tags are looked for only where the stretch up to ``found`` holds one of their
-    bytes (`lexer.sparse`). One that runs past ``found`` is no loss: ``found`` then sits
+    strings (`lexer.sparse`). One that runs past ``found`` is no loss: ``found`` then sits
     inside a tag, and `Tokenizer._scan` tokenizes the stretch exactly.
     """
-    tags, needed = sparse
+    tags, needles = sparse
     limit = found.start() if found is not None else len(buf)
-    for byte in needed:
-        if buf.find(byte, pos, limit) >= 0:
+    for needle in needles:
+        if buf.find(needle, pos, limit) >= 0:
             return tags.search(buf, pos, limit) or found
     return found
 

@@ -33,7 +33,7 @@ from consent.blocking import BlockingRules, _split_url
 from consent.body_codec import BodyDecoder, BodyEncoder, CorruptBodyError
 from consent.headers import HeaderList, lowercased
 from consent.html.blocking import BlockingHandler, BlockingPolicy, saved_name
-from consent.html.lexer import Attr, Inert, parse_attrs
+from consent.html.lexer import Attr, Inert, SparseTags, parse_attrs
 from consent.html.tokenizer import NEEDS_TEXT, UNDECIDED, PageInjection, Tokenizer
 from consent.html_response import (
     HtmlPolicy,
@@ -91,7 +91,7 @@ class ObservingHandler:
     """
 
     names = BlockingHandler.names
-    sparse: frozenset[tuple[bytes, bytes]] = frozenset()
+    sparse: SparseTags = frozenset()
     inert = BlockingHandler.inert  # never neutralised, so never counted
 
     def __init__(self, inner: BlockingHandler, rules: BlockingRules, found: Found) -> None:
@@ -211,7 +211,7 @@ class _PassHandler:
     """A tokenizer `Handler` that decides nothing: the banner goes in, the markup stays."""
 
     names: frozenset[bytes] = frozenset()
-    sparse: frozenset[tuple[bytes, bytes]] = frozenset()
+    sparse: SparseTags = frozenset()
     inert: Inert | None = None
     blocks_nothing = True
 
