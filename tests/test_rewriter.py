@@ -1421,6 +1421,11 @@ LINK_CASES = [
     # "?" itself spelled by a reference; a page where no other "?" is near.
     case("query mark by number", b'<p>&amp; <a href="/p&#63;gclid=X">', b'<p>&amp; <a href="/p">'),
     case("query mark in hex", b'<a href="/p&#X3f;fbclid=X&amp;q">', b'<a href="/p?q">'),
+    case(
+        "query mark after many other references",
+        b"<p>&amp; &lt; &gt; &copy; &nbsp; <a href=/p&#63;gclid=X>",
+        b"<p>&amp; &lt; &gt; &copy; &nbsp; <a href=/p>",
+    ),
     case("query mark by name", b"<a href=/p&quest;msclkid=X>&copy;", b"<a href=/p>&copy;"),
     case("named reference", b'<a href="/p?&lowbar;hsenc=X&amp;q">', b'<a href="/p?q">'),
     case("percent-encoded", b'<a href="/p?%67clid=X&amp;q">', b'<a href="/p?q">'),

@@ -21,6 +21,7 @@ __all__ = [
     "Attr",
     "Edits",
     "Inert",
+    "Needles",
     "SparseTags",
     "fast",
     "foreign_runs",
@@ -165,12 +166,15 @@ def fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
 
 #: Start tags that matter only when they hold one of some strings: ``(name, strings)``.
 SparseTags = frozenset[tuple[bytes, tuple[bytes, ...]]]
+#: Strings grouped by their first byte: ``(first byte, strings)``, single bytes first.
+Needles = tuple[tuple[bytes, tuple[bytes, ...]], ...]
 
 
 @cache
-def sparse(wanted: SparseTags) -> tuple[re.Pattern[bytes], tuple[bytes, ...]]:
+def sparse(wanted: SparseTags) -> tuple[re.Pattern[bytes], Needles]:
     """The search for start tags that matter only when they hold one of some strings, and
-    those strings (each one to `bytes.find`: a class search in ``re`` is many times slower).
+    those strings by first byte (each looked for with `bytes.find`: a class search in ``re``
+    is many times slower).
 
     ``wanted`` pairs a name with the strings one of which its tag must hold (a link matters
     only with a query: a ``?``, literal or as a character reference). The pattern finds such
@@ -185,7 +189,11 @@ def sparse(wanted: SparseTags) -> tuple[re.Pattern[bytes], tuple[bytes, ...]]:
         branch = _letters(0, names) + b"]" + caseless({n[1:] for n in names}) + _DELIMITER
         first = bytes(sorted({string[0] for string in strings}))
         branches.append(branch + b"(?!" + tag_rest_without(first) + b")")
-    needles = tuple(sorted({string for _, strings in wanted for string in strings}))
+    every = {string for _, strings in wanted for string in strings}
+    firsts = sorted({string[:1] for string in every}, key=lambda b: (b not in every, b))
+    needles = tuple(
+        (first, tuple(sorted(s for s in every if s.startswith(first)))) for first in firsts
+    )
     return re.compile(b"<(?:" + b"|".join(branches) + b")"), needles
 
 

@@ -215,7 +215,7 @@ class _Searches:
 
     fast: re.Pattern[bytes]  # the candidate search (sparse names left to `sparse`)
     exact: re.Pattern[bytes]  # tag by tag, every name in it (`lexer.master`)
-    sparse: tuple[re.Pattern[bytes], tuple[bytes, ...]] | None  # see `lexer.sparse`
+    sparse: tuple[re.Pattern[bytes], lexer.Needles] | None  # see `lexer.sparse`
     kinds: dict[bytes, int]  # what `Tokenizer._scan` does with each name (`_kinds`)
 
 
@@ -257,7 +257,7 @@ _ENDS = {
 
 
 def _sparse_before(
-    sparse: tuple[re.Pattern[bytes], tuple[bytes, ...]],
+    sparse: tuple[re.Pattern[bytes], lexer.Needles],
     found: re.Match[bytes] | None,
     buf: bytes,
     pos: int,
@@ -265,16 +265,41 @@ def _sparse_before(
     """A sparse tag (`Handler.sparse`: a link) before the plain search's candidate ``found``,
     or ``found``.
 
-    Sparse tags are looked for only where the stretch up to ``found`` holds one of their
-    strings (`lexer.sparse`). One that runs past ``found`` is no loss: ``found`` then sits
-    inside a tag, and `Tokenizer._scan` tokenizes the stretch exactly.
+    Sparse tags are looked for only where the stretch up to ``found`` may hold one of their
+    strings (`lexer.sparse`, `_may_hold`). One that runs past ``found`` is no loss: ``found``
+    then sits inside a tag, and `Tokenizer._scan` tokenizes the stretch exactly.
     """
     tags, needles = sparse
     limit = found.start() if found is not None else len(buf)
-    for needle in needles:
-        if buf.find(needle, pos, limit) >= 0:
+    for first, strings in needles:
+        # Most stretches hold none of the first bytes: one find each, at memchr speed.
+        at = buf.find(first, pos, limit)
+        if at >= 0 and (strings[0] == first or _may_hold(buf, at, strings, limit)):
             return tags.search(buf, pos, limit) or found
     return found
+
+
+#: How many of their first byte `_may_hold` looks past before it says a string may be there.
+_FIRST_BYTE_TRIES = 4
+
+
+def _may_hold(buf: bytes, at: int, strings: tuple[bytes, ...], limit: int) -> bool:
+    """Whether ``buf[at:limit]``, which starts with the first byte of ``strings`` (all begin
+    with it), may hold one of them: False only when it holds none.
+
+    The first byte is found at `bytes.find`'s single-byte speed and the strings compared
+    there: `bytes.find` for a longer string costs many times more per call. Past a few first
+    bytes that begin none of them (``&amp;`` for ``&#``), the answer is "maybe".
+    """
+    first = strings[0][:1]
+    for _ in range(_FIRST_BYTE_TRIES):
+        for string in strings:
+            if buf.startswith(string, at, limit):
+                return True
+        at = buf.find(first, at + 1, limit)
+        if at < 0:
+            return False
+    return True
 
 
 #: A start or end tag's "<", its "/" and its name, as the tokenizer reads a name.
@@ -451,7 +476,7 @@ class Tokenizer:
         self._exact_until = 0  # below this position of it, tokenize exactly (`_data_run`)
         self._fast: re.Pattern[bytes]
         self._exact: re.Pattern[bytes]
-        self._sparse: tuple[re.Pattern[bytes], tuple[bytes, ...]] | None
+        self._sparse: tuple[re.Pattern[bytes], lexer.Needles] | None
         self._choose_patterns()
 
     @property
