@@ -239,6 +239,10 @@ class Responder:
         prepare_headers(headers, page)
         self._start = start
         self._rewriter = page.rewriter(nonce)
+        body = message.get("body", b"")
+        if not coding and not message.get("more_body", False) and len(body) <= SLICE_SIZE:
+            await self._rewrite_whole(body)  # most pages: one message, no coding
+            return
         self._mode = _REWRITING
         self._decoder = BodyDecoder(coding, slice_size=SLICE_SIZE)
         self._encoder = BodyEncoder(coding)
@@ -247,6 +251,19 @@ class Responder:
         self._pending = []
         self._decoded = 0
         await self._rewrite(message)
+
+    async def _rewrite_whole(self, body: bytes) -> None:
+        """A whole page in one message without a coding: rewritten at once, sent with its
+        exact length (what `_rewrite` does with it, without slices and codecs)."""
+        rewriter = self._rewriter
+        out = rewriter.feed(body)
+        out += rewriter.close()
+        if rewriter.doubted and self.pages is not None:
+            self.pages.note_doubt(self.scope.get("path", "/"))
+        self._mode = _DONE
+        set_content_length(self._start["headers"], len(out))
+        await self.send(self._start)
+        await self.send({"type": "http.response.body", "body": out})
 
     async def _rewrite(self, message: Message) -> None:
         more = bool(message.get("more_body", False))
