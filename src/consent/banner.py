@@ -153,7 +153,9 @@ class BannerRenderer:
         }
         self._template_dir = banner.template_dir
         self._css_url = assets.url("banner.css")
-        self._head: BoundedCache[tuple[object, ...], bytes] = BoundedCache(_CACHE_LIMIT)
+        self._head: BoundedCache[tuple[object, ...], tuple[bytes, bytes]] = BoundedCache(
+            _CACHE_LIMIT
+        )
         # The banner split at its markers (see `_fill_next`).
         self._body: BoundedCache[tuple[object, ...], list[bytes]] = BoundedCache(_CACHE_LIMIT)
         self._placeholders: BoundedCache[tuple[object, ...], str] = BoundedCache(_CACHE_LIMIT)
@@ -260,8 +262,10 @@ class BannerRenderer:
         )
         cached = self._head.get(key)
         if cached is None:
-            cached = self._head.set(key, self._render_head(consent))
-        html = cached.replace(_NONCE, _nonce_attribute(nonce))
+            template = self._render_head(consent)
+            cached = self._head.set(key, (template, template.replace(_NONCE, b"")))
+        template, without_nonce = cached
+        html = template.replace(_NONCE, _nonce_attribute(nonce)) if nonce else without_nonce
         if reload:
             html = html.replace(_BANNER_SCRIPT, _BANNER_SCRIPT + b"data-reload ", 1)
         return html
@@ -592,10 +596,16 @@ class BannerRenderer:
         return html.encode()
 
 
+#: A path that reads the same escaped for HTML and percent-encoded for a query.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.~-]*")
+
+
 def _fill_next(pieces: list[bytes], next_path: str) -> bytes:
     """Markup split at its markers (`_MARKERS`) with the page's path put in: a join of the
     pieces rather than a replace per marker, each of which would copy the whole banner."""
     next_path = safe_next(next_path)
+    if _PLAIN_PATH.fullmatch(next_path):  # the usual path: the same bytes at every marker
+        return next_path.encode("ascii").join(pieces[::2])
     values = {_NEXT_B: _ascii(_html(next_path)), _NEXT_QUERY_B: quote(next_path, safe="/").encode()}
     filled = list(pieces)
     filled[1::2] = [values[marker] for marker in pieces[1::2]]
