@@ -153,7 +153,7 @@ class ConsentMiddleware:
             app_scope = self._scope_for_app(scope, view, None)
             await self.app(app_scope, receive, WebSocketResponder(view.cookie_state, send))
             return
-        responder = Responder(view, scope, pages, send, csp=self.csp if pages else None)
+        responder = Responder(view, scope, pages, send, self.csp if pages else None)
         if view.cookie_state.gpc_opt_out and pages is not None:
             await self._store_gpc_opt_out(scope, view, responder)
         app_scope = scope

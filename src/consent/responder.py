@@ -125,7 +125,6 @@ class Responder:
         scope: Scope,
         pages: PageRewriting | None,
         send: Send,
-        *,
         csp: CspNarrowing | None = None,
     ) -> None:
         self.view = view
