@@ -1354,6 +1354,80 @@ def test_tags_read_as_inert_are_tags_the_handlers_leave_alone(
         assert judge.start_tag(name, tag, body, foreign=False) is None, tag
 
 
+_HOST_VALUES = st.sampled_from(
+    [
+        "https://news.example/a.jpg",
+        "https://NEWS.example./a.jpg?x=1#f",
+        "//news.example/a.jpg 1x,https://cdn.news.example/b.jpg 2x",
+        "http://news.example",
+        "https://www.facebook.com/tr",
+        "//www.facebook.com/tr",
+        "https://news.example/a.jpg 1x, //www.facebook.com/tr 2x",
+        "https://news.example@www.facebook.com/tr",
+        "https://news.example:443/a.jpg",
+        "https://www.facebook.com:443/tr",
+        "https:///www.facebook.com/tr",
+        "https://news.example//www.facebook.com/tr",
+        "https:www.facebook.com/tr",
+        "HTTPS://www.facebook.com/tr",
+        "javascript:void(0)",
+        "https://%77ww.facebook.com/tr",
+        "https://www.facebook.com%2f/tr",
+        "https://www.facebook.com;x/tr",
+        "https://www.googletagmanager.com/gtag/js?id=AW-1",
+        "https://www.google.com/recaptcha/api.js",
+        "(max-width: 600px) 480px",
+        "a//www.facebook.com",
+    ]
+)
+
+
+@given(
+    st.sampled_from([b"img", b"source", b"video", b"link", b"input", b"embed", b"object"]),
+    st.lists(st.tuples(_ATTR_NAMES, _QUOTES, _HOST_VALUES | _ATTR_VALUES), min_size=1, max_size=3),
+)
+@settings(max_examples=2000)
+def test_tags_passed_for_their_hosts_are_tags_a_full_reading_leaves_alone(
+    name: bytes, attrs: list[tuple[str, str, str]]
+) -> None:
+    # The handler passes a tag whose URLs name only hosts no rule names, once it has looked
+    # them up (`plain_url_hosts`, `BlockingRules.never_categorised`): judged in full, such a
+    # tag must come out unchanged, whatever its URLs look like.
+    from consent.html.blocking import plain_url_hosts
+    from consent.html.lexer import parse_attrs
+
+    rest = "".join(f" {attr}={quote}{value}{quote}" for attr, quote, value in attrs)
+    tag = b"<" + name + rest.encode() + b">"
+    for host in ("news.example", "cdn.news.example", "www.facebook.com", "www.google.com"):
+        RULES.category_of_url(f"https://{host}/")  # the hosts looked up before
+    if not RULES.never_categorised(plain_url_hosts(tag)):
+        return
+    handler = POLICY.handler(frozenset(), placeholder=None)
+    body = len(name) + 1
+    assert not handler._element_edits(name, tag, body, parse_attrs(tag, body, len(tag) - 1))
+
+
+@pytest.mark.parametrize(
+    ("tag", "passed"),
+    [
+        (b'<img src="https://news.example/a.jpg" alt="x">', True),
+        (b"<link rel=canonical href=https://news.example/a>", True),
+        (b'<img src="https://news.example/a.jpg" srcset="//www.facebook.com/tr 2x">', False),
+        (b'<img src="https://news.example@www.facebook.com/tr">', False),
+        (b'<img src="https://news.example/a.jpg" style="color:red">', False),
+        (b'<img src="https://news.example/a.jpg" data-consent="marketing">', False),
+        (b'<img src="https://news.example/&#47;a.jpg">', False),
+        (b'<img src="https://unseen.example/a.jpg">', False),  # not looked up yet
+    ],
+)
+def test_which_tags_are_passed_for_their_hosts(tag: bytes, passed: bool) -> None:
+    from consent.html.blocking import plain_url_hosts
+
+    RULES.category_of_url("https://news.example/")
+    RULES.category_of_url("https://www.facebook.com/")
+    assert RULES.never_categorised(plain_url_hosts(tag)) is passed
+
+
 def test_a_first_party_image_with_sizes_is_passed_unparsed() -> None:
     from consent.html.blocking import may_leave_the_site
 

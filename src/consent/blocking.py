@@ -414,6 +414,15 @@ class BlockingRules:
         name for one (Cookiebot, vanilla-cookieconsent); ``None`` (logged once) if unknown."""
         return self.purposes.resolve(name)
 
+    def never_categorised(self, hosts: list[str] | None) -> bool:
+        """Whether every one of ``hosts`` was looked up before and no rule names it, on any
+        path (what `_match_host` keeps): then no URL on them has a category. False for None
+        or a host not looked up yet."""
+        if hosts is None:
+            return False
+        cache = self._host_cache
+        return all(cache.get(host, _NO_HOST) is None for host in hosts)
+
     def _match_host(self, host: str, path: str) -> str | None:
         """`_match`, cached per host when no rule on its way up depends on the path.
 

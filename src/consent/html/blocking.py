@@ -92,6 +92,40 @@ def may_leave_the_site(tag: bytes) -> bool:
     )
 
 
+#: ``//`` and the host name after it, and the byte after that.
+_URL_HOST = re.compile(rb"//([A-Za-z0-9.-]*)(.?)", re.DOTALL)
+#: What may follow a host that `category_of_url` reads as the whole host (not a port, user
+#: name or escape): a path, query or fragment, the end of the value, a srcset's comma.
+_AFTER_HOST = frozenset(b"/?#\"' >,")
+
+
+def plain_url_hosts(tag: bytes) -> list[str] | None:
+    """The hosts named in ``tag`` when its only way off the site is plain
+    ``https://host/...`` URLs; None when it may have another (then it is judged in full).
+
+    The way `may_leave_the_site` reads a tag, with everything but "//" ruled out: no
+    backslash, character reference, tab, newline, non-ASCII byte or ``data-``, and every
+    colon in ``http://`` or ``https://`` (so no other scheme). Every "//" must then be
+    followed by a host that ends where a URL parser ends it; its name is looked up
+    (`BlockingRules.never_categorised`), wherever the "//" stands.
+    """
+    if b"\\" in tag or b"&" in tag or b"\t" in tag or b"\n" in tag or b"\r" in tag:
+        return None
+    if not tag.isascii() or (b"-" in tag and b"data-" in tag.lower()):
+        return None
+    colons = tag.count(b":")
+    if colons and colons != tag.count(b"https://") + tag.count(b"http://"):
+        return None  # a colon that may start another scheme (or a style, in any case)
+    hosts = []
+    for found in _URL_HOST.finditer(tag):
+        after = found.group(2)
+        host = found.group(1).decode("ascii").lower().rstrip(".")
+        if not host or (after and after[0] not in _AFTER_HOST):
+            return None
+        hosts.append(host)
+    return hosts
+
+
 _SRCSETS = frozenset({b"srcset", b"imagesrcset", b"data-srcset"})
 #: Where a pre-blocked script keeps its URL: ours, Cookiebot's, vanilla-cookieconsent's.
 _SCRIPT_SAVED_SRC = (b"data-consent-src", b"data-cookieblock-src", b"data-src")
@@ -300,6 +334,8 @@ class BlockingHandler:
             self._iframes += 1
         if name != b"iframe" and not may_leave_the_site(tag):
             done = None  # only relative URLs and no labels: nothing to decide
+        elif name != b"iframe" and self._rules.never_categorised(plain_url_hosts(tag)):
+            done = None  # its URLs leave only for hosts no rule names (the site's own, a CDN)
         else:
             attrs = parse_attrs(tag, body, len(tag) - 1)
             edits = self._element_edits(name, tag, body, attrs)
