@@ -335,7 +335,10 @@ class BlockingHandler:
         if name != b"iframe" and not may_leave_the_site(tag):
             done = None  # only relative URLs and no labels: nothing to decide
         elif name != b"iframe" and self._rules.never_categorised(plain_url_hosts(tag)):
-            done = None  # its URLs leave only for hosts no rule names (the site's own, a CDN)
+            # Its URLs leave only for hosts no rule names (the site's own, a CDN). Not kept:
+            # told again in a few microseconds, and one-off tags such as a canonical link
+            # would push the decisions that repeat (a site's scripts) out of the cache.
+            return None
         else:
             attrs = parse_attrs(tag, body, len(tag) - 1)
             edits = self._element_edits(name, tag, body, attrs)
