@@ -140,7 +140,12 @@ def caseless(names: Iterable[bytes]) -> bytes:
 
 
 @cache
-def fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
+def fast(
+    starts: frozenset[bytes],
+    ends: frozenset[bytes],
+    inert: Inert | None = None,
+    passed: frozenset[bytes] = frozenset(),
+) -> re.Pattern[bytes]:
     """Find the next interesting construct by search alone, without tokenizing what lies between.
 
     Candidates: start tags named like one of ``starts``, interesting end tags, ``<!``, ``<?``,
@@ -156,11 +161,18 @@ def fast(starts: frozenset[bytes], ends: frozenset[bytes]) -> re.Pattern[bytes]:
     the remainders: a name such as ``<imdy`` gets through, and `Tokenizer._run` checks the
     name. The match has no groups (the byte after ``<`` tells the kind) and ends right after
     the name. Names of one letter (``a``) are searched for by `sparse` only.
+
+    A start tag named one of ``passed`` that ``inert`` describes (`quoted_attributes`) is
+    no candidate: its handler would leave it as it is (an image from the site itself), so it
+    is passed over in C, as an ordinary tag is. (The name is told by a lookbehind after it.)
     """
     assert all(len(name) >= 2 for name in starts)
     end = b"/(?:" + (caseless(ends) + _DELIMITER + b"|" if ends else b"") + b"[^A-Za-z])"
     start = _letters(0, starts) + b"]" + _letters(1, starts) + b"]"
     start += caseless({n[2:] for n in starts}) + _DELIMITER
+    if inert is not None and passed and POSSESSIVE:
+        named = b"|".join(b"(?<=<" + caseless({name}) + b")" for name in sorted(passed))
+        start += b"(?!(?:" + named + b")" + quoted_attributes(inert) + b">)"
     return re.compile(b"<(?:" + start + b"|" + end + rb"|!|\?)")
 
 

@@ -223,21 +223,25 @@ class _Searches:
 def _searches(
     handled: frozenset[bytes],
     sparse: SparseTags,
+    inert: Inert | None,
     wanted: frozenset[bytes],
     ends: frozenset[bytes],
 ) -> _Searches:
     """The searches for a handler's names and ``sparse`` ones, while ``wanted`` (``head``,
     ``body``) are still looked for and ``ends`` (``template``, ``select``) are open (with a
-    select, the table tags that close it in some parsers too)."""
+    select, the table tags that close it in some parsers too). The handler's elements it
+    leaves alone (``inert``) are no candidates of the fast search (`Tokenizer._judge`)."""
     starts = STATE_STARTS | handled | wanted
     if b"select" in ends:
         starts |= _TABLE_TAGS
     dense = starts - {name for name, _ in sparse}
+    kinds = _kinds(starts, handled)
+    elements = frozenset(name for name in dense if kinds[name] == _KIND_ELEMENT)
     return _Searches(
-        fast=lexer.fast(dense, ends),
+        fast=lexer.fast(dense, ends, inert, elements),
         exact=lexer.master(starts, ends),
         sparse=lexer.sparse(sparse) if sparse else None,
-        kinds=_kinds(starts, handled),
+        kinds=kinds,
     )
 
 
@@ -339,14 +343,6 @@ def _foreign_runs(handled: frozenset[bytes], inert: Inert | None) -> _ForeignRun
     return _ForeignRuns(*patterns, stops)
 
 
-@cache
-def _inert_tag(inert: Inert | None) -> re.Pattern[bytes] | None:
-    """A start tag's attributes, after its name, that ``inert`` describes (with its ``>``)."""
-    if inert is None or not lexer.POSSESSIVE:
-        return None
-    return re.compile(lexer.quoted_attributes(inert) + b">")
-
-
 #: How far an ``<svg>`` island is looked for: an icon is short, and a failed look at a long
 #: sprite must not cost as much as reading it.
 _ISLAND_REACH = 4096
@@ -427,7 +423,6 @@ class Tokenizer:
     def __init__(self, handler: Handler, *, injection: PageInjection | None = None) -> None:
         self._handler = handler
         self._decided = handler.decided
-        self._inert_tag = _inert_tag(handler.inert)
         # Whether ambiguous readings must be guarded (not when nothing is ever blocked).
         self._guarded = not handler.blocks_nothing
         self._injection = injection
@@ -937,12 +932,9 @@ class Tokenizer:
         (no foreign content, no select), and the element changes no state, so the handler
         judges it right away. `UNDECIDED` for a tag past TAG_LIMIT (`_start_tag` takes it).
 
-        A tag the handler leaves alone (`Handler.inert`: an image from the site itself) is
-        told by one pattern, and not kept: it would only push decisions that repeat out of
-        the cache."""
-        inert = self._inert_tag
-        if inert is not None and inert.fullmatch(buf, body, end) is not None:
-            return None
+        A tag the handler leaves alone (`Handler.inert`: an image from the site itself) never
+        gets here: the fast search passes it over (`lexer.fast`), and it is not kept, as it
+        would only push decisions that repeat out of the cache."""
         if end - at <= _CACHE_TAG:
             decided = self._handler.recall(buf[at:end])
             if decided is not UNDECIDED:
@@ -1740,7 +1732,7 @@ class Tokenizer:
             wanted = _HEAD_BODY if self._want_head else _BODY
         ends = _ENDS[bool(self._template), self._select]
         handler = self._handler
-        searches = _searches(handler.names, handler.sparse, wanted, ends)
+        searches = _searches(handler.names, handler.sparse, handler.inert, wanted, ends)
         self._fast, self._exact = searches.fast, searches.exact
         self._sparse, self._kinds = searches.sparse, searches.kinds
 
