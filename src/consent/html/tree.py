@@ -47,6 +47,17 @@ _HTML_INTEGRATION = {SVG: frozenset({b"foreignobject", b"desc", b"title"})}
 _TEXT_INTEGRATION = frozenset({b"mi", b"mo", b"mn", b"ms", b"mtext"})
 _NOT_HTML_IN_TEXT_POINT = frozenset({b"mglyph", b"malignmark"})
 _HTML_ENCODINGS = ("text/html", "application/xhtml+xml")
+#: SVG element names spelled with capitals (``foreignObject``, ``clipPath``...), lower case.
+#: Chromium gives an end tag SVG's spelling only when the current node is SVG, then compares
+#: exactly: below a MathML element, ``</foreignObject>`` matches no ``foreignObject``.
+_SVG_CAPITALISED = frozenset(
+    b"altglyph altglyphdef altglyphitem animatecolor animatemotion animatetransform clippath "
+    b"feblend fecolormatrix fecomponenttransfer fecomposite feconvolvematrix fediffuselighting "
+    b"fedisplacementmap fedistantlight fedropshadow feflood fefunca fefuncb fefuncg fefuncr "
+    b"fegaussianblur feimage femerge femergenode femorphology feoffset fepointlight "
+    b"fespecularlighting fespotlight fetile feturbulence foreignobject glyphref lineargradient "
+    b"radialgradient textpath".split()
+)
 
 
 @dataclass(slots=True)
@@ -203,6 +214,13 @@ class ForeignStack:
             return
         for index in range(len(entries) - 1, -1, -1):
             if entries[index].name == name:
+                if self._capitals_differ(top, entries[index]):
+                    # The standard closes down to it, Chromium closes nothing (the HTML
+                    # rules then ignore the tag): keep the deepest reading, and say that
+                    # some reading may already be shallower, even back in plain HTML.
+                    self._floor = len(entries)
+                    self.doubted = True
+                    return
                 if index < self._pin:
                     self._kept = True
                     return  # a reading in raw text keeps it open: so do we
@@ -224,6 +242,12 @@ class ForeignStack:
         self.doubted = True
 
     # -- internals -------------------------------------------------------------------------
+
+    @staticmethod
+    def _capitals_differ(top: _Entry, match: _Entry) -> bool:
+        """Whether an end tag matching ``match`` by the standard matches nothing in Chromium:
+        an SVG element spelled with capitals, while the current node ``top`` is not SVG."""
+        return top.namespace != SVG and match.namespace == SVG and match.name in _SVG_CAPITALISED
 
     def _html_start_tag(self, top: _Entry, name: bytes, *, self_closing: bool) -> None:
         if name in (b"svg", b"math"):
