@@ -1298,6 +1298,21 @@ _ATTR_VALUES = st.sampled_from(
 _QUOTES = st.sampled_from(["", '"', "'"])
 
 
+def _start_tag(name: bytes, attrs: list[tuple[str, str, str]], noise: bytes = b"") -> bytes:
+    """A start tag with ``attrs`` as ``(name, quote, value)``, ``noise`` before its ">"."""
+    rest = "".join(f" {attr}={quote}{value}{quote}" for attr, quote, value in attrs)
+    return b"<" + name + rest.encode() + noise + b">"
+
+
+def _left_alone_in_full(name: bytes, tag: bytes) -> bool:
+    """Whether the blocking handler, reading ``tag`` in full, changes nothing in it."""
+    from consent.html.lexer import parse_attrs
+
+    handler = POLICY.handler(frozenset(), placeholder=None)
+    body = len(name) + 1
+    return not handler._element_edits(name, tag, body, parse_attrs(tag, body, len(tag) - 1))
+
+
 @given(
     st.sampled_from([b"img", b"source", b"video", b"link", b"input", b"embed", b"object"]),
     st.lists(st.tuples(_ATTR_NAMES, _QUOTES, _ATTR_VALUES), min_size=1, max_size=3),
@@ -1309,15 +1324,11 @@ def test_tags_passed_unparsed_are_those_a_full_reading_leaves_alone(
     # The handler passes a tag without a scheme, "//" or a label unread: judged in full, such
     # a tag must come out unchanged.
     from consent.html.blocking import may_leave_the_site
-    from consent.html.lexer import parse_attrs
 
-    rest = "".join(f" {attr}={quote}{value}{quote}" for attr, quote, value in attrs)
-    tag = b"<" + name + rest.encode() + b">"
+    tag = _start_tag(name, attrs)
     if may_leave_the_site(tag):
         return
-    handler = POLICY.handler(frozenset(), placeholder=None)
-    body = len(name) + 1
-    assert not handler._element_edits(name, tag, body, parse_attrs(tag, body, len(tag) - 1))
+    assert _left_alone_in_full(name, tag)
 
 
 _NOISE = b"\t\n /=\"'ad-t:&\\?#x<>"
@@ -1339,8 +1350,7 @@ def test_tags_read_as_inert_are_tags_the_handlers_leave_alone(
     from consent.html.blocking import INERT, may_leave_the_site
     from consent.html.lexer import quoted_attributes
 
-    rest = "".join(f" {attr}={quote}{value}{quote}" for attr, quote, value in attrs)
-    tag = b"<" + name + rest.encode() + noise + b">"
+    tag = _start_tag(name, attrs, noise)
     body = len(name) + 1
     for host in (None, PAGE_HOST):
         rewriter = HtmlRewriter(POLICY, frozenset(), clean_links_for=host)
@@ -1401,17 +1411,13 @@ def test_tags_passed_for_their_hosts_are_tags_a_full_reading_leaves_alone(
     # them up (`plain_url_hosts`, `BlockingRules.never_categorised`): judged in full, such a
     # tag must come out unchanged, whatever its URLs look like.
     from consent.html.blocking import plain_url_hosts
-    from consent.html.lexer import parse_attrs
 
-    rest = "".join(f" {attr}={quote}{value}{quote}" for attr, quote, value in attrs)
-    tag = b"<" + name + rest.encode() + b">"
+    tag = _start_tag(name, attrs)
     for host in ("news.example", "cdn.news.example", "www.facebook.com", "www.google.com"):
         RULES.category_of_url(f"https://{host}/")  # the hosts looked up before
     if not RULES.never_categorised(plain_url_hosts(tag)):
         return
-    handler = POLICY.handler(frozenset(), placeholder=None)
-    body = len(name) + 1
-    assert not handler._element_edits(name, tag, body, parse_attrs(tag, body, len(tag) - 1))
+    assert _left_alone_in_full(name, tag)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from consent.blocking import BlockingRules
+from consent.cache import BoundedCache
 from consent.html import lexer
 from consent.html.lexer import L_NAME, LONG_STEPS, Attr, Edits, Inert, SparseTags, parse_attrs
 from consent.html.tokenizer import NEEDS_TEXT, UNDECIDED, Tokenizer
@@ -252,7 +253,9 @@ class BlockingPolicy:
         self._caches: dict[frozenset[str], Decisions] = {}
         # A visitor's grants with the required categories added: the same set (its hash
         # kept) for every response with those grants.
-        self._with_required: dict[frozenset[str], frozenset[str]] = {}
+        self._with_required: BoundedCache[frozenset[str], frozenset[str]] = BoundedCache(
+            _CACHE_SETS
+        )
 
     def handler(
         self,
@@ -266,9 +269,7 @@ class BlockingPolicy:
         given = frozenset(granted)
         allowed = self._with_required.get(given)
         if allowed is None:
-            if len(self._with_required) >= _CACHE_SETS:
-                self._with_required.clear()
-            allowed = self._with_required[given] = given | self.rules.required
+            allowed = self._with_required.set(given, given | self.rules.required)
         return BlockingHandler(self, allowed, placeholder=placeholder, depth=depth)
 
     def clear(self) -> None:

@@ -585,15 +585,10 @@ class Tokenizer:
         final: bool,
     ) -> tuple[int, int, bool]:
         """Right after ``<head>`` or ``<body>``: insert our markup (or wait to know where)."""
-        verdict = self._resolve_injection(buf, pos, final)
-        if verdict is None:
+        step = self._inject(buf, view, pos, last, out, final)
+        if step is None:
             return pos, last, True
-        inject, at = verdict  # buf[pos:at]: space, comments, <meta> tags
-        inserted = self._injection_bytes(inject)
-        if inserted:
-            out.append(view[last:at])
-            out.append(inserted)
-            last = at
+        at, last = step
         return at, last, False
 
     def _data_run(
@@ -886,25 +881,13 @@ class Tokenizer:
         """``<head>`` or ``<body>`` (ending at ``end``) found by the fast path: what
         `_html_start_tag` and then `_injection_run` do with it, in one step (every page has
         them): ``(pos, last, outcome, end)`` as `_start_candidate` returns them."""
-        if name == b"head":
-            if not self._want_head:
-                return end, last, _SCAN_SKIP, end
-            self._want_head = False
-            self._injection_pending = _PENDING_HEAD
-        else:
-            if not self._want_body:
-                return end, last, _SCAN_SKIP, end
-            self._want_head = self._want_body = False
-            self._injection_pending = _PENDING_BODY
-        verdict = self._resolve_injection(buf, end, final)
-        if verdict is None:
+        self._open_injection_point(name)
+        if not self._injection_pending:
+            return end, last, _SCAN_SKIP, end  # (one was found before)
+        step = self._inject(buf, view, end, last, out, final)
+        if step is None:
             return end, last, _SCAN_RESUME, end  # `_injection_run` waits for more input
-        inject, at = verdict
-        inserted = self._injection_bytes(inject)
-        if inserted:
-            out.append(view[last:at])
-            out.append(inserted)
-            last = at
+        at, last = step
         return at, last, _SCAN_SKIP, end
 
     def _tag_end(self, buf: bytes, at: int, body: int) -> tuple[int, bytes | None]:
@@ -1612,13 +1595,8 @@ class Tokenizer:
             self._select_all = False  # closes the select in a table, in older parsers
         elif stack:
             pass  # <head>, <body> in foreign content: not the page's own
-        elif name == b"head":
-            if self._want_head and not self._template:
-                self._want_head = False
-                self._injection_pending = _PENDING_HEAD
-        elif name == b"body" and self._want_body and not self._template:
-            self._want_head = self._want_body = False
-            self._injection_pending = _PENDING_BODY
+        elif name == b"head" or name == b"body":
+            self._open_injection_point(name)
 
     def _foreign_start_tag(
         self, name: bytes, tag: bytes, body: int, *, judge: bool = True
@@ -1907,6 +1885,41 @@ class Tokenizer:
         if self._foreign or self._pending or self._select or b"meta" in self._handler.names:
             return pos
         return charset_end(buf, pos, final)
+
+    def _open_injection_point(self, name: bytes) -> None:
+        """The page's own ``<head>`` or ``<body>``: our markup goes in right after it while
+        it is still looked for (never inside a template)."""
+        if self._template:
+            return
+        if name == b"head":
+            if self._want_head:
+                self._want_head = False
+                self._injection_pending = _PENDING_HEAD
+        elif self._want_body:
+            self._want_head = self._want_body = False
+            self._injection_pending = _PENDING_BODY
+
+    def _inject(
+        self,
+        buf: bytes,
+        view: memoryview,
+        pos: int,
+        last: int,
+        out: list[bytes | memoryview],
+        final: bool,
+    ) -> tuple[int, int] | None:
+        """At a pending injection point ``pos``: our markup into ``out`` (or not, when it is
+        there already); ``(where reading goes on, last)``, or None to wait for input."""
+        verdict = self._resolve_injection(buf, pos, final)
+        if verdict is None:
+            return None
+        inject, at = verdict  # buf[pos:at]: space, comments, <meta> tags
+        inserted = self._injection_bytes(inject)
+        if inserted:
+            out.append(view[last:at])
+            out.append(inserted)
+            last = at
+        return at, last
 
     def _injection_bytes(self, inject: bool) -> bytes:
         """Settle the pending injection point; return the bytes to insert there."""
