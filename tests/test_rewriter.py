@@ -787,6 +787,27 @@ INJECTION_CASES = [
         + b"<div data-x=1 id=main>",
     ),
     case(
+        "after a meta charset written with a slash and spaces",
+        b"<head>\n<META/CharSet = 'utf-8' / >\n<title>x</title>",
+        b"<head>\n<META/CharSet = 'utf-8' / >" + HEAD + b"\n<title>x</title>",
+    ),
+    case(
+        "after a meta charset with more attributes",
+        b'<head><meta charset=utf-8 data-x="a>b"><title>x</title>',
+        b'<head><meta charset=utf-8 data-x="a>b">' + HEAD + b"<title>x</title>",
+    ),
+    # The first element is read as the tokenizer reads it: a quote opens a value only after
+    # an attribute name and "=", never after "=" that starts a name or ends an unquoted value.
+    case(
+        "already injected, its id after a quote that opens no value",
+        b"<head><script a=b='x c='>' id=consent-mode '></script></head><body>" + BODY,
+    ),
+    case(
+        "not ours: the tag ends before the id",
+        b"<body><div ='x>' id=\"consent-banner\">",
+        b"<body>" + HEAD + BODY + b"<div ='x>' id=\"consent-banner\">",
+    ),
+    case(
         "an element with another id",
         b'<head><script id="app"></script></head><body> <div id="consent">',
         b"<head>"

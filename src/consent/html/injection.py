@@ -22,9 +22,25 @@ CHARSET_REACH = 1024
 WHITESPACE_LIMIT = 64 * 1024
 
 _META = re.compile(rb"<(?i:meta)(?=[\t\n\f\r />])")
-#: The usual first element after ``<head>``/``<body>``: a start tag without quotes, so it
-#: ends at its first ">" (group 1: its attributes).
-_SIMPLE_FIRST = re.compile(rb"[\t\n\f\r ]*<[A-Za-z][^\t\n\f\r />]*([^>\"']*)>")
+#: The usual first element after ``<head>``/``<body>``, read to its ">" exactly as the
+#: tokenizer reads it, or not at all (group 1: its attributes). A value follows "=" right
+#: after an attribute name ("=" anywhere else is part of a name): quoted, or unquoted up to
+#: whitespace or ">". Anything else (a stray quote, spaces before "=") stops the match, and
+#: the exact reading takes over.
+_SIMPLE_FIRST = re.compile(
+    rb"[\t\n\f\r ]*<" + lexer.TAG_NAME + rb"([^>\"'=]*(?:(?<=[^\t\n\f\r /\"'=])="
+    rb"(?:[\t\n\f\r ]*(?:\"[^\"]*\"|'[^']*')|[^\t\n\f\r >\"'=]+(?=[\t\n\f\r >]))"
+    rb"[^>\"'=]*)*)>"
+)
+#: Where an attribute named "id" may begin: a name starts after whitespace, "/" or a value's
+#: closing quote and ends at whitespace, "/", "=" or ">" (so ``width=`` is none).
+_ID_ATTRIBUTE = re.compile(rb"(?<![^\t\n\f\r /\"'])[iI][dD](?![^\t\n\f\r /=>])")
+#: The usual encoding declaration right after ``<head>``: ``<meta charset=...>`` holding
+#: nothing else (what `charset_end` finds there tag by tag, in one match).
+_CHARSET_FIRST = re.compile(
+    rb"[\t\n\f\r ]*<(?i:meta)[\t\n\f\r /]+(?i:charset)[\t\n\f\r ]*=[\t\n\f\r ]*"
+    rb"(?:\"[^\"]*\"|'[^']*'|[^\t\n\f\r >\"'][^\t\n\f\r >]*)[\t\n\f\r /]*>"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +66,16 @@ def charset_end(buf: bytes, pos: int, final: bool) -> int | None:
     No ``<meta charset>`` of our own: the injection is ASCII and the response's encoding is
     not ours to declare (a page declaring another one would then have two).
     """
-    size = len(buf)
+    first = _CHARSET_FIRST.match(buf, pos)
+    if first is not None and first.end() <= pos + CHARSET_REACH:
+        return first.end()  # the usual page: one match
+    return charset_end_exactly(buf, pos, final)
+
+
+def charset_end_exactly(buf: bytes, pos: int, final: bool) -> int | None:
+    """`charset_end`, tag by tag (what its one match must agree with)."""
     reach = pos + CHARSET_REACH  # a declaration past it is past byte 1,024 anyway
+    size = len(buf)
     at = pos
     while True:
         at = lexer.match(SPACES, buf, at).end()
@@ -100,8 +124,13 @@ def ours_next(buf: bytes, pos: int, final: bool, tag_limit: int) -> bool | None:
     ``consent-``: the page went through a rewriter already); None: more input is needed to
     tell. A start tag longer than ``tag_limit`` is not read."""
     simple = _SIMPLE_FIRST.match(buf, pos)
-    if simple is not None and not lexer.ID_NAME.search(buf, simple.start(1), simple.end()):
-        return False  # (a <meta>, a <title>, a <div class=x>: no id at all, one search)
+    if simple is not None and not _ID_ATTRIBUTE.search(buf, simple.start(1), simple.end()):
+        return False  # (a <meta>, a <title>, a <div class="x">: no id at all, one search)
+    return ours_next_exactly(buf, pos, final, tag_limit)
+
+
+def ours_next_exactly(buf: bytes, pos: int, final: bool, tag_limit: int) -> bool | None:
+    """`ours_next`, tag by tag (what its one match must agree with)."""
     size = len(buf)
     first = lexer.match(SPACES, buf, pos).end()
     if first - pos > WHITESPACE_LIMIT:
@@ -117,7 +146,7 @@ def ours_next(buf: bytes, pos: int, final: bool, tag_limit: int) -> bool | None:
     if end < 0:
         return None if not final and size - first <= tag_limit else False
     # Most first elements have no "id" at all: skip parsing their attributes.
-    if end - first > tag_limit or not lexer.ID_NAME.search(buf, body, end):
+    if end - first > tag_limit or not _ID_ATTRIBUTE.search(buf, body, end):
         return False
     ident = parse_attrs(buf, body, end - 1).get(b"id")
     return ident is not None and ident.value.startswith("consent-")

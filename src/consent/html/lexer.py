@@ -395,7 +395,6 @@ ATTR = re.compile(
     rb"(?:[\t\n\f\r ]*=[\t\n\f\r ]*(\"[^\"]*\"|'[^']*'|[^\t\n\f\r >\"'][^\t\n\f\r >]*)?)?"
 )
 SPACES = re.compile(rb"[\t\n\f\r ]*")
-ID_NAME = re.compile(rb"[iI][dD]")  # can an attribute named "id" be in here?
 COMMENT_END = re.compile(rb"--!?>")
 CDATA_END = re.compile(rb"\]\]>")
 # Script data: "<!--" enters the escaped state (unless closed at once: "<!-->", "<!--->").
