@@ -78,16 +78,17 @@ class PageRewriting:
         self._doubt_logged = False
 
     def note_doubt(self, path: str) -> None:
-        """A page whose SVG/MathML a browser may have closed earlier than it reads (an
-        ``<svg>`` left open in a link): markup after it was blocked as if it could fetch,
+        """A page whose markup browsers read two ways (an ``<svg>`` left open in a link, a
+        ``<select>`` in ``<noscript>``): markup after it was blocked as if it could fetch,
         which may hide text or scripts the page meant. Said once, so it can be fixed."""
         if self._doubt_logged:
             return
         self._doubt_logged = True
         logger.warning(
-            "%s: an <svg> or <math> element is not closed where browsers close it (often an "
-            "icon inside a link); markup after it was read both ways and may be blocked too "
-            "eagerly. Close the element to fix it (said once).",
+            "%s: browsers read part of this page two ways (an <svg> or <math> element not "
+            "closed where browsers close it, often an icon inside a link, or a <select> inside "
+            "<noscript>); markup after it was read both ways and may be blocked too eagerly. "
+            "Close the element or move it out to fix it (said once).",
             path,
         )
 

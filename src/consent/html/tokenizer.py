@@ -439,6 +439,7 @@ class Tokenizer:
         self._template = 0
         self._select = False  # some reading of the page is inside a <select>
         self._select_all = False  # every reading is
+        self._select_doubted = False  # a select that only some readings open (see `doubted`)
         # Terminators of the other readings (see the module docstring), and the pin that
         # keeps their elements open in the tree meanwhile.
         self._pending: frozenset[bytes] = frozenset()
@@ -476,10 +477,11 @@ class Tokenizer:
 
     @property
     def doubted(self) -> bool:
-        """Whether foreign content was read two ways: some markup after an SVG or MathML
-        element whose end a browser may have seen elsewhere (an ``<svg>`` left open in a
-        link, say) was treated as able to fetch, and may have been blocked as text."""
-        return self._foreign.doubted
+        """Whether some markup was read two ways, treated as able to fetch and maybe blocked
+        as text: after an SVG or MathML element whose end a browser may have seen elsewhere
+        (an ``<svg>`` left open in a link, say), or in a ``<select>`` that only some
+        readings open (one in ``<noscript>``, which is text with scripting on)."""
+        return self._foreign.doubted or self._select_doubted
 
     @property
     def injected(self) -> bool:
@@ -1583,8 +1585,12 @@ class Tokenizer:
         elif name == b"select":
             # A <select> inside a <select> closes it (and is ignored), in every parser; one
             # opened where some readings had closed theirs (an <input> does, in older ones)
+            # or where another reading sees text (`_pending`: <noscript> with scripting on)
             # leaves some readings inside a select.
-            if not self._select:
+            if self._pending:
+                self._select, self._select_all = True, False
+                self._select_doubted = True
+            elif not self._select:
                 self._select = self._select_all = True
             elif self._select_all:
                 self._select = self._select_all = False
@@ -1698,8 +1704,12 @@ class Tokenizer:
             self._template = max(0, self._template - 1)
             self._choose_patterns()
         elif name == b"select" and self._select:
-            self._select = self._select_all = False
-            self._choose_patterns()
+            if self._pending:
+                self._select_all = False  # a reading that sees text here keeps its select
+                self._select_doubted = True
+            else:
+                self._select = self._select_all = False
+                self._choose_patterns()
         elif name in _TABLE_TAGS and self._select:
             self._select_all = False  # closes the select in a table, in older parsers
 
