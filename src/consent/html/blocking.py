@@ -93,6 +93,14 @@ def may_leave_the_site(tag: bytes) -> bool:
     )
 
 
+#: What rules out `plain_url_hosts`, in one search instead of a test each: a backslash, a
+#: character reference, a tab or newline, a non-ASCII byte, ``data-`` in any case, or a
+#: colon outside ``http://`` and ``https://`` (it may start another scheme, or a style).
+#: Every branch starts at one of the bytes of the first class, which ``re`` scans for.
+_NOT_PLAIN = re.compile(
+    rb"[\\&\t\n\r\x80-\xff:dD](?:(?<=[\\&\t\n\r\x80-\xff])|(?<=[dD])(?i:ata-)"
+    rb"|(?<=:)(?:(?!//)|(?<!http:)(?<!https:)))"
+)
 #: ``//`` and the host name after it, and the byte after that.
 _URL_HOST = re.compile(rb"//([A-Za-z0-9.-]*)(.?)", re.DOTALL)
 #: What may follow a host that `category_of_url` reads as the whole host (not a port, user
@@ -110,13 +118,8 @@ def plain_url_hosts(tag: bytes) -> list[str] | None:
     followed by a host that ends where a URL parser ends it; its name is looked up
     (`BlockingRules.never_categorised`), wherever the "//" stands.
     """
-    if b"\\" in tag or b"&" in tag or b"\t" in tag or b"\n" in tag or b"\r" in tag:
+    if _NOT_PLAIN.search(tag) is not None:
         return None
-    if not tag.isascii() or (b"-" in tag and b"data-" in tag.lower()):
-        return None
-    colons = tag.count(b":")
-    if colons and colons != tag.count(b"https://") + tag.count(b"http://"):
-        return None  # a colon that may start another scheme (or a style, in any case)
     hosts = []
     for found in _URL_HOST.finditer(tag):
         after = found.group(2)
