@@ -437,6 +437,10 @@ class Tokenizer:
         self._raw_end: re.Pattern[bytes] | None = None
         self._foreign = ForeignStack()
         self._template = 0
+        # The select state outside each open <template> (bit 1: some reading in a select,
+        # bit 2: every reading), restored at its end tag: nothing inside a template's
+        # content stays open after it (one byte per level keeps deep nesting cheap).
+        self._outside_templates = bytearray()
         self._select = False  # some reading of the page is inside a <select>
         self._select_all = False  # every reading is
         self._select_doubted = False  # a select that only some readings open (see `doubted`)
@@ -1580,6 +1584,9 @@ class Tokenizer:
         if stack:
             stack.start_tag(name, self_closing=is_self_closing(tag, body, len(tag) - 1))
         if name == b"template":
+            self._outside_templates.append(self._select | self._select_all << 1)
+            # A <select> outside is not in scope inside, so one inside opens its own.
+            self._select_all = False
             self._template += 1
             self._choose_patterns()
         elif name == b"select":
@@ -1701,7 +1708,9 @@ class Tokenizer:
         if self._foreign:
             self._foreign.end_tag(name)
         if name == b"template":
-            self._template = max(0, self._template - 1)
+            if self._template:
+                self._template -= 1
+                self._leave_template(self._outside_templates.pop())
             self._choose_patterns()
         elif name == b"select" and self._select:
             if self._pending:
@@ -1712,6 +1721,18 @@ class Tokenizer:
                 self._choose_patterns()
         elif name in _TABLE_TAGS and self._select:
             self._select_all = False  # closes the select in a table, in older parsers
+
+    def _leave_template(self, outside: int) -> None:
+        """The select state after ``</template>``: as it was before ``<template>``. Where
+        another reading sees this end tag as text (`_pending`), the template and any select
+        inside it stay open there: some readings may be in a select."""
+        select, select_all = bool(outside & 1), bool(outside & 2)
+        if self._pending and self._select and not select:
+            select, select_all = True, False
+            self._select_doubted = True
+        elif self._pending:
+            select_all = select_all and self._select_all
+        self._select, self._select_all = select, select_all
 
     def _choose_patterns(self) -> None:
         """The candidate search and exact pattern for the current state of plain HTML."""
