@@ -186,3 +186,22 @@ def test_reading_svg_in_c_changes_nothing(seed: int) -> None:
         exact.fast_path = False
         assert exact.feed(page) + exact.close() == fast, page
         assert rewrite(page, chunks=5) == fast, page
+
+
+# --- a <select> that only some readings open ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        # Only a browser without scripting opens this select (with scripting, <noscript> is
+        # text), so the <select> after it closes it there and opens one with scripting on.
+        "<noscript><select></noscript>",
+        # </template> closes the select inside the template with the rest of its content.
+        "<template><select></template>",
+    ],
+)
+def test_a_select_some_readings_never_opened_hides_no_image(before: str) -> None:
+    # In a select, older parsers ignore <noframes>: the image after </select> loads there.
+    page = f'{before}<select><noframes></select><img src="{PIXEL}"></noframes>'.encode()
+    assert f'data-consent-src="{PIXEL}"'.encode() in rewrite(page)
