@@ -312,8 +312,19 @@ _FOREIGN_TAG = re.compile(rb"<(/?)([A-Za-z][^\t\n\f\r />]*)")
 
 #: Start tags that do more in foreign content than open an element (and go to the handler):
 #: breakouts, ``font`` (with some attributes), ``annotation-xml`` (by its encoding), scripts,
-#: and raw-text names (Chromium's preload scanner reads them in any namespace).
-_FOREIGN_SPECIAL = BREAKOUT | RAW_ELEMENTS | {b"font", b"annotation-xml", b"script", b"noscript"}
+#: raw-text names (Chromium's preload scanner reads them in any namespace), and ``select``
+#: (an HTML select in a reading where the foreign content has ended).
+_FOREIGN_SPECIAL = (
+    BREAKOUT
+    | RAW_ELEMENTS
+    | {
+        b"font",
+        b"annotation-xml",
+        b"script",
+        b"noscript",
+        b"select",
+    }
+)
 #: Start tags that change how foreign content goes on: roots, integration points (and the
 #: elements that only count inside one).
 _FOREIGN_SHIFTS = frozenset(
@@ -1629,6 +1640,11 @@ class Tokenizer:
         if name == b"annotation-xml":
             attr = parse_attrs(tag, body, len(tag) - 1).get(b"encoding")
             encoding = attr.value if attr is not None else None
+        elif name == b"select" and stack.doubtful:
+            # Where the foreign content has ended (another reading), this opens an HTML
+            # select, in which older parsers ignore raw-text and other start tags.
+            self._select, self._select_all = True, False
+            self._choose_patterns()
         stack.start_tag(name, self_closing=closing, encoding=encoding)
         if name == b"script":
             return self._script_start(tag, body, foreign=True, judge=judge)
