@@ -132,7 +132,7 @@ class ForeignStack:
         True outside foreign content and inside an integration point.
         """
         entries = self._entries
-        return not entries or entries[-1].integration
+        return not entries or entries[-1].integration or bool(entries[-1].children)
 
     def current_node_is_html(self) -> bool:
         """Whether the current node is an HTML element (then ``<![CDATA[`` is a bogus comment)."""
@@ -149,7 +149,11 @@ class ForeignStack:
                 entries.append(_Entry(name, SVG if name == b"svg" else MATH))
             return
         top = entries[-1]
-        if top.integration and not (top.text_point and name in _NOT_HTML_IN_TEXT_POINT):
+        if top.children or (
+            top.integration and not (top.text_point and name in _NOT_HTML_IN_TEXT_POINT)
+        ):
+            # The current node is HTML (opened in an integration point, or by a breakout
+            # while another reading keeps the foreign elements open): the HTML rules apply.
             self._html_start_tag(top, name, self_closing=self_closing)
             return
         if name in BREAKOUT:
