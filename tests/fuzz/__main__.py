@@ -1,9 +1,12 @@
-"""Offline differential run: ``python -m tests.fuzz [--seed N] [--count N] [--out DIR]``.
+"""Offline differential run: ``python -m tests.fuzz [--seed N] [--count N] [--out DIR]
+[--kind pages|sequences]``.
 
-Generates ``count`` pages with the seeded plain-random generator, checks each with nothing
-granted and with everything granted, prints the failure classes with a count and the shortest
-example of each, and writes every failing page to ``DIR`` (minimise one by hand, then add it to
-tests/fuzz/corpus/ with a first-line comment saying what it exercises).
+Generates ``count`` pages with a seeded plain-random generator (``pages``: trackers in odd
+contexts; ``sequences``: flat runs of the tags that change a parser's state), checks each
+with nothing granted and with everything granted, prints the failure classes with a count
+and the shortest example of each, and writes every failing page to ``DIR`` (minimise one
+by hand, then add it to tests/fuzz/corpus/ with a first-line comment saying what it
+exercises).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.fuzz.generator import random_documents
+from tests.fuzz.generator import random_documents, random_tag_sequences
 from tests.fuzz.harness import (
     RewriterHangError,
     blocked_problems,
@@ -28,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--out", type=Path, help="directory for failing pages")
+    parser.add_argument("--kind", choices=("pages", "sequences"), default="pages")
     args = parser.parse_args(argv)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -35,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     shortest: dict[str, bytes] = {}
     failed = 0
     started = time.monotonic()
-    for index, page in enumerate(random_documents(args.seed, args.count)):
+    generate = random_documents if args.kind == "pages" else random_tag_sequences
+    for index, page in enumerate(generate(args.seed, args.count)):
         problems: list[str] = []
         for check in (blocked_problems, granted_problems):
             try:

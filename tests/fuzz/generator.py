@@ -423,3 +423,54 @@ def documents(draw: st.DrawFn) -> bytes:
 def random_documents(seed: int, count: int) -> list[bytes]:
     """``count`` pages from a seeded plain-random generator (the same for the same seed)."""
     return [page(RandomSource(seed * 1_000_003 + index)) for index in range(count)]
+
+
+# --- tag sequences ---------------------------------------------------------------------------
+
+#: Tags that change how a parser reads what follows, alone and in odd orders: selects (and
+#: what closes them in some parsers), templates, noscript, SVG and MathML with their
+#: integration points and breakouts, links that close an open SVG, raw text, plaintext, script
+#: data escapes, CDATA, comments, and quotes that may or may not open an attribute value.
+STATE_TAGS = (
+    "<select>", "</select>", "<template>", "</template>", "<noscript>", "</noscript>",
+    "<svg>", "</svg>", "<math>", "</math>", "<mtext>", "<mi>", "</mi>", "<desc>",
+    "<foreignObject>", "</foreignObject>", "<annotation-xml encoding=text/html>",
+    "<a href=/>", "</a>", "<table>", "</table>", "<tr>", "</tr>", "<td>", "<caption>",
+    "<input>", "<keygen>", "<textarea>", "</textarea>", "<textarea/>", "<option>",
+    "</option>", "<optgroup>", "<hr>", "<noframes>", "</noframes>", "<xmp>", "</xmp>",
+    "<style>", "</style>", "<iframe>", "</iframe>", "<noembed>", "</noembed>", "<title>",
+    "</title>", "<plaintext>", "<listing>", "<pre>", "<p>", "</p>", "<font color=red>",
+    "<script>", "</script>", "<script><!--<script>", "<!--<script>", "--></script>",
+    "<svg><script>", "<math><style>", "<svg><foreignObject><select>", "<a href=/><svg>",
+    "<!--", "-->", "<![CDATA[", "]]>", '<p title="', '">', "<p title='", "'>",
+    "<frameset>", "<image>", "<object>", "</object>", "<form>", "</form>", "<button>",
+    "<select/>", "</br>", "<datalist>", "<dialog>",
+)  # fmt: skip
+#: Elements that fetch, each naming a tracker (``{url}``) the way the contract lists them.
+SEQUENCE_TRACKERS = (
+    "<img src={url}>",
+    "<iframe src={url}></iframe>",
+    "<script src={url}></script>",
+    "<link rel=preload as=image href={url}>",
+    "<video poster={url}></video>",
+    "<input type=image src={url}>",
+    "<embed src={url}>",
+    "<picture><source srcset={url}></picture>",
+)
+
+
+def sequence_page(source: Source) -> bytes:
+    """A flat run of `STATE_TAGS` with trackers between them, a tracker last."""
+    parts = ["<!doctype html><body>"]
+    for _ in range(source.number(3, 16)):
+        if source.number(0, 2) == 0:
+            element = source.pick(SEQUENCE_TRACKERS)
+            parts.append(element.format(url=source.pick(TRACKERS)))
+        parts.append(source.pick(STATE_TAGS))
+    parts.append(source.pick(SEQUENCE_TRACKERS).format(url=source.pick(TRACKERS)))
+    return "".join(parts).encode("utf-8")
+
+
+def random_tag_sequences(seed: int, count: int) -> list[bytes]:
+    """``count`` pages of `sequence_page` from a seeded plain-random generator."""
+    return [sequence_page(RandomSource(seed * 1_000_003 + index)) for index in range(count)]

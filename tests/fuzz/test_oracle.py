@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests._html import RULES, placeholder
-from tests.fuzz.generator import random_documents
+from tests.fuzz.generator import random_documents, random_tag_sequences
 from tests.fuzz.oracle import (
     READINGS,
     SCANNERS,
@@ -351,5 +351,14 @@ def test_generated_pages_mostly_load_trackers_unrewritten() -> None:
     """The generator is not wasting its examples: most pages load a tracker as written."""
     pages = random_documents(7, 200)
     assert random_documents(7, 3) == pages[:3]  # seeded: the same pages again
+    loading = sum(1 for page in pages if fetches(page.decode("utf-8"), TRACKERS, everything=True))
+    assert loading >= 120, loading
+
+
+def test_tag_sequences_are_seeded_and_mostly_load_trackers_unrewritten() -> None:
+    """The offline sweep's second generator (``--kind sequences``) repeats itself for a seed
+    and does not waste its pages: most load a tracker as written."""
+    pages = random_tag_sequences(7, 200)
+    assert random_tag_sequences(7, 3) == pages[:3]
     loading = sum(1 for page in pages if fetches(page.decode("utf-8"), TRACKERS, everything=True))
     assert loading >= 120, loading
