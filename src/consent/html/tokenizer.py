@@ -217,6 +217,8 @@ class _Searches:
     exact: re.Pattern[bytes]  # tag by tag, every name in it (`lexer.master`)
     sparse: tuple[re.Pattern[bytes], lexer.Needles] | None  # see `lexer.sparse`
     kinds: dict[bytes, int]  # what `Tokenizer._scan` does with each name (`_kinds`)
+    runs: _ForeignRuns  # ordinary foreign markup, read in C (`_foreign_runs`)
+    island: re.Pattern[bytes] | None  # a whole icon <svg> in plain HTML (None: not skipped)
 
 
 @cache
@@ -237,11 +239,14 @@ def _searches(
     dense = starts - {name for name, _ in sparse}
     kinds = _kinds(starts, handled)
     elements = frozenset(name for name in dense if kinds[name] == _KIND_ELEMENT)
+    runs = _foreign_runs(handled, inert)
     return _Searches(
         fast=lexer.fast(dense, ends, inert, elements),
         exact=lexer.master(starts, ends),
         sparse=lexer.sparse(sparse) if sparse else None,
         kinds=kinds,
+        runs=runs,
+        island=None if b"svg" in handled else runs.island,  # (a handler that asks sees it)
     )
 
 
@@ -488,6 +493,8 @@ class Tokenizer:
         self._fast: re.Pattern[bytes]
         self._exact: re.Pattern[bytes]
         self._sparse: tuple[re.Pattern[bytes], lexer.Needles] | None
+        self._runs: _ForeignRuns
+        self._island_pattern: re.Pattern[bytes] | None
         self._choose_patterns()
 
     @property
@@ -948,9 +955,8 @@ class Tokenizer:
         needs nothing (`lexer.foreign_runs`: an icon's paths, a ``<use>`` of a symbol on the
         page): then it opens and closes foreign content and changes nothing else. -1: not
         such an element (`_start_tag` takes it)."""
-        handler = self._handler
-        island = _foreign_runs(handler.names, handler.inert).island
-        if island is None or b"svg" in handler.names:
+        island = self._island_pattern
+        if island is None:
             return -1
         found = island.match(buf, at, at + _ISLAND_REACH)  # (a sprite is read run by run)
         return -1 if found is None else found.end()
@@ -1141,7 +1147,7 @@ class Tokenizer:
         """
         handler = self._handler
         lt = tag.start()
-        run, _, stops = _foreign_runs(handler.names, handler.inert)
+        run, _, stops = self._runs
         if run is not None and name not in stops:
             found = run.match(buf, lt)
             if found is not None and found.end() > lt:
@@ -1760,6 +1766,7 @@ class Tokenizer:
         searches = _searches(handler.names, handler.sparse, handler.inert, wanted, ends)
         self._fast, self._exact = searches.fast, searches.exact
         self._sparse, self._kinds = searches.sparse, searches.kinds
+        self._runs, self._island_pattern = searches.runs, searches.island
 
     # --- long tags -------------------------------------------------------------------------
 
