@@ -746,6 +746,13 @@ INJECTION_CASES = [
     case("head in a template", b"<template><head></head><body></body></template><p>"),
     case("head in RAWTEXT", b"<textarea><head><body></textarea><title><body></title>"),
     case(
+        # With scripting on (most browsers) <noscript> is text: no template opens, and the
+        # <body> after it is the page's own, where the banner must be.
+        "a template only a browser without scripting opens",
+        b"<head><noscript><template></noscript></head><body><p>",
+        b"<head>" + HEAD + b"<noscript><template></noscript></head><body>" + BODY + b"<p>",
+    ),
+    case(
         "body after a template",
         b"<template><body></template><body>",
         b"<template><body></template><body>" + HEAD + BODY,

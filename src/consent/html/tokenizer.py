@@ -1601,11 +1601,15 @@ class Tokenizer:
         if stack:
             stack.start_tag(name, self_closing=is_self_closing(tag, body, len(tag) - 1))
         if name == b"template":
-            self._outside_templates.append(self._select | self._select_all << 1)
+            # Not counted where another reading sees this tag as text (<noscript> with
+            # scripting on): no template opens there, so our markup still goes in where
+            # that reading has the page's <body>.
+            if not self._pending:
+                self._outside_templates.append(self._select | self._select_all << 1)
+                self._template += 1
+                self._choose_patterns()
             # A <select> outside is not in scope inside, so one inside opens its own.
             self._select_all = False
-            self._template += 1
-            self._choose_patterns()
         elif name == b"select":
             # A <select> inside a <select> closes it (and is ignored), in every parser; one
             # opened where some readings had closed theirs (an <input> does, in older ones)
