@@ -753,6 +753,13 @@ INJECTION_CASES = [
         b"<head>" + HEAD + b"<noscript><template></noscript></head><body>" + BODY + b"<p>",
     ),
     case(
+        # A browser with scripting never shows <noscript>; one without shows what follows
+        # its <body> there: the banner goes in for it, and again after the page's <body>.
+        "a body only a browser without scripting sees",
+        b"<head></head><noscript><body></noscript><body><p>",
+        b"<head>" + HEAD + b"</head><noscript><body>" + BODY + b"</noscript><body>" + BODY + b"<p>",
+    ),
+    case(
         "body after a template",
         b"<template><body></template><body>",
         b"<template><body></template><body>" + HEAD + BODY,

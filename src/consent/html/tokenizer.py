@@ -155,7 +155,7 @@ _DATA, _SCRIPT, _RAWTEXT, _PLAINTEXT, _COMMENT, _BOGUS, _CDATA, _LONG_TAG = rang
 # Script data sub-states.
 _ESC_NONE, _ESC_SINGLE, _ESC_DOUBLE = range(3)
 # Injection progress.
-_PENDING_NONE, _PENDING_HEAD, _PENDING_BODY = range(3)
+_PENDING_NONE, _PENDING_HEAD, _PENDING_BODY, _PENDING_SOME_BODY = range(4)
 # What the fast path does with a start tag, by name.
 _KIND_ORDINARY, _KIND_ELEMENT, _KIND_SCRIPT, _KIND_RAW, _KIND_OTHER, _KIND_INJECTION = range(6)
 # How `Tokenizer._scan` returns (`_SCAN_SKIP`: a candidate passed over, within `_scan`).
@@ -484,6 +484,7 @@ class Tokenizer:
         self._injection_pending = _PENDING_NONE
         self._head_placed = False  # head injection emitted (or found already there)
         self._injected = False
+        self._some_body = False  # the banner went after a <body> only some readings see
         self._kinds: dict[bytes, int] = {}
         # A tag past TAG_LIMIT streaming through: where it starts, its safe head, and where
         # that head ends (set by `_start_long_tag`, emitted by `_run`).
@@ -507,7 +508,8 @@ class Tokenizer:
 
     @property
     def injected(self) -> bool:
-        """Whether the body injection (the banner) was inserted."""
+        """Whether the body injection (the banner) was inserted after a ``<body>`` every
+        reading of the page sees."""
         return self._injected
 
     # --- streaming -----------------------------------------------------------------------
@@ -1946,8 +1948,19 @@ class Tokenizer:
 
     def _open_injection_point(self, name: bytes) -> None:
         """The page's own ``<head>`` or ``<body>``: our markup goes in right after it while
-        it is still looked for (never inside a template)."""
+        it is still looked for (never inside a template).
+
+        Where another reading sees the tag as text (``<noscript>``, which a browser with
+        scripting never shows), the banner goes in for the readings that see the tag, once,
+        and our markup is still looked for: it goes in again after a ``<head>`` or ``<body>``
+        every reading sees (a browser without scripting may then show two banners).
+        """
         if self._template:
+            return
+        if self._pending:
+            if name == b"body" and self._want_body and not self._some_body:
+                self._some_body = True
+                self._injection_pending = _PENDING_SOME_BODY
             return
         if name == b"head":
             if self._want_head:
@@ -1984,6 +1997,10 @@ class Tokenizer:
         injection = self._injection
         assert injection is not None
         pending, self._injection_pending = self._injection_pending, _PENDING_NONE
+        if pending == _PENDING_SOME_BODY:  # (settles nothing: see `_open_injection_point`)
+            if not inject:
+                return b""
+            return injection.body if self._head_placed else injection.head + injection.body
         placed_head = self._head_placed
         self._head_placed = True
         if pending == _PENDING_HEAD:
