@@ -467,6 +467,7 @@ class Tokenizer:
         self._pending_text = False  # a CDATA or comment reading is among them
         self._pin = 0
         self._pinned = False
+        self._pinning: frozenset[bytes] = frozenset()  # the readings that hold the pin
         # The reading among them that is in script data, and how far into ``buf`` it has
         # read (-1: from the end of the tag being handled).
         self._other_script: _OtherScript | None = None
@@ -1370,13 +1371,16 @@ class Tokenizer:
         """Another reading sees raw text up to ``terminator``: guard our constructs from it.
 
         ``pin``: that reading builds a tree (not only Chromium's preload scanner, which has
-        none), so what is open now stays open in the tree until every reading meets again.
+        none), so what is open now stays open in the tree until every such reading meets
+        ours again (`_converge`).
         """
         if terminator in self._pending or not self._guarded:
             return
-        if pin and not self._pinned:
-            self._pin = self._foreign.pin()
-            self._pinned = True
+        if pin:
+            if not self._pinned:
+                self._pin = self._foreign.pin()
+                self._pinned = True
+            self._pinning |= {terminator}
         self._set_pending(self._pending | {terminator})
 
     def _set_pending(self, pending: frozenset[bytes]) -> None:
@@ -1462,7 +1466,10 @@ class Tokenizer:
         else:  # "</name" as found, or the name
             key = terminator.lstrip(b"</").lower()
         self._set_pending(self._pending - {key})
-        if not self._pending and self._pinned:
+        self._pinning -= {key}
+        if not self._pinning and self._pinned:
+            # (Readings still pending build no tree: Chromium's preload scanner in raw text
+            # that foreign content opened. Our reading's elements close as they close.)
             self._foreign.unpin(self._pin)
             self._pinned = False
 
