@@ -815,10 +815,16 @@ class _Context:
     reading: Reading
     markup_in_raw: bool  # raw text, comments, SVG/MathML text compared as markup
     depth: int = 0
+    scripts_as_raw_text: bool = False  # script data compared like raw text (see `differences`)
 
     def deeper(self) -> _Context:
         return _Context(
-            self.trackers, self.placeholder, self.reading, self.markup_in_raw, self.depth + 1
+            self.trackers,
+            self.placeholder,
+            self.reading,
+            self.markup_in_raw,
+            self.depth + 1,
+            self.scripts_as_raw_text,
         )
 
 
@@ -827,7 +833,12 @@ class DifferenceError(Exception):
 
 
 def differences(
-    original: bytes, rewritten: bytes, trackers: Trackers, placeholder: Placeholder | None
+    original: bytes,
+    rewritten: bytes,
+    trackers: Trackers,
+    placeholder: Placeholder | None,
+    *,
+    doubted: bool = False,
 ) -> list[str]:
     """How ``rewritten`` differs from ``original`` beyond what the contract allows ([] if not).
 
@@ -858,7 +869,10 @@ def differences(
     raw text and SVG/MathML text (which may be CDATA) compared as markup under the same rules;
     (3) both tolerances at once. Every reading must pass (3), some reading (1) and some
     reading (2): a tag rewritten inside what every reading sees as a comment or text, or
-    markup escaped where every reading sees markup, fails. Script text never may change.
+    markup escaped where every reading sees markup, fails. Script text never may change,
+    except on a page the rewriter read two ways (``doubted``, `Tokenizer.doubted`): there an
+    HTML script in an integration point may be an SVG script to another reading, its text
+    markup, so script text is compared like raw text.
     """
     as_is = (decode(original), decode(rewritten))
     undone = (as_is[0], undo_escapes(*as_is))
@@ -867,8 +881,8 @@ def differences(
     raw_text: dict[str, list[str]] = {}
     escapes_explained = raw_text_explained = False
     for reading in READINGS:
-        exact_raw = _attempt(undone, _Context(trackers, placeholder, reading, False))
-        exact_markup = _attempt(as_is, _Context(trackers, placeholder, reading, True))
+        exact_raw = _attempt(undone, _Context(trackers, placeholder, reading, False, 0, doubted))
+        exact_markup = _attempt(as_is, _Context(trackers, placeholder, reading, True, 0, doubted))
         raw_text_explained |= exact_raw is None
         escapes_explained |= exact_markup is None
         if exact_raw is not None:
@@ -876,7 +890,7 @@ def differences(
         if exact_markup is not None:
             escapes.setdefault(exact_markup, []).append(reading.name)
         if exact_raw is not None and exact_markup is not None:
-            both = _attempt(undone, _Context(trackers, placeholder, reading, True))
+            both = _attempt(undone, _Context(trackers, placeholder, reading, True, 0, doubted))
             if both is not None:
                 hard.setdefault(both, []).append(reading.name)
     if not raw_text_explained and (
@@ -983,7 +997,11 @@ def _compare(a: ET.Element, b: ET.Element, ctx: _Context, where: str) -> None:
     namespace, local = name_of(a.tag)
     raw = (
         namespace == HTML_NS
-        and (local in _RAW_TEXT or (local == "noscript" and ctx.reading.scripting))
+        and (
+            local in _RAW_TEXT
+            or (local == "noscript" and ctx.reading.scripting)
+            or (local == "script" and ctx.scripts_as_raw_text)
+        )
     ) or (ctx.markup_in_raw and namespace != HTML_NS)  # SVG/MathML text may be CDATA
     left, right = _nodes(a), _nodes(b)
     for index in range(max(len(left), len(right))):
@@ -1013,7 +1031,7 @@ def _show(node: tuple[str, Any]) -> str:
 def _compare_raw(a: str, b: str, ctx: _Context, where: str) -> None:
     if a.replace("&lt;", "<") == b.replace("&lt;", "<"):
         return
-    if ctx.markup_in_raw and ctx.depth < 3:
+    if ctx.markup_in_raw and ctx.depth < 4:
         _compare_fragments(a, b, ctx, where)
         return
     raise DifferenceError(f"in {where}: {a!r:.120} became {b!r:.120}")

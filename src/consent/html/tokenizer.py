@@ -13,7 +13,9 @@ are made safe rather than one guessed:
 * a raw-text element (``<style>``, ``<xmp>``, ...) is markup in SVG/MathML, and inside
   ``<select>`` older parsers ignore its start tag;
 * ``<![CDATA[`` hides everything to ``]]>`` in foreign content and ends at the first
-  ``>`` in HTML, and foreign content may or may not have ended (`ForeignStack.doubtful`).
+  ``>`` in HTML, and foreign content may or may not have ended (`ForeignStack.doubtful`);
+* a ``<script>`` in an integration point that some reading may have closed is script
+  data in HTML and an SVG script, its text markup, in that reading.
 
 In each case the tokenizer reads the bytes as markup (the reading that reveals every
 tag) and remembers the *terminator* of the other reading (``</noscript``, ``</style``,
@@ -1289,7 +1291,7 @@ class Tokenizer:
             return self._markup_unfinished(buf, lt, final), last
         tag = self._patch_tag(buf, lt, end)
         name = buf[lt + 1 : name_end].lower()
-        if name == b"script" and not self._foreign.start_tags_are_html():
+        if name == b"script" and self._script_is_markup():
             # An SVG script: its text is markup to the tree builder, but it runs. Judge
             # it by the bytes up to its end tag (held back until they are here).
             close = _raw_end(b"script").search(buf, end)
@@ -1585,9 +1587,10 @@ class Tokenizer:
         if name == b"image":
             name = b"img"  # the tree builder renames it
         if name == b"script":
+            markup = self._script_is_markup()
             if stack:  # in an integration point: its end tag closes it, not foreign content
                 stack.start_tag(name, self_closing=False)
-            return self._script_start(tag, body, foreign=False, judge=judge)
+            return self._script_start(tag, body, foreign=False, judge=judge, markup=markup)
         replacement = self._handle(name, tag, body, foreign=False) if judge else None
         if name in RAW_ELEMENTS or name == b"noscript" or name == b"plaintext":
             if stack:
@@ -1685,11 +1688,28 @@ class Tokenizer:
                 return decided
         return self._handler.start_tag(name, tag, body, foreign=foreign)
 
+    def _script_is_markup(self) -> bool:
+        """Whether our reading takes the text of a ``<script>`` here as markup.
+
+        In SVG it is markup (an SVG script). So it is for an HTML script in an integration
+        point where some reading may have closed that point (`ForeignStack.doubtful`): it is
+        an SVG script there, and markup inside it may fetch (``<svg><foreignObject><select>
+        <input></foreignObject><script><pre><script src=...>``: ``<input>`` closes the
+        select in Chromium, so ``</foreignObject>`` is not ignored). Read as markup, with the
+        script-data reading watched beside it, both readings are made safe.
+        """
+        stack = self._foreign
+        if not stack:
+            return False
+        if not stack.start_tags_are_html():
+            return True
+        return stack.doubtful and stack.depth > 1
+
     def _script_start(
-        self, tag: bytes, body: int, *, foreign: bool, judge: bool = True
+        self, tag: bytes, body: int, *, foreign: bool, judge: bool = True, markup: bool = False
     ) -> bytes | None:
         """A script start tag: judge it, and read its text as the parser will."""
-        if foreign:
+        if foreign or markup:
             # Chromium's preload scanner reads script data after any <script> (it builds no
             # tree), and so does a reading outside SVG ("/>" means nothing in HTML).
             self._add_script_reading(_ESC_NONE, -1)
@@ -1707,9 +1727,9 @@ class Tokenizer:
             decided = self._handler.script(tag, body, foreign=foreign)
         if decided is not NEEDS_TEXT:
             return decided
-        if foreign:
+        if foreign or markup:
             text, self._foreign_text = self._foreign_text, b""
-            settled = self._handler.script_text(tag, text, foreign=True)
+            settled = self._handler.script_text(tag, text, foreign=foreign)
             return None if settled == tag else settled
         self._held = _HeldScript(tag)
         return b""

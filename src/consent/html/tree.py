@@ -103,6 +103,11 @@ class ForeignStack:
         """Whether some reading may be outside the current element, in plain HTML."""
         return 0 < self._floor >= len(self._entries)
 
+    @property
+    def depth(self) -> int:
+        """How many foreign elements the deepest reading has open."""
+        return len(self._entries)
+
     def pin(self) -> int:
         """Keep everything open now until `unpin`; returns the previous pin."""
         previous = self._pin
