@@ -205,3 +205,28 @@ def test_a_select_some_readings_never_opened_hides_no_image(before: str) -> None
     # In a select, older parsers ignore <noframes>: the image after </select> loads there.
     page = f'{before}<select><noframes></select><img src="{PIXEL}"></noframes>'.encode()
     assert f'data-consent-src="{PIXEL}"'.encode() in rewrite(page)
+
+
+def test_an_svg_script_is_judged_by_its_text_through_cdata_not_up_to_the_first_end_tag() -> None:
+    # Inside CDATA "</script>" is text: the script's code runs on to "]]></script>".
+    code = 'var end = "</script>"; new Image().src = "https://www.googletagmanager.com/gtag/js";'
+    out = rewrite(f"<svg><script><![CDATA[{code}]]></script></svg><p>after".encode())
+    (script,) = parse(out).iter("{http://www.w3.org/2000/svg}script")
+    assert script.get("type") == "text/plain"
+    # A comment is no part of the code: a tracker named only there blocks nothing.
+    quiet = f"<svg><script><!-- {code} --></script></svg>".encode()
+    assert rewrite(quiet) == quiet
+
+
+def test_an_inline_script_is_judged_by_all_the_text_a_parser_runs_not_where_readings_split() -> None:
+    # Older parsers ignore <xmp> in a <select>: the script is real and its code runs past
+    # </xmp>, where a newer parser's raw text ends and our reading switches to markup.
+    page = (
+        b"<select><xmp><script>var a = 1</xmp>; "
+        b"new Image().src = 'https://www.googletagmanager.com/gtag/js';</script></select>"
+    )
+    (script,) = parse(rewrite(page)).iter("script")  # html5lib reads it as the older parsers
+    assert script.get("type") == "text/plain"
+    # The same split at every chunk boundary: the verdict waits for the script's end.
+    whole = rewrite(page)
+    assert all(rewrite(page, chunks=[cut]) == whole for cut in range(1, len(page)))

@@ -656,7 +656,10 @@ def fetches_in_tree(
         if everything:
             specs += NOT_REWRITTEN.get((namespace, local), ())
         if local == "script" and namespace in (HTML_NS, SVG_NS) and runs_as_script(attrs):
-            specs += ["src"] if namespace == HTML_NS else ["href", XLINK_HREF]
+            sources = ["src"] if namespace == HTML_NS else ["href", XLINK_HREF]
+            specs += sources
+            if not any(source in attrs for source in sources):
+                found += _inline_script_fetch(element, trackers, reading)
         if namespace == HTML_NS and local == "input" and attrs.get("type", "").lower() == "image":
             specs.append("src")
         for spec in specs:
@@ -686,6 +689,23 @@ def fetches_in_tree(
                     )
                 )
     return found
+
+
+def _inline_script_fetch(element: ET.Element, trackers: Trackers, reading: Reading) -> list[Fetch]:
+    """An inline script that runs and names a tracker in its text: it loads that tracker (the
+    contract blocks such a script by its text). A script runs its child text content: the text
+    nodes directly inside it (an SVG script may hold elements and comments too)."""
+    namespace, local = name_of(element.tag)
+    text = (element.text or "") + "".join(child.tail or "" for child in element)
+    category = trackers.category_of_text(text)
+    if category is None:
+        return []
+    named = (url for url in _URL_IN_TEXT.findall(text) if trackers.category(url) == category)
+    shown = next(named, " ".join(text.split())[:60])
+    return [Fetch(reading.name, _label(namespace, local), "text", shown, category)]
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>`]+")
 
 
 def fetches(
@@ -816,8 +836,11 @@ class _Context:
     markup_in_raw: bool  # raw text, comments, SVG/MathML text compared as markup
     depth: int = 0
     scripts_as_raw_text: bool = False  # script data compared like raw text (see `differences`)
+    #: The text compared as markup ends inside a ``<script>``: another reading, which reads
+    #: that text as markup, runs the script on past its end (`_reason`).
+    script_cut: bool = False
 
-    def deeper(self) -> _Context:
+    def deeper(self, *, script_cut: bool = False) -> _Context:
         return _Context(
             self.trackers,
             self.placeholder,
@@ -825,6 +848,7 @@ class _Context:
             self.markup_in_raw,
             self.depth + 1,
             self.scripts_as_raw_text,
+            script_cut,
         )
 
 
@@ -951,7 +975,8 @@ def _compare_documents(original: str, rewritten: str, ctx: _Context) -> None:
 
 
 def _compare_fragments(original: str, rewritten: str, ctx: _Context, where: str) -> None:
-    inner = ctx.deeper()
+    lowered = original.lower()
+    inner = ctx.deeper(script_cut=lowered.rfind("<script") > lowered.rfind("</script"))
     rewritten = undo_escapes(original, rewritten)
     _compare(
         parse_fragment(original, ctx.reading), parse_fragment(rewritten, ctx.reading), inner, where
@@ -1051,9 +1076,11 @@ def _reason(element: ET.Element, ctx: _Context) -> bool:
         urls = [value, *srcset_urls(value), *value.split()]
         if any(trackers.category(url) for url in urls) or trackers.category_of_text(value):
             return True
-    return name_of(element.tag)[1] == "script" and bool(
-        trackers.category_of_text(element.text or "")
-    )
+    if name_of(element.tag)[1] != "script":
+        return False
+    # A script cut short by the end of the text compared: its text goes on beyond, where the
+    # reading that takes this text as markup reads it, and may name a tracker there.
+    return ctx.script_cut or bool(trackers.category_of_text(element.text or ""))
 
 
 def _compare_attributes(a: ET.Element, b: ET.Element, ctx: _Context, here: str) -> None:

@@ -421,14 +421,62 @@ class _OtherScript:
         return True
 
 
+def _script_data_end(buf: bytes, start: int) -> int:
+    """Where the script data starting at ``buf[start]`` ends (its ``</script``), as an HTML
+    parser reads it (double-escaped ``</script``s do not end it); -1: not in ``buf``."""
+    reading = _OtherScript(_ESC_NONE)
+    read = start
+    for found in _raw_end(b"script").finditer(buf, start):
+        at = found.start()
+        reading.read(buf[read:at])
+        if reading.ends_at():
+            return at
+        read = at + _SCRIPT_END
+    return -1
+
+
+_SVG_SCRIPT_HIDES = re.compile(rb"<!\[CDATA\[|<!--|</script", re.IGNORECASE)
+
+
+def _foreign_script_text(buf: bytes, start: int) -> tuple[int, bytes]:
+    """An SVG script's text starting at ``buf[start]``, as the tree builder reads it, and
+    where it ends: at the first ``</script`` outside CDATA sections and comments. The text
+    runs through CDATA sections (a ``</script>`` inside them included) and leaves comments
+    out; -1 and the text so far: its end is not in ``buf``."""
+    pieces = []
+    pos = start
+    while True:
+        found = _SVG_SCRIPT_HIDES.search(buf, pos)
+        if found is None:
+            pieces.append(buf[pos:])
+            return -1, b"".join(pieces)
+        opener = found.group()
+        pieces.append(buf[pos : found.start()])
+        if opener[:2] == b"</":
+            return found.start(), b"".join(pieces)
+        if opener == b"<!--":
+            if buf.startswith((b">", b"->"), found.end()):
+                pos = buf.index(b">", found.end()) + 1  # "<!-->" and "<!--->" end at once
+                continue
+            close = buf.find(b"-->", found.end())
+        else:
+            close = buf.find(b"]]>", found.end())
+            pieces.append(buf[found.end() : close if close >= 0 else len(buf)])
+        if close < 0:
+            return -1, b"".join(pieces)
+        pos = close + 3
+
+
 class _HeldScript:
     """An inline script's start tag, held back until its text tells us its category."""
 
-    __slots__ = ("content", "tag")
+    __slots__ = ("content", "tag", "text")
 
     def __init__(self, tag: bytes) -> None:
         self.tag = tag  # an HTML script (an SVG one is decided by its attributes alone)
         self.content = bytearray()
+        #: Its whole text, where that reaches past `content` (see `_held_script_text`).
+        self.text: bytes | None = None
 
 
 class Tokenizer:
@@ -729,6 +777,12 @@ class Tokenizer:
             if state == _COMMENT and done and other.end() == upto:
                 self._converge(other.group())  # a comment reading ends where ours does
             elif other.start() < upto or not done:
+                if self._held is not None and state == _SCRIPT:
+                    text = self._held_script_text(buf, pos, upto, done, final)
+                    if text is None:  # its end is not here yet: wait for it
+                        self._state, self._escape = _SCRIPT, escape
+                        return pos, last, True
+                    self._held.text = text
                 upto, done = other.start(), True
                 self._switch_readings(state, other.group(), escape, pos)
             else:
@@ -745,6 +799,21 @@ class Tokenizer:
                 upto = self._before_terminator(buf, pos, upto)
             last = self._patched(buf, view, last, pos, upto, out, closes=done)
         return upto, last, not done
+
+    def _held_script_text(
+        self, buf: bytes, pos: int, upto: int, done: bool, final: bool
+    ) -> bytes | None:
+        """The whole text of the held inline script, whose script data goes on at ``pos``
+        while another reading leaves its raw text inside it (`_switch_readings`): we read
+        markup from there, but that script still runs on to its ``</script`` (``upto`` when
+        ``done``) and must be judged by all of it. None: wait for more of it."""
+        held = self._held
+        assert held is not None
+        if done:
+            return bytes(held.content) + buf[pos:upto]
+        if final or len(held.content) + len(buf) - pos > SCRIPT_LIMIT:
+            return (bytes(held.content) + buf[pos:])[:SCRIPT_LIMIT]
+        return None
 
     def _text_run(self, state: int, buf: bytes, pos: int, final: bool) -> tuple[int, bool]:
         """Consume text of a non-markup state from ``pos``; return (where, state ended)."""
@@ -1243,15 +1312,22 @@ class Tokenizer:
         head = buf[lt : lt + len(_CDATA_OPEN)]
         if _CDATA_OPEN.startswith(head) and len(head) < len(_CDATA_OPEN):
             return (size, last) if final else (-1, last)
-        if head == _CDATA_OPEN and not self._foreign.current_node_is_html():
-            if not self._guarded:
-                self._state = _CDATA  # text up to "]]>" for the tree builder
-                return lt + len(_CDATA_OPEN), last
-            # The tree builder reads text up to "]]>", but Chromium's preload scanner reads
-            # a comment that ends at the first ">" and fetches what follows (and foreign
-            # content may have ended already). Read the bogus comment; keep the CDATA
-            # reading's "]]>" from ending inside our constructs.
-            self._add_pending(b"]]>")
+        if head == _CDATA_OPEN and self._foreign:
+            if not self._foreign.current_node_is_html():
+                if not self._guarded:
+                    self._state = _CDATA  # text up to "]]>" for the tree builder
+                    return lt + len(_CDATA_OPEN), last
+                # The tree builder reads text up to "]]>", but Chromium's preload scanner
+                # reads a comment that ends at the first ">" and fetches what follows (and
+                # foreign content may have ended already). Read the bogus comment; keep the
+                # CDATA reading's "]]>" from ending inside our constructs.
+                self._add_pending(b"]]>")
+            elif self._guarded:
+                # An HTML element is current in our reading, but some reading may have closed
+                # it (an <input> closes a <select>; implied end tags are not modelled) and
+                # be back in the integration point, a foreign element: CDATA there.
+                self._add_pending(b"]]>")
+                self._foreign.doubted = True
         return self._bogus_comment(buf, view, lt, last, out, final)
 
     def _bogus_comment(
@@ -1293,12 +1369,18 @@ class Tokenizer:
         name = buf[lt + 1 : name_end].lower()
         if name == b"script" and self._script_is_markup():
             # An SVG script: its text is markup to the tree builder, but it runs. Judge
-            # it by the bytes up to its end tag (held back until they are here).
-            close = _raw_end(b"script").search(buf, end)
-            if close is None and not final and size - lt <= SCRIPT_LIMIT:
+            # it by the bytes up to its end tag (held back until they are here). Where some
+            # reading may take it for an HTML script, by its script data, which may run on
+            # past the first "</script" (double-escaped).
+            stack = self._foreign
+            close_at, text = _foreign_script_text(buf, end)
+            if stack.doubtful or stack.start_tags_are_html():
+                html_end = _script_data_end(buf, end)
+                close_at = -1 if min(close_at, html_end) < 0 else max(close_at, html_end)
+                text = buf[end:close_at] if close_at >= 0 else buf[end:]
+            if close_at < 0 and not final and size - lt <= SCRIPT_LIMIT:
                 return -1, last
-            stop = close.start() if close is not None else end + SCRIPT_LIMIT
-            self._foreign_text = buf[end:stop][:SCRIPT_LIMIT]
+            self._foreign_text = text[:SCRIPT_LIMIT]
         replacement = self._start_tag(name, tag, 0, name_end - lt, end - lt, whole=tag)
         if self._script_read < 0:
             self._script_read = end  # a script reading starts after this tag
@@ -1941,7 +2023,7 @@ class Tokenizer:
         assert held is not None
         self._held = None
         content = bytes(held.content)
-        text = content[:SCRIPT_LIMIT]
+        text = (content if held.text is None else held.text)[:SCRIPT_LIMIT]
         return self._handler.script_text(held.tag, text, foreign=False) + content
 
     # --- injection -------------------------------------------------------------------------
