@@ -218,7 +218,7 @@ def test_an_svg_script_is_judged_by_its_text_through_cdata_not_up_to_the_first_e
     assert rewrite(quiet) == quiet
 
 
-def test_an_inline_script_is_judged_by_all_the_text_a_parser_runs_not_where_readings_split() -> None:
+def test_an_inline_script_is_judged_by_all_the_text_it_runs_not_where_readings_split() -> None:
     # Older parsers ignore <xmp> in a <select>: the script is real and its code runs past
     # </xmp>, where a newer parser's raw text ends and our reading switches to markup.
     page = (

@@ -691,12 +691,17 @@ def fetches_in_tree(
     return found
 
 
+def child_text(element: ET.Element) -> str:
+    """The text nodes directly inside ``element``: what a script element runs."""
+    return (element.text or "") + "".join(child.tail or "" for child in element)
+
+
 def _inline_script_fetch(element: ET.Element, trackers: Trackers, reading: Reading) -> list[Fetch]:
     """An inline script that runs and names a tracker in its text: it loads that tracker (the
     contract blocks such a script by its text). A script runs its child text content: the text
     nodes directly inside it (an SVG script may hold elements and comments too)."""
     namespace, local = name_of(element.tag)
-    text = (element.text or "") + "".join(child.tail or "" for child in element)
+    text = child_text(element)
     category = trackers.category_of_text(text)
     if category is None:
         return []
@@ -1080,7 +1085,7 @@ def _reason(element: ET.Element, ctx: _Context) -> bool:
         return False
     # A script cut short by the end of the text compared: its text goes on beyond, where the
     # reading that takes this text as markup reads it, and may name a tracker there.
-    return ctx.script_cut or bool(trackers.category_of_text(element.text or ""))
+    return ctx.script_cut or bool(trackers.category_of_text(child_text(element)))
 
 
 def _compare_attributes(a: ET.Element, b: ET.Element, ctx: _Context, here: str) -> None:

@@ -435,25 +435,39 @@ def _script_data_end(buf: bytes, start: int) -> int:
     return -1
 
 
-_SVG_SCRIPT_HIDES = re.compile(rb"<!\[CDATA\[|<!--|</script", re.IGNORECASE)
+_SVG_SCRIPT_MARKUP = re.compile(rb"<!\[CDATA\[|<!--|</script|<script(?=[\t\n\f\r />])", re.I)
 
 
 def _foreign_script_text(buf: bytes, start: int) -> tuple[int, bytes]:
     """An SVG script's text starting at ``buf[start]``, as the tree builder reads it, and
-    where it ends: at the first ``</script`` outside CDATA sections and comments. The text
-    runs through CDATA sections (a ``</script>`` inside them included) and leaves comments
-    out; -1 and the text so far: its end is not in ``buf``."""
+    where it ends: at the ``</script`` that closes it, outside CDATA sections and comments
+    (a ``<script>`` inside is an element of its own, closed first). The text runs through
+    CDATA sections (a ``</script>`` inside them included) and leaves comments out; -1 and
+    the text so far: its end is not in ``buf``."""
     pieces = []
     pos = start
+    depth = 1
     while True:
-        found = _SVG_SCRIPT_HIDES.search(buf, pos)
+        found = _SVG_SCRIPT_MARKUP.search(buf, pos)
         if found is None:
             pieces.append(buf[pos:])
             return -1, b"".join(pieces)
         opener = found.group()
         pieces.append(buf[pos : found.start()])
         if opener[:2] == b"</":
-            return found.start(), b"".join(pieces)
+            depth -= 1
+            if not depth:
+                return found.start(), b"".join(pieces)
+            pos = found.end()
+            continue
+        if opener[:2] != b"<!":  # a nested <script> start tag
+            end = tag_end(buf, found.end())
+            if end < 0:
+                pieces.append(buf[found.start() :])
+                return -1, b"".join(pieces)
+            depth += not is_self_closing(buf, found.end(), end - 1)
+            pos = end
+            continue
         if opener == b"<!--":
             if buf.startswith((b">", b"->"), found.end()):
                 pos = buf.index(b">", found.end()) + 1  # "<!-->" and "<!--->" end at once
@@ -1474,12 +1488,13 @@ class Tokenizer:
         if b"script" not in pending:
             self._other_script = None
 
-    def _add_script_reading(self, escape: int, start: int) -> None:
+    def _add_script_reading(self, escape: int, start: int, *, pin: bool = True) -> None:
         """Another reading is in script data from ``buf[start]`` (-1: after the tag being
-        handled), in ``escape`` state. (One already there keeps its own state.)"""
+        handled), in ``escape`` state. (One already there keeps its own state.) ``pin``: as
+        for `_add_pending`; False when it is only Chromium's preload scanner."""
         if b"script" in self._pending or not self._guarded:
             return
-        self._add_pending(b"script")
+        self._add_pending(b"script", pin=pin)
         self._other_script = _OtherScript(escape)
         self._script_read = start
 
@@ -1681,7 +1696,7 @@ class Tokenizer:
         elif name == b"svg" or name == b"math":
             closing = is_self_closing(tag, body, len(tag) - 1)
             if not closing:
-                if self._select and not stack:
+                if self._select:
                     stack.push_doubtful(name)  # older parsers ignore it inside <select>
                 else:
                     stack.start_tag(name, self_closing=False)
@@ -1793,8 +1808,9 @@ class Tokenizer:
         """A script start tag: judge it, and read its text as the parser will."""
         if foreign or markup:
             # Chromium's preload scanner reads script data after any <script> (it builds no
-            # tree), and so does a reading outside SVG ("/>" means nothing in HTML).
-            self._add_script_reading(_ESC_NONE, -1)
+            # tree), and so does a reading outside SVG ("/>" means nothing in HTML), which
+            # keeps open what it has open.
+            self._add_script_reading(_ESC_NONE, -1, pin=markup or self._foreign.doubtful)
         else:
             self._state = _SCRIPT
             self._escape = _ESC_NONE
