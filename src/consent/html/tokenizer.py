@@ -435,15 +435,17 @@ def _script_data_end(buf: bytes, start: int) -> int:
     return -1
 
 
-_SVG_SCRIPT_MARKUP = re.compile(rb"<!\[CDATA\[|<!--|</script|<script(?=[\t\n\f\r />])", re.I)
+_SVG_SCRIPT_MARKUP = re.compile(
+    rb"<!\[CDATA\[|<!--|</?script(?=[\t\n\f\r />])|</?[a-z]", re.IGNORECASE
+)
 
 
 def _foreign_script_text(buf: bytes, start: int) -> tuple[int, bytes]:
     """An SVG script's text starting at ``buf[start]``, as the tree builder reads it, and
-    where it ends: at the ``</script`` that closes it, outside CDATA sections and comments
-    (a ``<script>`` inside is an element of its own, closed first). The text runs through
-    CDATA sections (a ``</script>`` inside them included) and leaves comments out; -1 and
-    the text so far: its end is not in ``buf``."""
+    where it ends: at the ``</script`` that closes it, outside tags, CDATA sections and
+    comments (a ``<script>`` inside is an element of its own, closed first). The text runs
+    through CDATA sections (a ``</script>`` inside them included) and leaves comments and
+    tags out; -1 and the text so far: its end is not in ``buf``."""
     pieces = []
     pos = start
     depth = 1
@@ -452,20 +454,20 @@ def _foreign_script_text(buf: bytes, start: int) -> tuple[int, bytes]:
         if found is None:
             pieces.append(buf[pos:])
             return -1, b"".join(pieces)
-        opener = found.group()
+        opener = found.group().lower()
         pieces.append(buf[pos : found.start()])
-        if opener[:2] == b"</":
+        if opener == b"</script":
             depth -= 1
             if not depth:
                 return found.start(), b"".join(pieces)
             pos = found.end()
             continue
-        if opener[:2] != b"<!":  # a nested <script> start tag
+        if opener[:2] != b"<!":  # a tag: a quoted value may hold "</script"
             end = tag_end(buf, found.end())
             if end < 0:
-                pieces.append(buf[found.start() :])
                 return -1, b"".join(pieces)
-            depth += not is_self_closing(buf, found.end(), end - 1)
+            if opener == b"<script":  # an element of its own, closed before ours
+                depth += not is_self_closing(buf, found.end(), end - 1)
             pos = end
             continue
         if opener == b"<!--":

@@ -167,7 +167,10 @@ class ForeignStack:
         if top.namespace == MATH and top.name == b"annotation-xml" and name == b"svg":
             # The one start tag an annotation-xml hands to the HTML rules: a real SVG root.
             if not self_closing:
+                doubtful = self.doubtful
                 entries.append(_Entry(name, SVG))
+                if doubtful:
+                    self._floor = len(entries)
             return
         if self_closing:
             return  # foreign elements may close themselves
@@ -261,7 +264,12 @@ class ForeignStack:
     def _html_start_tag(self, top: _Entry, name: bytes, *, self_closing: bool) -> None:
         if name in (b"svg", b"math"):
             if not self_closing:
+                # A reading outside the current element reads this tag otherwise (an SVG
+                # element where ours opens a MathML root): the doubt goes on.
+                doubtful = self.doubtful
                 self._entries.append(_Entry(name, SVG if name == b"svg" else MATH))
+                if doubtful:
+                    self._floor = len(self._entries)
         elif name not in VOID:
             if not top.children:
                 top.children = []
