@@ -77,7 +77,7 @@ class _Entry:
 class ForeignStack:
     """The open foreign elements of the deepest reading, and how sure we are of them."""
 
-    __slots__ = ("_entries", "_floor", "_kept", "_pin", "doubted")
+    __slots__ = ("_diverged", "_entries", "_floor", "_kept", "_pin", "doubted")
 
     def __init__(self) -> None:
         self._entries: list[_Entry] = []
@@ -88,6 +88,9 @@ class ForeignStack:
         # reading sees no tags, so its elements stay open whatever we read meanwhile.
         self._pin = 0
         self._kept = False  # the pin kept open something our reading closed
+        # A shallower reading opened foreign elements of its own (not ours): it is no
+        # longer some prefix of our stack, and no end tag may close ours below the floor.
+        self._diverged = False
         #: Whether the stack was ever doubtful: some markup was read both ways (and may have
         #: been blocked where a browser sees text). Operators can fix the cause.
         self.doubted = False
@@ -177,6 +180,8 @@ class ForeignStack:
         # A reading already back in plain HTML reads this element as HTML, not foreign:
         # it stays in plain HTML, so the doubt rises with the new entry.
         doubtful = self.doubtful
+        if doubtful:
+            self._note_shallower_push(name)
         namespace = top.namespace
         entry = _Entry(name, namespace)
         if namespace == SVG:
@@ -226,27 +231,7 @@ class ForeignStack:
             return
         for index in range(len(entries) - 1, -1, -1):
             if entries[index].name == name:
-                if self._capitals_differ(top, entries[index]):
-                    # The standard closes down to it, Chromium closes nothing (the HTML
-                    # rules then ignore the tag): keep the deepest reading, and say that
-                    # some reading may already be shallower, even back in plain HTML.
-                    self._floor = len(entries)
-                    self.doubted = True
-                    return
-                if index < self._pin:
-                    self._kept = True
-                    return  # a reading in raw text keeps it open: so do we
-                if index >= self._floor:
-                    del entries[index:]
-                    if not entries:
-                        self._floor = 0
-                elif len(entries) == self._floor:
-                    # The other readings are in plain HTML, where no end tag opens foreign
-                    # content again: they stay there, and ours closes down to the match.
-                    del entries[index:]
-                    self._floor = len(entries)
-                # Otherwise some readings keep foreign elements we would close, and hand the
-                # tag to the HTML rules instead: keep the deepest reading, close nothing.
+                self._close_down_to(index)
                 return
         # No foreign element of that name: the HTML rules handle the tag with HTML
         # ancestors we never saw. They may close everything (``<a><svg></a>``) or nothing.
@@ -254,6 +239,49 @@ class ForeignStack:
         self.doubted = True
 
     # -- internals -------------------------------------------------------------------------
+
+    def _close_down_to(self, index: int) -> None:
+        """An end tag that matches our entry ``index`` by name."""
+        entries = self._entries
+        if self._capitals_differ(entries[-1], entries[index]):
+            # The standard closes down to it, Chromium closes nothing (the HTML rules then
+            # ignore the tag): keep the deepest reading, and say that some reading may
+            # already be shallower, even back in plain HTML.
+            self._floor = len(entries)
+            self.doubted = True
+        elif index < self._pin:
+            self._kept = True  # a reading in raw text keeps it open: so do we
+        elif index >= self._floor:
+            del entries[index:]
+            if not entries:
+                self._floor = 0
+                self._diverged = False
+        elif len(entries) == self._floor and not self._diverged:
+            # The other readings hold a part of our stack (plain HTML, or a prefix): those
+            # that hold the match close down to it as ours does, the others stay where they
+            # are, shallower still.
+            del entries[index:]
+            self._floor = len(entries)
+        # Otherwise some readings keep foreign elements we would close, and hand the tag to
+        # the HTML rules instead: keep the deepest reading, close nothing.
+
+    def _note_shallower_push(self, name: bytes) -> None:
+        """A start tag ``name`` while doubtful: whether a shallower reading (one holding the
+        first k entries of ours) opens a foreign element other than our entry k there (a
+        real ``<svg>`` root where ours has a ``foreignObject``). Then it is no prefix of
+        ours any more (`_diverged`)."""
+        entries = self._entries
+        for k in range(min(self._floor, len(entries))):
+            top = entries[k - 1] if k else None
+            if top is None or top.integration or top.children:
+                if name not in (b"svg", b"math"):
+                    continue  # an HTML element: that reading opens no foreign one
+                opened = (name, SVG if name == b"svg" else MATH)
+            else:
+                opened = (name, top.namespace)
+            if (entries[k].name, entries[k].namespace) != opened:
+                self._diverged = True
+                return
 
     @staticmethod
     def _capitals_differ(top: _Entry, match: _Entry) -> bool:
@@ -267,6 +295,8 @@ class ForeignStack:
                 # A reading outside the current element reads this tag otherwise (an SVG
                 # element where ours opens a MathML root): the doubt goes on.
                 doubtful = self.doubtful
+                if doubtful:
+                    self._note_shallower_push(name)
                 self._entries.append(_Entry(name, SVG if name == b"svg" else MATH))
                 if doubtful:
                     self._floor = len(self._entries)
@@ -284,5 +314,6 @@ class ForeignStack:
             self._kept = True
         if not entries:
             self._floor = 0  # no reading keeps anything once no integration point is open
+            self._diverged = False
         elif self._floor > len(entries):
             self._floor = len(entries)
