@@ -615,3 +615,18 @@ def test_advanced_mode_blocks_every_other_tracker(snippet: str, purpose: str) ->
     assert ADVANCED.category_of_inline_script(snippet) == purpose
     assert ADVANCED.category_of_url("https://connect.facebook.net/en_US/fbevents.js") == "marketing"
     assert ADVANCED.category_of_url("https://www.google-analytics.com/analytics.js") == "analytics"
+
+
+def test_a_script_with_only_another_namespaces_source_is_judged_by_its_text() -> None:
+    # href means nothing to an HTML script, src nothing to an SVG one: the text runs.
+    page = (
+        f"<script href=/static/app.js>{GA4}</script>"
+        f"<svg><script src=/static/app.js>{GA4}</script></svg>"
+        f"<script src=/static/app.js>{GA4}</script>"  # external: its text never runs
+    ).encode()
+    tree = parse(rewrite(page))
+    html_scripts = list(tree.iter("script"))
+    (svg_script,) = tree.iter("{http://www.w3.org/2000/svg}script")
+    assert is_blocked(html_scripts[0])
+    assert svg_script.get("type") == "text/plain"
+    assert not is_blocked(html_scripts[1])

@@ -58,6 +58,8 @@ FETCHING: dict[bytes, tuple[bytes, ...]] = {
 #: A script fetches through src in HTML and href/xlink:href in SVG; Chromium's preload scanner
 #: reads any <script> after an <svg> as SVG's: every script is judged on all three.
 _SCRIPT_SOURCES = (b"src", b"href", b"xlink:href")
+#: The attributes that make a script external, by ``foreign``: HTML's src, SVG's hrefs.
+_EXTERNAL = {False: (b"src",), True: (b"href", b"xlink:href")}
 #: Lazy-loading conventions: a loader script (lazysizes, lozad, ...) copies these into the
 #: real attributes later, for elements that carry its class.
 _LAZY = (b"data-src", b"data-srcset", b"data-lazy-src")
@@ -654,9 +656,12 @@ class BlockingHandler:
             if keys is None:
                 if any(a in attrs for a in _SCRIPT_SOURCES):
                     keys = self._categories(attrs, _SCRIPT_SOURCES)
-                    if not keys:
-                        return edits
-                else:
+                # Only its own namespace's source makes a script external (src in HTML,
+                # href in SVG); with another one its inline text runs, and decides.
+                external = any(a in attrs for a in _EXTERNAL[foreign])
+                if not keys and external:
+                    return edits
+                if not keys:
                     if text is None:
                         return None
                     if text[0] is None:

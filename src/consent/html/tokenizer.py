@@ -435,52 +435,80 @@ def _script_data_end(buf: bytes, start: int) -> int:
     return -1
 
 
-_SVG_SCRIPT_MARKUP = re.compile(
-    rb"<!\[CDATA\[|<!--|</?script(?=[\t\n\f\r />])|</?[a-z]", re.IGNORECASE
-)
+_SVG_INTEGRATION = frozenset({b"foreignobject", b"desc", b"title"})
+_SCRIPT_MARKUP = re.compile(rb"<!\[CDATA\[|<!--|</?([a-z][^\t\n\f\r />]*)", re.IGNORECASE)
+
+
+def _after_hidden(buf: bytes, opener: bytes, at: int, *, cdata_to: bytes) -> int:
+    """Where a comment or CDATA section whose opener ends at ``buf[at]`` is over (-1: not
+    in ``buf``); a CDATA section ends at ``cdata_to`` (``]]>``, or ``>`` as a bogus comment)."""
+    if opener != b"<!--":
+        close = buf.find(cdata_to, at)
+        return close if close < 0 else close + len(cdata_to)
+    if buf.startswith((b">", b"->"), at):
+        return buf.index(b">", at) + 1  # "<!-->" and "<!--->" end at once
+    close = buf.find(b"-->", at)
+    return close if close < 0 else close + 3
 
 
 def _foreign_script_text(buf: bytes, start: int) -> tuple[int, bytes]:
     """An SVG script's text starting at ``buf[start]``, as the tree builder reads it, and
     where it ends: at the ``</script`` that closes it, outside tags, CDATA sections and
-    comments (a ``<script>`` inside is an element of its own, closed first). The text runs
-    through CDATA sections (a ``</script>`` inside them included) and leaves comments and
-    tags out; -1 and the text so far: its end is not in ``buf``."""
+    comments (elements inside it, a ``<script>`` too, are closed first), or at a tag that
+    breaks out of the SVG. Its text is that of its own children: text and CDATA sections
+    (a ``</script>`` inside them included), not comments, nor the text of elements inside
+    it; -1 and the text so far: its end is not in ``buf``."""
     pieces = []
+    inside: list[bytes] = []  # elements open inside the script, innermost last
     pos = start
-    depth = 1
     while True:
-        found = _SVG_SCRIPT_MARKUP.search(buf, pos)
+        found = _SCRIPT_MARKUP.search(buf, pos)
+        if not inside:
+            pieces.append(buf[pos : found.start() if found else len(buf)])
         if found is None:
-            pieces.append(buf[pos:])
             return -1, b"".join(pieces)
-        opener = found.group().lower()
-        pieces.append(buf[pos : found.start()])
-        if opener == b"</script":
-            depth -= 1
-            if not depth:
-                return found.start(), b"".join(pieces)
-            pos = found.end()
-            continue
-        if opener[:2] != b"<!":  # a tag: a quoted value may hold "</script"
-            end = tag_end(buf, found.end())
-            if end < 0:
+        opener = found.group()
+        if opener[:2] == b"<!":
+            pos = _after_hidden(buf, opener, found.end(), cdata_to=b"]]>")
+            if opener != b"<!--" and not inside:
+                pieces.append(buf[found.end() : pos - 3 if pos >= 0 else len(buf)])
+            if pos < 0:
                 return -1, b"".join(pieces)
-            if opener == b"<script":  # an element of its own, closed before ours
-                depth += not is_self_closing(buf, found.end(), end - 1)
-            pos = end
             continue
-        if opener == b"<!--":
-            if buf.startswith((b">", b"->"), found.end()):
-                pos = buf.index(b">", found.end()) + 1  # "<!-->" and "<!--->" end at once
-                continue
-            close = buf.find(b"-->", found.end())
-        else:
-            close = buf.find(b"]]>", found.end())
-            pieces.append(buf[found.end() : close if close >= 0 else len(buf)])
-        if close < 0:
+        name = found.group(1).lower()
+        if opener[1:2] == b"/" and not inside and name == b"script":
+            return found.start(), b"".join(pieces)
+        end = tag_end(buf, found.end())  # a quoted value may hold "</script"
+        if end < 0:
             return -1, b"".join(pieces)
-        pos = close + 3
+        if opener[1:2] == b"/":
+            if name in inside:
+                del inside[len(inside) - 1 - inside[::-1].index(name) :]
+        elif name in BREAKOUT and _SVG_INTEGRATION.isdisjoint(inside):
+            return found.start(), b"".join(pieces)  # it ends the SVG, script and all
+        elif not is_self_closing(buf, found.end(), end - 1):
+            inside.append(name)
+        pos = end
+
+
+def _markup_script_end(buf: bytes, start: int) -> int:
+    """The first ``</script`` from ``buf[start]`` that our markup reading sees between its
+    constructs (tags, comments, bogus comments): one inside them it escapes, so a reading in
+    script data runs on past it to this one. -1: not in ``buf``."""
+    pos = start
+    while True:
+        found = _SCRIPT_MARKUP.search(buf, pos)
+        if found is None:
+            return -1
+        opener = found.group()
+        if opener[:2] == b"<!":
+            pos = _after_hidden(buf, opener, found.end(), cdata_to=b">")
+        elif opener[1:2] == b"/" and found.group(1).lower() == b"script":
+            return found.start()
+        else:
+            pos = tag_end(buf, found.end())
+        if pos < 0:
+            return -1
 
 
 class _HeldScript:
@@ -1391,8 +1419,9 @@ class Tokenizer:
             stack = self._foreign
             close_at, text = _foreign_script_text(buf, end)
             if stack.doubtful or stack.start_tags_are_html():
-                html_end = _script_data_end(buf, end)
-                close_at = -1 if min(close_at, html_end) < 0 else max(close_at, html_end)
+                # (An HTML script in some reading runs on past any "</script" we escape.)
+                ends = (close_at, _script_data_end(buf, end), _markup_script_end(buf, end))
+                close_at = -1 if min(ends) < 0 else max(ends)
                 text = buf[end:close_at] if close_at >= 0 else buf[end:]
             if close_at < 0 and not final and size - lt <= SCRIPT_LIMIT:
                 return -1, last
