@@ -656,12 +656,11 @@ class BlockingHandler:
             if keys is None:
                 if any(a in attrs for a in _SCRIPT_SOURCES):
                     keys = self._categories(attrs, _SCRIPT_SOURCES)
-                # Only its own namespace's source makes a script external (src in HTML,
-                # href in SVG); with another one its inline text runs, and decides.
-                external = any(a in attrs for a in _EXTERNAL[foreign])
-                if not keys and external:
-                    return edits
                 if not keys:
+                    # Only its own namespace's source makes a script external (src in HTML,
+                    # href in SVG); with another one its inline text runs, and decides.
+                    if any(a in attrs for a in _EXTERNAL[foreign]):
+                        return edits
                     if text is None:
                         return None
                     if text[0] is None:

@@ -84,7 +84,7 @@ from consent.html.lexer import (
     parse_attrs,
     tag_end,
 )
-from consent.html.tree import BREAKOUT, ForeignStack
+from consent.html.tree import BREAKOUT, SVG_INTEGRATION, ForeignStack
 
 __all__ = [
     "CHARSET_REACH",
@@ -435,7 +435,6 @@ def _script_data_end(buf: bytes, start: int) -> int:
     return -1
 
 
-_SVG_INTEGRATION = frozenset({b"foreignobject", b"desc", b"title"})
 _SCRIPT_MARKUP = re.compile(rb"<!\[CDATA\[|<!--|</?([a-z][^\t\n\f\r />]*)", re.IGNORECASE)
 
 
@@ -484,7 +483,7 @@ def _foreign_script_text(buf: bytes, start: int) -> tuple[int, bytes]:
         if opener[1:2] == b"/":
             if name in inside:
                 del inside[len(inside) - 1 - inside[::-1].index(name) :]
-        elif name in BREAKOUT and _SVG_INTEGRATION.isdisjoint(inside):
+        elif name in BREAKOUT and SVG_INTEGRATION.isdisjoint(inside):
             return found.start(), b"".join(pieces)  # it ends the SVG, script and all
         elif not is_self_closing(buf, found.end(), end - 1):
             inside.append(name)

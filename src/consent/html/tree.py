@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BREAKOUT", "VOID", "ForeignStack"]
+__all__ = ["BREAKOUT", "SVG_INTEGRATION", "VOID", "ForeignStack"]
 
 SVG = "svg"
 MATH = "math"
@@ -43,7 +43,8 @@ VOID = frozenset(
     b"source track wbr".split()
 )
 #: Integration points: elements of one namespace whose content is parsed as HTML.
-_HTML_INTEGRATION = {SVG: frozenset({b"foreignobject", b"desc", b"title"})}
+#: SVG's HTML integration points (lower case).
+SVG_INTEGRATION = frozenset({b"foreignobject", b"desc", b"title"})
 _TEXT_INTEGRATION = frozenset({b"mi", b"mo", b"mn", b"ms", b"mtext"})
 _NOT_HTML_IN_TEXT_POINT = frozenset({b"mglyph", b"malignmark"})
 _HTML_ENCODINGS = ("text/html", "application/xhtml+xml")
@@ -170,10 +171,7 @@ class ForeignStack:
         if top.namespace == MATH and top.name == b"annotation-xml" and name == b"svg":
             # The one start tag an annotation-xml hands to the HTML rules: a real SVG root.
             if not self_closing:
-                doubtful = self.doubtful
-                entries.append(_Entry(name, SVG))
-                if doubtful:
-                    self._floor = len(entries)
+                self._push_root(name)
             return
         if self_closing:
             return  # foreign elements may close themselves
@@ -185,7 +183,7 @@ class ForeignStack:
         namespace = top.namespace
         entry = _Entry(name, namespace)
         if namespace == SVG:
-            entry.integration = name in _HTML_INTEGRATION[SVG]
+            entry.integration = name in SVG_INTEGRATION
         elif name in _TEXT_INTEGRATION:
             entry.integration = entry.text_point = True
         elif name == b"annotation-xml":
@@ -265,6 +263,17 @@ class ForeignStack:
         # Otherwise some readings keep foreign elements we would close, and hand the tag to
         # the HTML rules instead: keep the deepest reading, close nothing.
 
+    def _push_root(self, name: bytes) -> None:
+        """An ``<svg>`` or ``<math>`` root where the HTML rules apply. A reading outside the
+        current element may read the tag otherwise (an SVG element where ours opens a MathML
+        root): the doubt goes on with it."""
+        doubtful = self.doubtful
+        if doubtful:
+            self._note_shallower_push(name)
+        self._entries.append(_Entry(name, SVG if name == b"svg" else MATH))
+        if doubtful:
+            self._floor = len(self._entries)
+
     def _note_shallower_push(self, name: bytes) -> None:
         """A start tag ``name`` while doubtful: whether a shallower reading (one holding the
         first k entries of ours) opens a foreign element other than our entry k there (a
@@ -292,14 +301,7 @@ class ForeignStack:
     def _html_start_tag(self, top: _Entry, name: bytes, *, self_closing: bool) -> None:
         if name in (b"svg", b"math"):
             if not self_closing:
-                # A reading outside the current element reads this tag otherwise (an SVG
-                # element where ours opens a MathML root): the doubt goes on.
-                doubtful = self.doubtful
-                if doubtful:
-                    self._note_shallower_push(name)
-                self._entries.append(_Entry(name, SVG if name == b"svg" else MATH))
-                if doubtful:
-                    self._floor = len(self._entries)
+                self._push_root(name)
         elif name not in VOID:
             if not top.children:
                 top.children = []
