@@ -121,6 +121,7 @@ def test_icons_and_sprites_pass_as_they_are() -> None:
     [
         f'<svg><g><image href="{PIXEL}"/></g></svg>',
         '<svg class="icon"><use href="//www.facebook.com/tr#a"></use></svg>',
+        '<svg class="icon">\n  <use href="https://www.facebook.com/tr#a" />\n</svg>',
         f'<svg><symbol id="a"><image href="{PIXEL}" /></symbol></svg>',
         f'<svg><g><g><feImage href="{PIXEL}"></feImage></g></g></svg>',
         f'<svg><use href="#i-home"></use><image HREF="{PIXEL}"></image></svg>',

@@ -324,7 +324,37 @@ def foreign_runs(
         rb"<(?=[sS][vV][gG]" + _DELIMITER + rb")" + name + TAG_BODY + rb"(?<!/)>"
         rb"(?:" + content + rb")*+</[sS][vV][gG]" + _DELIMITER + TAG_BODY + rb">"
     )
+    icon = _icon(stops, guarded, inert)
+    if icon is not None:
+        island = icon + b"|" + island
     return re.compile(b"(?:" + content + b")*+"), re.compile(island)
+
+
+def _icon(stops: frozenset[bytes], guarded: frozenset[bytes], inert: Inert | None) -> bytes | None:
+    """The island most pages repeat (an icon: ``<svg ...><use href="#symbol"></use></svg>``,
+    lower case, whitespace between), read by a narrow pattern before the general one, which
+    costs half as much again per icon. It matches nothing the general one does not: the same
+    root, and a ``<use>`` that the general one lets pass as it would (inert when guarded)."""
+    use = b"use"
+    if use in stops or (use in guarded and inert is None):
+        return None
+    attributes = quoted_attributes(inert if use in guarded else None)
+    space = rb"[\t\n\f\r ]*+"
+    return (
+        rb"<svg"
+        + _DELIMITER
+        + TAG_BODY
+        + rb"(?<!/)>"
+        + space
+        + rb"<use"
+        + _DELIMITER
+        + attributes
+        + rb"(?:(?<=/)>|(?<!/)>"
+        + space
+        + rb"</use>)"
+        + space
+        + rb"</svg>"
+    )
 
 
 def _letters(index: int, names: frozenset[bytes]) -> bytes:
