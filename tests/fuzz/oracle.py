@@ -658,7 +658,7 @@ def fetches_in_tree(
         if local == "script" and namespace in (HTML_NS, SVG_NS) and runs_as_script(attrs):
             sources = ["src"] if namespace == HTML_NS else ["href", XLINK_HREF]
             specs += sources
-            if not any(source in attrs for source in sources):
+            if reading.scripting and not any(source in attrs for source in sources):
                 found += _inline_script_fetch(element, trackers, reading)
         if namespace == HTML_NS and local == "input" and attrs.get("type", "").lower() == "image":
             specs.append("src")
@@ -699,7 +699,9 @@ def child_text(element: ET.Element) -> str:
 def _inline_script_fetch(element: ET.Element, trackers: Trackers, reading: Reading) -> list[Fetch]:
     """An inline script that runs and names a tracker in its text: it loads that tracker (the
     contract blocks such a script by its text). A script runs its child text content: the text
-    nodes directly inside it (an SVG script may hold elements and comments too)."""
+    nodes directly inside it (an SVG script may hold elements and comments too). Only readings
+    with scripting on run it: with scripting off no script runs, wherever it stands (a
+    ``<script>`` after ``<noscript>`` left open in ``<head>`` is an element only there)."""
     namespace, local = name_of(element.tag)
     text = child_text(element)
     category = trackers.category_of_text(text)

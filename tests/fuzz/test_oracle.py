@@ -107,6 +107,7 @@ EVERY = {r.name for r in READINGS}
 LEGACY = {OFF_LEGACY, ON_LEGACY}
 CUSTOM = {OFF_CUSTOM, ON_CUSTOM}
 OFF = {OFF_LEGACY, OFF_CUSTOM}
+ON = {ON_LEGACY, ON_CUSTOM}
 
 
 @pytest.mark.parametrize(
@@ -136,6 +137,9 @@ OFF = {OFF_LEGACY, OFF_CUSTOM}
         (f"<svg><script href={T}></script></svg>", EVERY),
         (f"<svg><script type=text/plain href={T}></script></svg>", set()),
         (f"<script href={T}></script>", set()),
+        (f"<script>s.src='{T}'</script>", ON),  # an inline script runs where scripts do
+        (f"<noscript><p title='</noscript><script>s.src=\"{T}\"</script>'>", ON),
+        (f"<head><noscript><script>s.src='{T}'</script>", set()),  # scripting off: none runs
         (f"<svg><![CDATA[<img src={T}>]]></svg>", set()),
         (f"<![CDATA[ > <img src={T}> ]]>", EVERY),
         (f"<math><mi><![CDATA[ > <img src={T}> ]]></mi></math>", set()),  # mi is MathML
