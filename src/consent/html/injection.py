@@ -33,8 +33,9 @@ _SIMPLE_FIRST = re.compile(
     rb"[^>\"'=]*)*)>"
 )
 #: Where an attribute named "id" may begin: a name starts after whitespace, "/" or a value's
-#: closing quote and ends at whitespace, "/", "=" or ">" (so ``width=`` is none).
-_ID_ATTRIBUTE = re.compile(rb"(?<![^\t\n\f\r /\"'])[iI][dD](?![^\t\n\f\r /=>])")
+#: closing quote and ends at whitespace, "/", "=" or ">" (so ``width=`` is none). The letters
+#: come first, so ``re`` looks for them alone and checks the byte before only there.
+_ID_ATTRIBUTE = re.compile(rb"[iI][dD](?<![^\t\n\f\r /\"'][iI][dD])(?![^\t\n\f\r /=>])")
 #: The usual encoding declaration right after ``<head>``: ``<meta charset=...>`` holding
 #: nothing else (what `charset_end` finds there tag by tag, in one match).
 _CHARSET_FIRST = re.compile(
