@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 from starlette.types import Scope
 
 from consent.banner import BannerRenderer
+from consent.cache import BoundedCache
 from consent.html.blocking import Placeholders
 from consent.html_response import HtmlPolicy
 from consent.i18n import LocaleNegotiator
@@ -40,6 +41,7 @@ logger = logging.getLogger("consent")
 ONCE_PARAM = "consent-once"
 _ONCE_B = ONCE_PARAM.encode()
 _ONCE_LIMIT = 8  # keys loaded once in one response, at most (a link adds one at a time)
+_ONCE_QUERIES = 256  # (keys loaded once, key) pairs whose query is kept
 #: What a once-URL additionally depends on (whether it came from this site).
 _ONCE_VARY = ("Sec-Fetch-Site", "Referer")
 
@@ -75,7 +77,21 @@ class PageRewriting:
         # What *Load this once* may name: an optional category or a service.
         names = blocking.rules.purposes
         self.once_keys = (frozenset(names.keys) - blocking.rules.required) | set(names.services)
+        # The query that loads ``key``'s embeds once beside those loaded once already: the
+        # same for every page (only the path before it differs), so made once per pair.
+        self._once_queries: BoundedCache[tuple[frozenset[str], str], str] = BoundedCache(
+            _ONCE_QUERIES
+        )
         self._doubt_logged = False
+
+    def once_query(self, once: frozenset[str], key: str) -> str:
+        """``consent-once=...`` for ``key`` and each key of ``once`` (sorted, escaped)."""
+        query = self._once_queries.get((once, key))
+        if query is None:
+            keys = sorted(once | {key})
+            query = "&".join(f"{ONCE_PARAM}={quote(k)}" for k in keys)
+            self._once_queries.set((once, key), query)
+        return query
 
     def note_doubt(self, path: str) -> None:
         """A page whose markup browsers read two ways (an ``<svg>`` left open in a link, a
@@ -200,8 +216,8 @@ class PagePlan:
             """This page loading ``key``'s embeds once (and those loaded once already)."""
             path = once_paths.get(key)
             if path is None:
-                keys = "&".join(f"{ONCE_PARAM}={quote(k)}" for k in sorted(once | {key}))
-                path = once_paths[key] = next_path + separator + keys
+                query = self._pages.once_query(once, key)
+                path = once_paths[key] = next_path + separator + query
             return path
 
         def placeholder(key: str, anchor: str) -> bytes:
