@@ -257,6 +257,8 @@ _BODY = frozenset({b"body"})
 _NONE: frozenset[bytes] = frozenset()
 #: Tags that close a <select> in a table in older parsers ("in select in table").
 _TABLE_TAGS = frozenset({b"caption", b"table", b"tbody", b"tfoot", b"thead", b"tr", b"td", b"th"})
+#: Start tags that close an open <select> in older parsers (the table tags: in a table).
+_CLOSE_A_SELECT = frozenset({b"input", b"keygen", b"textarea"}) | _TABLE_TAGS
 _ENDS = {
     (template, select): frozenset(
         name for name, is_open in ((b"template", template), (b"select", select)) if is_open
@@ -1225,14 +1227,18 @@ class Tokenizer:
         """Read ordinary SVG/MathML markup (an icon, a formula) from ``pos`` in a tight loop;
         return ``(where `_markup` must take over, last)``.
 
-        Only while ours is the one reading (no terminator of another to watch) and start
-        tags are foreign: then text needs nothing, an end tag only closes elements of the
-        stack, and most start tags only open one (`_foreign_start`). Anything else, or
-        anything unfinished in ``buf``, is left to `_markup`, construct by construct.
+        Only while ours is the one reading (no terminator of another to watch), start tags
+        are foreign and no reading may have ignored the element inside a select (there an
+        ``<input>`` closes the select: `_foreign_start_tag`): then text needs nothing, an
+        end tag only closes elements of the stack, and most start tags only open one
+        (`_foreign_start`). Anything else, or anything unfinished in ``buf``, is left to
+        `_markup`, construct by construct.
         """
         stack = self._foreign
         if self._pending or not self.fast_path or stack.start_tags_are_html():
             return pos, last
+        if self._select and stack.doubtful:
+            return pos, last  # (some start tags close the select where the SVG was ignored)
         while True:
             lt = buf.find(b"<", pos)
             tag = _FOREIGN_TAG.match(buf, lt) if lt >= 0 else None
@@ -1800,6 +1806,10 @@ class Tokenizer:
             # select, in which older parsers ignore raw-text and other start tags.
             self._select, self._select_all = True, False
             self._choose_patterns()
+        elif stack.doubtful and self._select and name in _CLOSE_A_SELECT:
+            # Where the foreign content was never opened (older parsers ignore an <svg> in a
+            # <select>), this closes the select: a later <select> opens one there.
+            self._select_all = False
         stack.start_tag(name, self_closing=closing, encoding=encoding)
         if name == b"script":
             return self._script_start(tag, body, foreign=True, judge=judge)
