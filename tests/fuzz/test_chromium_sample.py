@@ -8,6 +8,7 @@ Chromium's DOM is html5lib's tree in the matching reading.
 
 from __future__ import annotations
 
+import subprocess
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from tests.fuzz.oracle import SCANNERS, decode, fetches, url_target
 pytestmark = pytest.mark.browser
 
 CONTROL = Path(__file__).resolve().parent / "corpus" / "contract-elements.html"
+#: The Chromium whose parser the oracle's Chromium reading follows (the corpus was checked in
+#: it). An older one builds some corpus pages differently (CDATA in MathML text integration
+#: points, end tags in foreign content): the two oracle checks below then fail on raw pages.
+ORACLE_CHROMIUM = 156
 
 
 class Sample:
@@ -39,6 +44,8 @@ class Sample:
                 continue
             self.pages[f"/rewritten/{index}"] = out
         self.visits: list[Visit] = observe(chromium, self.pages)
+        version = subprocess.run([chromium, "--version"], capture_output=True, text=True)
+        self.version = version.stdout.strip() or "Chromium of unknown version"
 
     def trackers(self, visit: Visit) -> list[str]:
         return [url for url in visit.requests if NOTHING_GRANTED.category(url)]
@@ -101,7 +108,7 @@ def test_the_oracle_flags_every_tracker_host_chromium_contacts(loaded: Sample) -
         hosts = {target[0] for url in loaded.trackers(visit) if (target := url_target(url))}
         if hosts - flagged:
             missed.append(f"{visit.path} ({reading}): {sorted(hosts - flagged)}")
-    assert not missed, "\n".join(missed)
+    assert not missed, "\n".join([*missed, _calibrated(loaded)])
 
 
 def test_chromium_builds_the_oracles_tree(loaded: Sample) -> None:
@@ -118,4 +125,8 @@ def test_chromium_builds_the_oracles_tree(loaded: Sample) -> None:
                 f"{visit.path} ({reading}) at node {at}: Chromium "
                 f"{visit.tree[at : at + 2]} html5lib {expected[at : at + 2]}"
             )
-    assert not differ, "\n".join(differ)
+    assert not differ, "\n".join([*differ, _calibrated(loaded)])
+
+
+def _calibrated(loaded: Sample) -> str:
+    return f"(the oracle follows Chromium {ORACLE_CHROMIUM}'s parser; this is {loaded.version})"
