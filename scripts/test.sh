@@ -2,13 +2,18 @@
 # Run the whole test suite, lint and type checks (creates .venv on first run).
 #
 # Browser tests need Chromium and the records tests a PostgreSQL server binary; when the
-# script runs as root it installs both from Debian's packages if they are missing.
+# script runs as root it installs both from Debian's packages if they are missing (and
+# Chromium if it is older than the one the fuzz oracle follows).
 # Without them those tests skip with a reason, except under CI=true, where they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The fuzz oracle follows Chromium 156's parser (tests/fuzz/test_chromium_sample.py): an
+# older Chromium (bookworm/main without bookworm-security has 150) is updated like a missing one.
+ORACLE_CHROMIUM=156
 need=()
-command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+chromium_major=$(chromium --version 2>/dev/null | grep -oE '[0-9]+' | head -1 || true)
+[ "${chromium_major:-0}" -ge "$ORACLE_CHROMIUM" ] || need+=(chromium)
 ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
