@@ -102,9 +102,10 @@ class PageRewriting:
         self._doubt_logged = True
         logger.warning(
             "%s: browsers read part of this page two ways (an <svg> or <math> element not "
-            "closed where browsers close it, often an icon inside a link, or a <select> inside "
-            "<noscript>); markup after it was read both ways and may be blocked too eagerly. "
-            "Close the element or move it out to fix it (said once).",
+            "closed where browsers close it, often an icon inside a link, a <select> inside "
+            "<noscript>, or a <select> left open before an <input> or a table tag); markup "
+            "after it was read both ways and may be blocked too eagerly. Close the element or "
+            "move it out to fix it (said once).",
             path,
         )
 

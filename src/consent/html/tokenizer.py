@@ -599,7 +599,8 @@ class Tokenizer:
         """Whether some markup was read two ways, treated as able to fetch and maybe blocked
         as text: after an SVG or MathML element whose end a browser may have seen elsewhere
         (an ``<svg>`` left open in a link, say), or in a ``<select>`` that only some
-        readings open (one in ``<noscript>``, which is text with scripting on)."""
+        readings open (one in ``<noscript>``, which is text with scripting on) or close (an
+        ``<input>`` after a select left open closes it in older parsers only)."""
         return self._foreign.doubted or self._select_doubted
 
     @property
@@ -1775,9 +1776,9 @@ class Tokenizer:
                 self._select = self._select_all = False
             self._choose_patterns()
         elif name in (b"input", b"keygen", b"textarea") and self._select:
-            self._select_all = False  # older parsers close the select here, newer may not
+            self._some_leave_the_select()  # older parsers close it here, newer may not
         elif name in _TABLE_TAGS and self._select:
-            self._select_all = False  # closes the select in a table, in older parsers
+            self._some_leave_the_select()  # closes the select in a table, in older parsers
         elif stack:
             pass  # <head>, <body> in foreign content: not the page's own
         elif name == b"head" or name == b"body":
@@ -1809,7 +1810,7 @@ class Tokenizer:
         elif stack.doubtful and self._select and name in _CLOSE_A_SELECT:
             # Where the foreign content was never opened (older parsers ignore an <svg> in a
             # <select>), this closes the select: a later <select> opens one there.
-            self._select_all = False
+            self._some_leave_the_select()
         stack.start_tag(name, self_closing=closing, encoding=encoding)
         if name == b"script":
             return self._script_start(tag, body, foreign=True, judge=judge)
@@ -1891,7 +1892,7 @@ class Tokenizer:
             return  # the reading that takes it sees only text from here: nothing to fear
         if name == b"textarea" and not doubtful:
             self._enter_raw(name)  # every parser reads <textarea> as RCDATA, in <select> too
-            self._select_all = False  # older parsers close the select first
+            self._some_leave_the_select()  # older parsers close the select first
             return
         # One reading sees raw text (a browser with scripting on in <noscript>, a newer
         # parser in <select>, one outside foreign content), another markup: read markup
@@ -1919,7 +1920,15 @@ class Tokenizer:
                 self._select = self._select_all = False
                 self._choose_patterns()
         elif name in _TABLE_TAGS and self._select:
-            self._select_all = False  # closes the select in a table, in older parsers
+            self._some_leave_the_select()  # closes the select in a table, in older parsers
+
+    def _some_leave_the_select(self) -> None:
+        """A tag that closes the open select in some parsers and not in others: from here
+        some readings are in a select and some are not, and the page is read two ways
+        (`doubted`, so the operator hears of it once)."""
+        if self._select_all:
+            self._select_all = False
+            self._select_doubted = True
 
     def _leave_template(self, outside: int) -> None:
         """The select state after ``</template>``: as it was before ``<template>``. Where
