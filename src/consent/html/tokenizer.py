@@ -1518,8 +1518,11 @@ class Tokenizer:
         if terminator in self._pending or not self._guarded:
             return
         if pin:
+            # Every such reading keeps open what is open when it starts (a CDATA section
+            # opened inside <noscript> keeps the <svg> it is in), until all have converged.
+            previous = self._foreign.pin()
             if not self._pinned:
-                self._pin = self._foreign.pin()
+                self._pin = previous
                 self._pinned = True
             self._pinning |= {terminator}
         self._set_pending(self._pending | {terminator})
