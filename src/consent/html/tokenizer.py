@@ -1370,11 +1370,8 @@ class Tokenizer:
             return (size, last) if final else (-1, last)
         if head == _CDATA_OPEN and self._foreign:
             if not self._foreign.current_node_is_html():
-                if not self._guarded or (b"script" in self._pending and self._foreign.in_script()):
-                    # Text up to "]]>" for the tree builder. (Inside an SVG script the preload
-                    # scanner, still in script data, reads no bogus comment here: read as one,
-                    # its "]]>" escaped in our constructs would run the script's text on.)
-                    self._state = _CDATA
+                if not self._guarded:
+                    self._state = _CDATA  # text up to "]]>" for the tree builder
                     return lt + len(_CDATA_OPEN), last
                 # The tree builder reads text up to "]]>", but Chromium's preload scanner
                 # reads a comment that ends at the first ">" and fetches what follows (and

@@ -143,11 +143,6 @@ class ForeignStack:
         entries = self._entries
         return not entries or entries[-1].integration or bool(entries[-1].children)
 
-    def in_script(self) -> bool:
-        """Whether an SVG ``<script>`` is open (its text runs: markup inside it is read by
-        the tree builder, while Chromium's preload scanner reads script data)."""
-        return any(entry.name == b"script" for entry in self._entries)
-
     def current_node_is_html(self) -> bool:
         """Whether the current node is an HTML element (then ``<![CDATA[`` is a bogus comment)."""
         entries = self._entries
