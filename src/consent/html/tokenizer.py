@@ -1778,10 +1778,8 @@ class Tokenizer:
             elif self._select_all:
                 self._select = self._select_all = False
             self._choose_patterns()
-        elif name in (b"input", b"keygen", b"textarea") and self._select:
+        elif name in _CLOSE_A_SELECT and self._select:
             self._some_leave_the_select()  # older parsers close it here, newer may not
-        elif name in _TABLE_TAGS and self._select:
-            self._some_leave_the_select()  # closes the select in a table, in older parsers
         elif stack:
             pass  # <head>, <body> in foreign content: not the page's own
         elif name == b"head" or name == b"body":
