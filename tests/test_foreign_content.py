@@ -97,6 +97,51 @@ def test_a_select_some_parsers_close_is_reported(page: str, doubted: bool) -> No
     assert rewriter.doubted is doubted
 
 
+GA = "https://www.google-analytics.com/collect"
+
+
+@pytest.mark.parametrize("chunk", [None, 5])
+@pytest.mark.parametrize(
+    "code",
+    [
+        'if (a > b) { for (i = 0; i < n; i++) s = "x"; }',  # our reading: a tag "<n;", no quote
+        "if (a > b) { x = 1; } // <!-- ]]> in a comment of ours: the readings meet there",
+        "const f = (x) => x",  # no "<" at all
+    ],
+)
+def test_an_svg_script_with_cdata_is_judged_by_its_own_text(code: str, chunk: int | None) -> None:
+    # Inline SVG scripts keep their code in CDATA, often with ">" and "<" in it. Where no
+    # "]]>" lies inside a tag of ours, the tree builders' reading is the one judged: a tracker
+    # later in the page does not block the script, and the page is not reported.
+    page = f'<body><svg><script><![CDATA[ {code} ]]></script></svg><img src="{GA}">'.encode()
+    out, rewriter = rewrite_with(page, chunks=chunk)
+    assert out.startswith(b"<body><svg><script><![CDATA[")
+    assert f'data-consent-src="{GA}"'.encode() in out  # (the pixel is blocked)
+    assert not rewriter.doubted
+
+
+@pytest.mark.parametrize("chunk", [None, 5])
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<p title="]]>*/ /*"><a>*/fetch("{GA}")//]]></a></script></svg>',  # a quoted value
+        '<p title="]]>*/ /*">*/</script><a>fetch("{GA}")//]]></a></svg>',  # then </script>
+        '</b title="]]>*/ /*"><a>*/fetch("{GA}")//]]></a></script>',  # an end tag's value
+    ],
+)
+def test_an_svg_script_whose_cdata_runs_on_through_our_escape_is_blocked(
+    markup: str, chunk: int | None
+) -> None:
+    # Our reading takes "<![CDATA[" for a bogus comment that ends at the first ">" (as
+    # Chromium's preload scanner does), so a "]]>" inside one of its tags is escaped: for the
+    # tree builders the section then runs on, and the script's text takes in the tracker
+    # call that was an element's text. Judged by the bytes that follow, it is blocked.
+    page = f"<body><svg><script><![CDATA[/*>*/x=1;/*{markup.format(GA=GA)}".encode()
+    out, rewriter = rewrite_with(page, chunks=chunk)
+    assert out.startswith(b'<body><svg><script type="text/plain" data-consent="analytics">')
+    assert rewriter.doubted  # read two ways: the operator hears of it
+
+
 def test_the_operator_hears_of_it_once(
     client_for: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -52,29 +52,3 @@ def test_generated_pages_rewrite_the_same_in_chunks(page: bytes, data: st.DataOb
     points = data.draw(st.lists(st.integers(1, max(1, len(page) - 1)), max_size=12))
     whole = guarded(lambda: rewrite(page, placeholder=placeholder))
     assert guarded(lambda: rewrite(page, chunks=points, placeholder=placeholder)) == whole
-
-
-#: Cases found and not fixed yet, each with why: they must keep failing until fixed (then move
-#: the page to the corpus), so a change that fixes one or hides it is noticed.
-OPEN_CASES = [
-    pytest.param(
-        b'<svg><script><![CDATA[</noembed><p title="</xmp>]]><script src=https://player.vimeo.com/video/1>',
-        id="cdata-end-escaped-in-svg-script",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=(
-                "Our reading follows the preload scanner's bogus comment, so the CDATA "
-                "reading's ]]> lies in our <p title=...> and is escaped; that CDATA then runs "
-                "on, and the SVG script's text takes in the tracker URL of what was an element. "
-                "The text is judged before the escape (seed 5402). No browser runs it as "
-                "code that loads (']]&gt;' is a syntax error here), but the contract is broken."
-            ),
-        ),
-    ),
-]
-
-
-@pytest.mark.parametrize("page", OPEN_CASES)
-def test_open_cases_still_fail(page: bytes) -> None:
-    out, problems = blocked_problems(page)
-    assert not problems, report(page, out, problems)

@@ -512,6 +512,54 @@ def _markup_script_end(buf: bytes, start: int) -> int:
             return -1
 
 
+def _cdata_may_run_on(buf: bytes, start: int, stop: int) -> bool:
+    """Whether a CDATA section in the SVG script text ``buf[start:stop]`` may run on in the
+    rewritten page: its ``]]>`` lies inside a construct of our reading (which takes
+    ``<![CDATA[`` for a bogus comment), where it is escaped. The section then goes on, for
+    the readings that build a tree, over markup the script's text did not include, and the
+    script runs that text. Fail closed: a construct this cannot follow counts as one."""
+    at = buf.find(_CDATA_OPEN, start, stop)
+    while at >= 0:
+        close = buf.find(b"]]>", at + len(_CDATA_OPEN))
+        if close < 0:
+            return False  # no end: the section runs to the end in every reading anyway
+        if _escapes_cdata_end(buf, at, close):
+            return True
+        at = buf.find(_CDATA_OPEN, close + 3, stop)
+    return False
+
+
+def _escapes_cdata_end(buf: bytes, opener: int, close: int) -> bool:
+    """Whether our reading of ``buf`` from the ``<![CDATA[`` at ``opener`` meets the ``]]>`` at
+    ``close`` inside a tag or raw text (escaped there), rather than in its text, at the end of
+    a construct or in a comment (where `_markup` and `_comment` let the readings meet)."""
+    pos = buf.find(b">", opener + 2) + 1  # the bogus comment ends at the first ">"
+    end = close + 3
+    while pos < end:
+        lt = buf.find(b"<", pos, close)
+        if lt < 0:
+            return False  # "]]>" in our text
+        second = buf[lt + 1]  # (the "]]>" follows: there is a byte)
+        is_end = second == 0x2F and buf[lt + 2] in LETTERS
+        if buf.startswith(b"<!--", lt):
+            comment = COMMENT_FULL.match(buf, lt)
+            if comment is None or comment.end() > close:
+                return False  # in our comment: we follow the other reading out of it
+            pos = comment.end()
+        elif second in LETTERS or is_end:
+            name_end = lexer.match(LONG_STEPS[L_NAME], buf, lt + 1 + is_end).end()
+            tag_close = tag_end(buf, name_end)
+            name = buf[lt + 1 + is_end : name_end].lower()
+            if tag_close < 0 or tag_close > end or (tag_close < end and name in STATE_STARTS):
+                return True  # unfinished, around "]]>", or it may switch our reading's state
+            pos = tag_close
+        elif second in (0x21, 0x2F, 0x3F):  # "<!", "</", "<?": a bogus comment
+            pos = buf.find(b">", lt + 2) + 1  # (at the ">" of "]]>" at the latest)
+        else:
+            pos = lt + 1
+    return False
+
+
 class _HeldScript:
     """An inline script's start tag, held back until its text tells us its category."""
 
@@ -600,7 +648,8 @@ class Tokenizer:
         as text: after an SVG or MathML element whose end a browser may have seen elsewhere
         (an ``<svg>`` left open in a link, say), or in a ``<select>`` that only some
         readings open (one in ``<noscript>``, which is text with scripting on) or close (an
-        ``<input>`` after a select left open closes it in older parsers only)."""
+        ``<input>`` after a select left open closes it in older parsers only), or an SVG
+        script whose CDATA section a tag of ours had to escape (its text then runs on)."""
         return self._foreign.doubted or self._select_doubted
 
     @property
@@ -1435,6 +1484,11 @@ class Tokenizer:
                 ends = (close_at, _script_data_end(buf, end), _markup_script_end(buf, end))
                 close_at = -1 if min(ends) < 0 else max(ends)
                 text = buf[end:close_at] if close_at >= 0 else buf[end:]
+            if _cdata_may_run_on(buf, end, close_at if close_at >= 0 else size):
+                # Our escape lets a CDATA section run on over what follows, for the readings
+                # that build a tree: the script's text may be any of the bytes after it.
+                close_at, text = -1, buf[end:]
+                self._foreign.doubted = True  # (read two ways: say so, see `doubted`)
             if close_at < 0 and not final and size - lt <= SCRIPT_LIMIT:
                 return -1, last
             self._foreign_text = text[:SCRIPT_LIMIT]
