@@ -142,6 +142,19 @@ def test_an_svg_script_whose_cdata_runs_on_through_our_escape_is_blocked(
     assert rewriter.doubted  # read two ways: the operator hears of it
 
 
+def test_a_script_read_as_markup_is_judged_as_our_edits_write_it() -> None:
+    # Browsers ignore this "</svg>" (a <p> is open), so the script is an HTML script and runs
+    # its raw bytes; our reading also reads them as markup and rewrites the srcdoc in them,
+    # writing its references out decoded. The raw bytes hide the embed's URL from the reader
+    # ("&#x27;//..."); the decoded ones name it, so the script is judged by those too.
+    page = (
+        b"<svg><foreignObject><p></svg><script>document.write('<iframe srcdoc=\"&lt;image\n"
+        b'src=&#x27;//player.vimeo.com/video/1&#x27;&gt;" Src=img/logo.png>'
+    )
+    out = rewrite(page)
+    assert b'<script type="text/plain" data-consent="preferences">' in out
+
+
 def test_the_operator_hears_of_it_once(
     client_for: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

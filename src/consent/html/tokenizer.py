@@ -40,6 +40,7 @@ neutralised as it streams past (see `Handler.long_tag`).
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -512,6 +513,12 @@ def _markup_script_end(buf: bytes, start: int) -> int:
             return -1
 
 
+def _references_decoded(text: bytes) -> bytes:
+    """``text`` with its character references decoded (bytes that are not UTF-8 kept)."""
+    decoded = html.unescape(text.decode("utf-8", "surrogateescape"))
+    return decoded.encode("utf-8", "surrogateescape")
+
+
 def _cdata_may_run_on(buf: bytes, start: int, stop: int) -> bool:
     """Whether a CDATA section in the SVG script text ``buf[start:stop]`` may run on in the
     rewritten page: its ``]]>`` lies inside a construct of our reading (which takes
@@ -617,7 +624,7 @@ class Tokenizer:
         self._script_read = 0
         self._script_ends: dict[int, bool] = {}  # its "</script"s in ``buf`` read so far
         self._held: _HeldScript | None = None
-        self._foreign_text = b""  # the text of the SVG script being judged
+        self._foreign_texts: tuple[bytes, ...] = ()  # the SVG script being judged, its texts
         self._long_state = L_NAME
         self._long_name = b""
         self._long_end_tag = False
@@ -1473,25 +1480,12 @@ class Tokenizer:
         tag = self._patch_tag(buf, lt, end)
         name = buf[lt + 1 : name_end].lower()
         if name == b"script" and self._script_is_markup():
-            # An SVG script: its text is markup to the tree builder, but it runs. Judge
-            # it by the bytes up to its end tag (held back until they are here). Where some
-            # reading may take it for an HTML script, by its script data, which may run on
-            # past the first "</script" (double-escaped).
-            stack = self._foreign
-            close_at, text = _foreign_script_text(buf, end)
-            if stack.doubtful or stack.start_tags_are_html():
-                # (An HTML script in some reading runs on past any "</script" we escape.)
-                ends = (close_at, _script_data_end(buf, end), _markup_script_end(buf, end))
-                close_at = -1 if min(ends) < 0 else max(ends)
-                text = buf[end:close_at] if close_at >= 0 else buf[end:]
-            if _cdata_may_run_on(buf, end, close_at if close_at >= 0 else size):
-                # Our escape lets a CDATA section run on over what follows, for the readings
-                # that build a tree: the script's text may be any of the bytes after it.
-                close_at, text = -1, buf[end:]
-                self._foreign.doubted = True  # (read two ways: say so, see `doubted`)
+            # An SVG script: its text is markup to the tree builder, but it runs. Judge it
+            # by its text (held back until its end is here).
+            close_at, texts = self._markup_script_texts(buf, end)
             if close_at < 0 and not final and size - lt <= SCRIPT_LIMIT:
                 return -1, last
-            self._foreign_text = text[:SCRIPT_LIMIT]
+            self._foreign_texts = texts
         replacement = self._start_tag(name, tag, 0, name_end - lt, end - lt, whole=tag)
         if self._script_read < 0:
             self._script_read = end  # a script reading starts after this tag
@@ -1503,6 +1497,33 @@ class Tokenizer:
                 out.append(replacement)
             last = end
         return end, last
+
+    def _markup_script_texts(self, buf: bytes, end: int) -> tuple[int, tuple[bytes, ...]]:
+        """A script our reading takes as markup, its start tag ending at ``end``: where its
+        text ends (-1: not in ``buf``), and the texts to judge it by.
+
+        The tree builder's text is that of the script's own children, up to its end tag.
+        Where some reading may take it for an HTML script, its script data may run on past
+        the first ``</script`` (double-escaped, or one we escape); where our escape lets a
+        CDATA section run on (`_cdata_may_run_on`), its text may be any of the bytes after
+        it. Those are raw bytes our reading edits as markup, and a ``srcdoc`` rewritten there
+        is written out with its character references decoded (``&#x27;`` as ``'``): judged
+        that way too, the text cannot come to name a tracker through an edit of ours.
+        """
+        stack = self._foreign
+        close_at, text = _foreign_script_text(buf, end)
+        raw = stack.doubtful or stack.start_tags_are_html()
+        if raw:
+            ends = (close_at, _script_data_end(buf, end), _markup_script_end(buf, end))
+            close_at = -1 if min(ends) < 0 else max(ends)
+            text = buf[end:close_at] if close_at >= 0 else buf[end:]
+        if _cdata_may_run_on(buf, end, close_at if close_at >= 0 else len(buf)):
+            close_at, text, raw = -1, buf[end:], True
+            stack.doubted = True  # read two ways: the operator hears of it (`doubted`)
+        text = text[:SCRIPT_LIMIT]
+        if raw and b"&" in text:
+            return close_at, (text, _references_decoded(text))
+        return close_at, (text,)
 
     def _markup_end_tag(
         self,
@@ -1928,9 +1949,12 @@ class Tokenizer:
         if decided is not NEEDS_TEXT:
             return decided
         if foreign or markup:
-            text, self._foreign_text = self._foreign_text, b""
-            settled = self._handler.script_text(tag, text, foreign=foreign)
-            return None if settled == tag else settled
+            texts, self._foreign_texts = self._foreign_texts or (b"",), ()
+            for text in texts:
+                settled = self._handler.script_text(tag, text, foreign=foreign)
+                if settled != tag:
+                    return settled
+            return None
         self._held = _HeldScript(tag)
         return b""
 
