@@ -13,6 +13,8 @@ import random
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -140,6 +142,35 @@ def test_an_svg_script_whose_cdata_runs_on_through_our_escape_is_blocked(
     out, rewriter = rewrite_with(page, chunks=chunk)
     assert out.startswith(b'<body><svg><script type="text/plain" data-consent="analytics">')
     assert rewriter.doubted  # read two ways: the operator hears of it
+
+
+#: Pieces of an SVG script's CDATA text: what ends our bogus comment, opens or closes our tags
+#: and quoted values, comments, state-changing elements and the CDATA end itself.
+CDATA_PIECES = [">", "]]>", '<p title="', '"', "'", "<a>", "</b x='", "<!--", "-->", "=", " "]
+CDATA_PIECES += ["<style>", "<img src=/a.png>", "x", "<", "</script>", "<![CDATA[", "</style>"]
+CDATA_PIECES += ["</svg>", "<noscript>", "</noscript>", "<textarea>", "<p>", "<svg>", "\n"]
+
+
+def _svg_script_text(page: bytes) -> str:
+    """The first SVG script's own text in html5lib's tree of ``page`` (CDATA included)."""
+    script = next(parse(page).iter("{http://www.w3.org/2000/svg}script"))
+    return (script.text or "") + "".join(child.tail or "" for child in script)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(pieces=st.lists(st.sampled_from(CDATA_PIECES), max_size=14))
+def test_every_cdata_section_our_escape_extends_in_an_svg_script_is_foreseen(
+    pieces: list[str],
+) -> None:
+    # Wherever an escape of ours (a "]]>" in one of our tags, or raw text) makes the SVG
+    # script's text for the tree builder take in what was markup, the script was judged by
+    # the bytes after it and the page is reported: `_cdata_may_run_on` foresees every one.
+    page = ("<body><svg><script><![CDATA[" + "".join(pieces) + "</script></svg>").encode()
+    out, rewriter = rewrite_with(page)
+    # (Our escapes of other readings' terminators, "&lt;" and "&gt;", add nothing.)
+    text = _svg_script_text(out).replace("&lt;", "<").replace("&gt;", ">")
+    if len(text) > len(_svg_script_text(page)):
+        assert rewriter.doubted, out
 
 
 def test_a_script_read_as_markup_is_judged_as_our_edits_write_it() -> None:

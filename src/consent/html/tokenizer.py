@@ -540,7 +540,19 @@ def _escapes_cdata_end(buf: bytes, opener: int, close: int) -> bool:
     """Whether our reading of ``buf`` from the ``<![CDATA[`` at ``opener`` meets the ``]]>`` at
     ``close`` inside a tag or raw text (escaped there), rather than in its text, at the end of
     a construct or in a comment (where `_markup` and `_comment` let the readings meet)."""
-    pos = buf.find(b">", opener + 2) + 1  # the bogus comment ends at the first ">"
+    return _meets_in_a_construct(buf, buf.find(b">", opener + 2) + 1, close, 0)
+
+
+#: The end tags with which a reading pending beside ours may leave its raw text.
+_READING_END = re.compile(
+    rb"</(?:" + b"|".join(sorted(RAW_ELEMENTS | {b"script", b"noscript"})) + rb")", re.I
+)
+#: How many such end tags in one comment of ours are tried before failing closed.
+_SWITCH_TRIES = 8
+
+
+def _meets_in_a_construct(buf: bytes, pos: int, close: int, tries: int) -> bool:
+    """`_escapes_cdata_end`, our reading going on from ``pos`` in markup."""
     end = close + 3
     while pos < end:
         lt = buf.find(b"<", pos, close)
@@ -549,16 +561,29 @@ def _escapes_cdata_end(buf: bytes, opener: int, close: int) -> bool:
         second = buf[lt + 1]  # (the "]]>" follows: there is a byte)
         is_end = second == 0x2F and buf[lt + 2] in LETTERS
         if buf.startswith(b"<!--", lt):
+            # Where another reading's end tag lies in our comment (the preload scanner's
+            # "</script"), we follow that reading from there and read markup (`_comment`).
+            # Which readings are pending is not known here: each such end tag is tried.
             comment = COMMENT_FULL.match(buf, lt)
+            stop = close if comment is None else min(comment.end(), close)
+            for switch in _READING_END.finditer(buf, lt + 4, stop):
+                tries += 1
+                if tries > _SWITCH_TRIES:
+                    return True
+                if _meets_in_a_construct(buf, switch.start(), close, tries):
+                    return True
             if comment is None or comment.end() > close:
-                return False  # in our comment: we follow the other reading out of it
+                return False  # the "]]>" in our comment: there the readings meet
             pos = comment.end()
-        elif second in LETTERS or is_end:
+            continue
+        if second in LETTERS or is_end:
             name_end = lexer.match(LONG_STEPS[L_NAME], buf, lt + 1 + is_end).end()
             tag_close = tag_end(buf, name_end)
             name = buf[lt + 1 + is_end : name_end].lower()
-            if tag_close < 0 or tag_close > end or (tag_close < end and name in STATE_STARTS):
-                return True  # unfinished, around "]]>", or it may switch our reading's state
+            if tag_close < 0 or tag_close > end:
+                return True  # unfinished, or around the "]]>": escaped there
+            if tag_close < end and not is_end and name in STATE_STARTS:
+                return True  # it may switch our reading to raw text: fail closed
             pos = tag_close
         elif second in (0x21, 0x2F, 0x3F):  # "<!", "</", "<?": a bogus comment
             pos = buf.find(b">", lt + 2) + 1  # (at the ">" of "]]>" at the latest)
@@ -1517,7 +1542,8 @@ class Tokenizer:
             ends = (close_at, _script_data_end(buf, end), _markup_script_end(buf, end))
             close_at = -1 if min(ends) < 0 else max(ends)
             text = buf[end:close_at] if close_at >= 0 else buf[end:]
-        if _cdata_may_run_on(buf, end, close_at if close_at >= 0 else len(buf)):
+        stop = close_at if close_at >= 0 else len(buf)
+        if self._guarded and _cdata_may_run_on(buf, end, stop):  # (unguarded: no escapes)
             close_at, text, raw = -1, buf[end:], True
             stack.doubted = True  # read two ways: the operator hears of it (`doubted`)
         text = text[:SCRIPT_LIMIT]
