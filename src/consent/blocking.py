@@ -391,6 +391,11 @@ class BlockingRules:
             self._inline_cache[data] = found
         return found
 
+    def category_named_in_inline_script(self, text: bytes) -> str | None:
+        """Category of the strictest tracker an inline script's text names anywhere: for a
+        script whose exact text is not known (`consent.html.tokenizer`), naming is enough."""
+        return self._inline_reader.named(text)
+
     def explain_inline_script(self, text: str) -> tuple[str | None, str]:
         """``(category, why)`` for an inline script, for people (`consent explain`)."""
         verdict = self._inline_reader.read(text.encode("utf-8", "surrogatepass"))

@@ -410,6 +410,16 @@ class InlineScripts:
         # The first of the strictest: a tracker URL before an API call of the same purpose.
         return max(found, key=lambda v: self._rank.get(v.category, 2), default=None)
 
+    def named(self, data: bytes) -> str | None:
+        """The category key of the strictest tracker ``data`` names anywhere (hosts and API
+        names, comments and strings included), without reading what the code does: for a
+        script whose exact text is not known, where naming one must be enough."""
+        keys = [key for host, path in self._hosts(data) if (key := self._match(host, path))]
+        for index in _apis_named(data):
+            if APIS[index].name not in self._skipped_apis:
+                keys.append(self._key_of(APIS[index].purpose))
+        return max(keys, key=lambda key: self._rank.get(key, 2), default=None)
+
     def _names_a_tracker(self, data: bytes) -> bool:
         """Whether a tracker host is named anywhere in ``data`` (comments included)."""
         if b"." not in data:

@@ -362,9 +362,13 @@ class BlockingHandler:
             self.remember(tag, done)
         return done
 
-    def script_text(self, tag: bytes, text: bytes, *, foreign: bool) -> bytes:
-        """The start tag of an inline script, decided by the tracker its text loads."""
-        category = self._rules.category_of_inline_script(text)
+    def script_text(self, tag: bytes, text: bytes, *, foreign: bool, exact: bool = True) -> bytes:
+        """The start tag of an inline script, decided by the tracker its text loads (not
+        ``exact``: by any tracker it names)."""
+        if exact:
+            category = self._rules.category_of_inline_script(text)
+        else:
+            category = self._rules.category_named_in_inline_script(text)
         key = b"\0" + (category or "").encode() + (b"\0svg\0" if foreign else b"\0") + tag
         done = self.decided.get(key, UNDECIDED)
         if done is UNDECIDED:

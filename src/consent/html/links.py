@@ -192,8 +192,8 @@ class LinkCleaner:
     def script(self, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
         return self._inner.script(tag, body, foreign=foreign)
 
-    def script_text(self, tag: bytes, text: bytes, *, foreign: bool) -> bytes:
-        return self._inner.script_text(tag, text, foreign=foreign)
+    def script_text(self, tag: bytes, text: bytes, *, foreign: bool, exact: bool = True) -> bytes:
+        return self._inner.script_text(tag, text, foreign=foreign, exact=exact)
 
     def long_tag(self, name: bytes, head: bytes, *, foreign: bool) -> bytes:
         """A link too long to hold streams past as it is (its href is not here yet)."""

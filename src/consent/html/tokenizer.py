@@ -135,8 +135,9 @@ class Handler(Protocol):
         """A script start tag; `NEEDS_TEXT` when its inline text decides it."""
         ...
 
-    def script_text(self, tag: bytes, text: bytes, *, foreign: bool) -> bytes:
-        """The start tag of a script that needed its text, decided on that text."""
+    def script_text(self, tag: bytes, text: bytes, *, foreign: bool, exact: bool = True) -> bytes:
+        """The start tag of a script that needed its text, decided on that text (not
+        ``exact``: the script may run other bytes of it, so any tracker it names decides)."""
         ...
 
     def long_tag(self, name: bytes, head: bytes, *, foreign: bool) -> bytes:
@@ -449,8 +450,8 @@ def _after_hidden(buf: bytes, opener: bytes, at: int, *, cdata_to: bytes) -> int
         return close if close < 0 else close + len(cdata_to)
     if buf.startswith((b">", b"->"), at):
         return buf.index(b">", at) + 1  # "<!-->" and "<!--->" end at once
-    close = buf.find(b"-->", at)
-    return close if close < 0 else close + 3
+    end = COMMENT_END.search(buf, at)  # "-->", or "--!>" (a parse error that ends it too)
+    return -1 if end is None else end.end()
 
 
 def _foreign_script_text(buf: bytes, start: int) -> tuple[int, bytes]:
@@ -519,61 +520,65 @@ def _references_decoded(text: bytes) -> bytes:
     return decoded.encode("utf-8", "surrogateescape")
 
 
-def _cdata_may_run_on(buf: bytes, start: int, stop: int) -> bool:
-    """Whether a CDATA section in the SVG script text ``buf[start:stop]`` may run on in the
-    rewritten page: its ``]]>`` lies inside a construct of our reading (which takes
-    ``<![CDATA[`` for a bogus comment), where it is escaped. The section then goes on, for
-    the readings that build a tree, over markup the script's text did not include, and the
-    script runs that text. Fail closed: a construct this cannot follow counts as one."""
-    at = buf.find(_CDATA_OPEN, start, stop)
-    while at >= 0:
-        close = buf.find(b"]]>", at + len(_CDATA_OPEN))
-        if close < 0:
-            return False  # no end: the section runs to the end in every reading anyway
-        if _escapes_cdata_end(buf, at, close):
-            return True
-        at = buf.find(_CDATA_OPEN, close + 3, stop)
+def _hidden_text_may_run_on(buf: bytes, start: int, stop: int) -> bool:
+    """Whether a CDATA section or a comment in the SVG script text ``buf[start:stop]`` may
+    run on in the rewritten page: its end (``]]>``, ``-->``) lies in a construct of our
+    reading, where it is escaped. Our reading takes ``<![CDATA[`` for a bogus comment that
+    ends at the first ``>`` (as Chromium's preload scanner does), and leaves a comment where
+    another reading's end tag lies in it (`_comment`). The section then goes on, for the
+    readings that build a tree, over what was markup and text, and the script runs other
+    text than it was judged by. Fail closed: a construct this cannot follow counts as one."""
+    budget = [_SWITCH_TRIES]  # end tags in our comments still to try (`_switches_in_comment`)
+    found = _HIDDEN.search(buf, start, stop)
+    while found is not None:
+        at = found.start()
+        if found.group() == _CDATA_OPEN:
+            close = buf.find(b"]]>", found.end())
+            if close < 0:
+                return False  # no end: it runs to the end in every reading anyway
+            after = close + 3
+            if _meets_in_a_construct(buf, buf.find(b">", at + 2) + 1, close, after, budget):
+                return True
+        else:
+            comment = COMMENT_FULL.match(buf, at)
+            if comment is None:
+                return False  # (as a section without an end)
+            after = comment.end()
+            close = after - (4 if buf[after - 2] == 0x21 else 3)  # "--!>" or "-->"
+            if _switches_in_comment(buf, at + 4, close, close, after, budget):
+                return True
+        found = _HIDDEN.search(buf, after, stop)
     return False
 
 
-def _escapes_cdata_end(buf: bytes, opener: int, close: int) -> bool:
-    """Whether our reading of ``buf`` from the ``<![CDATA[`` at ``opener`` meets the ``]]>`` at
-    ``close`` inside a tag or raw text (escaped there), rather than in its text, at the end of
-    a construct or in a comment (where `_markup` and `_comment` let the readings meet)."""
-    return _meets_in_a_construct(buf, buf.find(b">", opener + 2) + 1, close, 0)
-
-
+#: What hides markup from the tree builder inside an SVG script: CDATA sections, comments.
+_HIDDEN = re.compile(rb"<!\[CDATA\[|<!--")
 #: The end tags with which a reading pending beside ours may leave its raw text.
 _READING_END = re.compile(
     rb"</(?:" + b"|".join(sorted(RAW_ELEMENTS | {b"script", b"noscript"})) + rb")", re.I
 )
-#: How many such end tags in one comment of ours are tried before failing closed.
+#: How many such end tags in our comments are tried per script before failing closed.
 _SWITCH_TRIES = 8
 
 
-def _meets_in_a_construct(buf: bytes, pos: int, close: int, tries: int) -> bool:
-    """`_escapes_cdata_end`, our reading going on from ``pos`` in markup."""
-    end = close + 3
+def _meets_in_a_construct(buf: bytes, pos: int, close: int, end: int, budget: list[int]) -> bool:
+    """Whether our reading, going on from ``pos`` in markup, meets the terminator of another
+    reading (``buf[close:end]``: ``]]>``, ``-->``) inside a tag or raw text (escaped there),
+    rather than in its text, at the end of a construct or in a comment (where `_markup` and
+    `_comment` let the readings meet)."""
     while pos < end:
         lt = buf.find(b"<", pos, close)
         if lt < 0:
-            return False  # "]]>" in our text
-        second = buf[lt + 1]  # (the "]]>" follows: there is a byte)
+            return False  # the terminator in our text
+        second = buf[lt + 1]  # (the terminator follows: there is a byte)
         is_end = second == 0x2F and buf[lt + 2] in LETTERS
         if buf.startswith(b"<!--", lt):
-            # Where another reading's end tag lies in our comment (the preload scanner's
-            # "</script"), we follow that reading from there and read markup (`_comment`).
-            # Which readings are pending is not known here: each such end tag is tried.
             comment = COMMENT_FULL.match(buf, lt)
             stop = close if comment is None else min(comment.end(), close)
-            for switch in _READING_END.finditer(buf, lt + 4, stop):
-                tries += 1
-                if tries > _SWITCH_TRIES:
-                    return True
-                if _meets_in_a_construct(buf, switch.start(), close, tries):
-                    return True
+            if _switches_in_comment(buf, lt + 4, stop, close, end, budget):
+                return True
             if comment is None or comment.end() > close:
-                return False  # the "]]>" in our comment: there the readings meet
+                return False  # the terminator in our comment: there the readings meet
             pos = comment.end()
             continue
         if second in LETTERS or is_end:
@@ -581,14 +586,31 @@ def _meets_in_a_construct(buf: bytes, pos: int, close: int, tries: int) -> bool:
             tag_close = tag_end(buf, name_end)
             name = buf[lt + 1 + is_end : name_end].lower()
             if tag_close < 0 or tag_close > end:
-                return True  # unfinished, or around the "]]>": escaped there
+                return True  # unfinished, or around the terminator: escaped there
             if tag_close < end and not is_end and name in STATE_STARTS:
                 return True  # it may switch our reading to raw text: fail closed
             pos = tag_close
         elif second in (0x21, 0x2F, 0x3F):  # "<!", "</", "<?": a bogus comment
-            pos = buf.find(b">", lt + 2) + 1  # (at the ">" of "]]>" at the latest)
+            pos = buf.find(b">", lt + 2) + 1  # (at the terminator's ">" at the latest)
         else:
             pos = lt + 1
+    return False
+
+
+def _switches_in_comment(
+    buf: bytes, body: int, stop: int, close: int, end: int, budget: list[int]
+) -> bool:
+    """Where another reading's end tag lies in our comment (``buf[body:stop]``; the preload
+    scanner's ``</script``), we follow that reading from there and read markup (`_comment`).
+    Which readings are pending is not known here, so each such end tag is tried: whether our
+    reading then meets the terminator ``buf[close:end]`` in a construct. ``budget`` counts
+    the tries left for the whole script: past it, fail closed (the walks stay linear)."""
+    for switch in _READING_END.finditer(buf, body, stop):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return True
+        if _meets_in_a_construct(buf, switch.start(), close, end, budget):
+            return True
     return False
 
 
@@ -650,6 +672,7 @@ class Tokenizer:
         self._script_ends: dict[int, bool] = {}  # its "</script"s in ``buf`` read so far
         self._held: _HeldScript | None = None
         self._foreign_texts: tuple[bytes, ...] = ()  # the SVG script being judged, its texts
+        self._foreign_exact = True  # whether it runs one of them exactly
         self._long_state = L_NAME
         self._long_name = b""
         self._long_end_tag = False
@@ -1507,10 +1530,10 @@ class Tokenizer:
         if name == b"script" and self._script_is_markup():
             # An SVG script: its text is markup to the tree builder, but it runs. Judge it
             # by its text (held back until its end is here).
-            close_at, texts = self._markup_script_texts(buf, end)
+            close_at, texts, exact = self._markup_script_texts(buf, end)
             if close_at < 0 and not final and size - lt <= SCRIPT_LIMIT:
                 return -1, last
-            self._foreign_texts = texts
+            self._foreign_texts, self._foreign_exact = texts, exact
         replacement = self._start_tag(name, tag, 0, name_end - lt, end - lt, whole=tag)
         if self._script_read < 0:
             self._script_read = end  # a script reading starts after this tag
@@ -1523,17 +1546,20 @@ class Tokenizer:
             last = end
         return end, last
 
-    def _markup_script_texts(self, buf: bytes, end: int) -> tuple[int, tuple[bytes, ...]]:
+    def _markup_script_texts(self, buf: bytes, end: int) -> tuple[int, tuple[bytes, ...], bool]:
         """A script our reading takes as markup, its start tag ending at ``end``: where its
-        text ends (-1: not in ``buf``), and the texts to judge it by.
+        text ends (-1: not in ``buf``), the texts to judge it by, and whether it runs one of
+        them exactly.
 
         The tree builder's text is that of the script's own children, up to its end tag.
         Where some reading may take it for an HTML script, its script data may run on past
-        the first ``</script`` (double-escaped, or one we escape); where our escape lets a
-        CDATA section run on (`_cdata_may_run_on`), its text may be any of the bytes after
-        it. Those are raw bytes our reading edits as markup, and a ``srcdoc`` rewritten there
-        is written out with its character references decoded (``&#x27;`` as ``'``): judged
-        that way too, the text cannot come to name a tracker through an edit of ours.
+        the first ``</script`` (double-escaped, or one we escape). Those are raw bytes our
+        reading edits as markup, and a ``srcdoc`` rewritten there is written out with its
+        character references decoded (``&#x27;`` as ``'``): judged that way too, the text
+        cannot come to name a tracker through an edit of ours. Where our escape lets a CDATA
+        section or a comment run on (`_hidden_text_may_run_on`), the script runs some of the
+        bytes after it, which ones is not known (a ``//`` that hid a call may be gone): any
+        tracker they name decides it, and the page is reported as read two ways.
         """
         stack = self._foreign
         close_at, text = _foreign_script_text(buf, end)
@@ -1542,14 +1568,15 @@ class Tokenizer:
             ends = (close_at, _script_data_end(buf, end), _markup_script_end(buf, end))
             close_at = -1 if min(ends) < 0 else max(ends)
             text = buf[end:close_at] if close_at >= 0 else buf[end:]
+        exact = True
         stop = close_at if close_at >= 0 else len(buf)
-        if self._guarded and _cdata_may_run_on(buf, end, stop):  # (unguarded: no escapes)
-            close_at, text, raw = -1, buf[end:], True
+        if self._guarded and _hidden_text_may_run_on(buf, end, stop):  # (unguarded: no escapes)
+            close_at, text, raw, exact = -1, buf[end:], True, False
             stack.doubted = True  # read two ways: the operator hears of it (`doubted`)
         text = text[:SCRIPT_LIMIT]
         if raw and b"&" in text:
-            return close_at, (text, _references_decoded(text))
-        return close_at, (text,)
+            return close_at, (text, _references_decoded(text)), exact
+        return close_at, (text,), exact
 
     def _markup_end_tag(
         self,
@@ -1976,8 +2003,9 @@ class Tokenizer:
             return decided
         if foreign or markup:
             texts, self._foreign_texts = self._foreign_texts or (b"",), ()
+            exact, self._foreign_exact = self._foreign_exact, True
             for text in texts:
-                settled = self._handler.script_text(tag, text, foreign=foreign)
+                settled = self._handler.script_text(tag, text, foreign=foreign, exact=exact)
                 if settled != tag:
                     return settled
             return None

@@ -126,9 +126,9 @@ class ObservingHandler:
             self._script(tag, done, body, inline=False)
         return None
 
-    def script_text(self, tag: bytes, text: bytes, *, foreign: bool) -> bytes:
+    def script_text(self, tag: bytes, text: bytes, *, foreign: bool, exact: bool = True) -> bytes:
         """An inline script judged on its text: counted as the tracker it loads or calls."""
-        done = self._inner.script_text(tag, text, foreign=foreign)
+        done = self._inner.script_text(tag, text, foreign=foreign, exact=exact)
         if done != tag:
             self._script(tag, done, len(b"<script"), inline=True)
         return tag
@@ -224,7 +224,7 @@ class _PassHandler:
     def script(self, tag: bytes, body: int, *, foreign: bool) -> bytes | None:
         return None
 
-    def script_text(self, tag: bytes, text: bytes, *, foreign: bool) -> bytes:
+    def script_text(self, tag: bytes, text: bytes, *, foreign: bool, exact: bool = True) -> bytes:
         return tag
 
     def long_tag(self, name: bytes, head: bytes, *, foreign: bool) -> bytes:
