@@ -104,7 +104,7 @@ class PageRewriting:
             "%s: browsers read part of this page two ways (an <svg> or <math> element not "
             "closed where browsers close it, often an icon inside a link, a <select> inside "
             "<noscript>, a <select> left open before an <input> or a table tag, or a CDATA "
-            "section in an SVG <script> whose end lies in a quoted attribute value); markup "
+            "section or comment in an SVG <script> ending in a quoted attribute value); markup "
             "after it was read both ways and may be blocked too eagerly. Close the element or "
             "move it out to fix it (said once).",
             path,

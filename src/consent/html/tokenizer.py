@@ -704,7 +704,8 @@ class Tokenizer:
         (an ``<svg>`` left open in a link, say), or in a ``<select>`` that only some
         readings open (one in ``<noscript>``, which is text with scripting on) or close (an
         ``<input>`` after a select left open closes it in older parsers only), or an SVG
-        script whose CDATA section a tag of ours had to escape (its text then runs on)."""
+        script whose CDATA section or comment ends in a tag of ours (escaped there, it runs
+        on)."""
         return self._foreign.doubted or self._select_doubted
 
     @property
