@@ -448,10 +448,10 @@ def _after_hidden(buf: bytes, opener: bytes, at: int, *, cdata_to: bytes) -> int
     if opener != b"<!--":
         close = buf.find(cdata_to, at)
         return close if close < 0 else close + len(cdata_to)
-    if buf.startswith((b">", b"->"), at):
-        return buf.index(b">", at) + 1  # "<!-->" and "<!--->" end at once
-    end = COMMENT_END.search(buf, at)  # "-->", or "--!>" (a parse error that ends it too)
-    return -1 if end is None else end.end()
+    # The tokenizer's own comment: "<!-->" at once, else at "-->" or "--!>" (a parse error
+    # that ends it too). One definition, so both readings end a comment at the same byte.
+    comment = COMMENT_FULL.match(buf, at - len(opener))
+    return -1 if comment is None else comment.end()
 
 
 def _foreign_script_text(buf: bytes, start: int) -> tuple[int, bytes]:
